@@ -1,0 +1,1 @@
+"""clinguide: offline clinical decision support."""

@@ -1,0 +1,513 @@
+"""Pydantic models of the knowledge pack.
+
+The pack is data: every clinical number, pairing and sentence lives in YAML under
+``clinguide/knowledge``; these models define its shape and the per-item checks.
+Cross-item checks (unknown ids, unused sources, colliding names) live in
+``clinguide.kb.validate``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$")]
+SourceId = Annotated[str, StringConstraints(pattern=r"^(S\d{2}[a-z]?|SEED\d{3})$")]
+
+EvidenceLevel = Literal["V1", "V2", "UNVERIFIED"]
+Severity = Literal["info", "warning", "critical"]
+ReviewStatus = Literal["draft", "submitted", "under-review", "approved", "rejected", "retired"]
+SourceKind = Literal[
+    "label",
+    "guideline",
+    "criteria",
+    "trial",
+    "systematic-review",
+    "regulatory-communication",
+    "secondary-summary",
+    "pharmacokinetic-study",
+    "value-set",
+    "code-table",
+    "review",
+]
+Setting = Literal["back-spasm", "post-spinal-fusion"]
+Phase = Literal["acute", "subacute", "chronic", "pre-op", "intra-op", "post-op-early", "post-op-late"]
+Population = Literal[
+    "adult",
+    "older-adult",
+    "hepatic-impairment",
+    "severe-hepatic-impairment",
+    "renal-impairment",
+    "severe-renal-impairment",
+]
+FindingCode = Literal[
+    "unknown-drug",
+    "unparseable-order",
+    "implausible-dose",
+    "dose-above-max",
+    "daily-dose-above-max",
+    "frequency-above-max",
+    "duration-exceeds-limit",
+    "geriatric-avoid",
+    "geriatric-dose-high",
+    "opioid-benzodiazepine",
+    "cns-depressant-combination",
+    "alcohol",
+    "duplicate-therapy",
+    "contraindicated-condition",
+    "contraindicated-drug",
+    "serotonergic-combination",
+    "caution-condition",
+    "substance-use-history",
+    "pregnancy",
+    "hepatic-impairment",
+    "renal-impairment",
+    "first-line-not-tried",
+    "not-recommended-setting",
+    "taper-needed",
+    "allergy",
+    "missing-data",
+    "unknown-condition",
+    "unknown-medication",
+    "drug-interaction",
+]
+Section = Literal[
+    "overview",
+    "first-line",
+    "non-drug",
+    "when-to-consider",
+    "dosing",
+    "evidence",
+    "cautions",
+    "cns-effects",
+    "dependence",
+    "interactions",
+    "special-populations",
+    "alternatives",
+    "monitoring",
+    "taper",
+    "algorithm",
+    "post-op",
+    "mechanism",
+]
+Intent = Literal[
+    "should-use",
+    "dose",
+    "evidence",
+    "safety",
+    "interactions",
+    "alternatives",
+    "stopping",
+    "non-drug",
+    "post-op",
+    "overview",
+    "mechanism",
+]
+
+
+class Strict(BaseModel):
+    """Base: unknown keys are errors, so a typo in the YAML never passes silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Review(Strict):
+    status: ReviewStatus
+    reviewer: str | None = None
+    last_reviewed: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _approved_needs_reviewer(self) -> Review:
+        if self.status == "approved" and (not self.reviewer or not self.last_reviewed):
+            raise ValueError("an approved item needs a reviewer and a last_reviewed date")
+        return self
+
+
+class Sourced(Strict):
+    """A fact with its provenance."""
+
+    sources: list[SourceId] = Field(min_length=1)
+    evidence: EvidenceLevel = "V1"
+
+
+class PackInfo(Strict):
+    name: str
+    version: str
+    released: dt.date
+    description: str
+
+
+class Source(Strict):
+    id: SourceId
+    short: str = Field(description="A short label for cards and tables, e.g. 'Diazepam FDA label'.")
+    citation: str
+    identifier: str | None = Field(default=None, description="PMID, DOI, set id or other identifier.")
+    url: str | None = None
+    kind: SourceKind
+    evidence_level: EvidenceLevel
+    date: str = Field(pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$", description="Date of the evidence: YYYY[-MM[-DD]].")
+    notes: str | None = None
+    review: Review
+
+
+class DrugClass(Strict):
+    id: Id
+    name: str
+    description: str
+    sources: list[SourceId] = Field(min_length=1)
+    review: Review
+
+
+class Range(Strict):
+    min: float = Field(ge=0)
+    max: float = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Range:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        return self
+
+
+class IntRange(Strict):
+    min: int = Field(ge=1)
+    max: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> IntRange:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        return self
+
+
+class DosingRule(Sourced):
+    """Dosing for one population and formulation.
+
+    ``max_daily_basis`` says where the daily limit comes from; ``top-of-labelled-range``
+    marks a limit that is only the arithmetic top of a labelled range (diazepam).
+    """
+
+    population: Population
+    formulation: str = "oral"
+    indication: str | None = None
+    single_dose_mg: Range | None = None
+    doses_per_day: IntRange | None = None
+    interval_hours: Range | None = None
+    max_daily_mg: float | None = Field(default=None, gt=0)
+    max_daily_basis: Literal["label", "top-of-labelled-range", "compendium", "criteria", "regulator"] | None = None
+    start: str | None = Field(default=None, description="How to start, in words.")
+    titration: str | None = None
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DosingRule:
+        if self.max_daily_mg is not None and self.max_daily_basis is None:
+            raise ValueError("max_daily_mg needs max_daily_basis")
+        if self.single_dose_mg and self.max_daily_mg and self.single_dose_mg.min > self.max_daily_mg:
+            raise ValueError("the smallest single dose is above the maximum daily dose")
+        return self
+
+
+class DurationLimit(Sourced):
+    days: int = Field(gt=0)
+    severity: Severity = "warning"
+    text: str = Field(description="Why the limit exists, in words (no numbers: they are rendered).")
+
+
+class Taper(Sourced):
+    """When a taper is needed and its pace; schedules are computed from these."""
+
+    needed_after_days: int = Field(ge=0)
+    reduce_fraction: float = Field(gt=0, le=1, description="Fraction of the starting daily dose removed each step.")
+    step_days: int = Field(gt=0)
+    text: str
+
+
+class ConditionRule(Sourced):
+    """What a condition on the case means for this drug."""
+
+    conditions: list[Id] = Field(min_length=1)
+    code: Literal[
+        "contraindicated-condition",
+        "caution-condition",
+        "hepatic-impairment",
+        "renal-impairment",
+        "substance-use-history",
+        "pregnancy",
+    ]
+    severity: Severity
+    min_age: int | None = Field(default=None, description="Applies only at or above this age.")
+    text: str
+    suggestion: str | None = None
+
+
+class OlderAdultRule(Sourced):
+    recommendation: Literal["avoid", "caution"]
+    quality: str | None = None
+    strength: str | None = None
+    severity: Severity = "warning"
+    text: str
+    suggestion: str | None = None
+
+
+class SettingRule(Sourced):
+    setting: Setting
+    phases: list[Phase] = Field(default_factory=list, description="Empty: every phase of the setting.")
+    severity: Severity
+    text: str
+    suggestion: str | None = None
+    suggest_drug: Id | None = None
+
+
+class FirstLineRule(Sourced):
+    """Ordering this drug before first-line care has been tried gives first-line-not-tried."""
+
+    setting: Setting
+    tried_any_of: list[Id] = Field(min_length=1, description="Therapy ids; one tried is enough.")
+    severity: Severity = "warning"
+    text: str
+    suggestion: str | None = None
+
+
+class Fact(Sourced):
+    text: str
+    patient: str | None = None
+
+
+class RxCode(Strict):
+    code: str = Field(pattern=r"^\d+$")
+    verified: bool
+    sources: list[SourceId] = Field(default_factory=list)
+
+
+class Drug(Strict):
+    """A monograph (role ``monograph``) or an interacting agent the checks must recognise."""
+
+    id: Id
+    name: str
+    role: Literal["monograph", "agent"]
+    brands: list[str] = Field(default_factory=list)
+    synonyms: list[str] = Field(default_factory=list)
+    misspellings: list[str] = Field(default_factory=list)
+    classes: list[Id] = Field(default_factory=list)
+    components: list[Id] = Field(default_factory=list, description="For combination products: ingredient ids.")
+    rxnorm: RxCode | None = None
+    atc: str | None = None
+    schedule: Fact | None = None
+    summary: str | None = None
+    dosing: list[DosingRule] = Field(default_factory=list)
+    duration_limit: DurationLimit | None = None
+    taper: Taper | None = None
+    hypersensitivity: Fact | None = None
+    condition_rules: list[ConditionRule] = Field(default_factory=list)
+    older_adults: OlderAdultRule | None = None
+    pregnancy: Fact | None = None
+    lactation: Fact | None = None
+    adverse_effects: list[Fact] = Field(default_factory=list)
+    setting_rules: list[SettingRule] = Field(default_factory=list)
+    first_line: list[FirstLineRule] = Field(default_factory=list)
+    sources: list[SourceId] = Field(default_factory=list, description="Sources of names, classes and schedule.")
+    review: Review
+
+    @model_validator(mode="after")
+    def _monograph_complete(self) -> Drug:
+        if self.role == "monograph" and not self.dosing:
+            raise ValueError("a monograph needs at least one dosing rule")
+        if self.role == "monograph" and not any(r.population == "adult" for r in self.dosing):
+            raise ValueError("a monograph needs an adult dosing rule")
+        return self
+
+
+class Condition(Strict):
+    id: Id
+    name: str
+    synonyms: list[str] = Field(default_factory=list)
+    implies: list[Id] = Field(default_factory=list, description="Broader conditions this one implies.")
+    patient_name: str | None = None
+    sources: list[SourceId] = Field(default_factory=list)
+    review: Review
+
+
+class Therapy(Strict):
+    id: Id
+    name: str
+    kind: Literal["non-drug", "medication"]
+    synonyms: list[str] = Field(default_factory=list)
+    drug_classes: list[Id] = Field(default_factory=list, description="Taking a drug of these classes counts as trying it.")
+    drugs: list[Id] = Field(default_factory=list, description="Taking one of these drugs counts as trying it.")
+    sources: list[SourceId] = Field(default_factory=list)
+    review: Review
+
+
+class Selector(Strict):
+    drugs: list[Id] = Field(default_factory=list)
+    classes: list[Id] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Selector:
+        if not self.drugs and not self.classes:
+            raise ValueError("a selector needs drugs or classes")
+        return self
+
+
+class InteractionRule(Sourced):
+    """A pairing between the ordered drug and another drug the patient takes.
+
+    The rule fires when the order matches ``order`` and some other drug on the case
+    matches ``other`` (and, if ``symmetric``, also the other way round).  With
+    ``min_count`` it fires when at least that many drugs, the order included, match
+    ``other`` (Beers: three or more CNS-active drugs).
+    """
+
+    id: Id
+    code: FindingCode
+    severity: Severity
+    order: Selector
+    other: Selector
+    symmetric: bool = True
+    min_age: int | None = None
+    min_count: int | None = Field(default=None, ge=2)
+    within_days: int | None = Field(default=None, description="Also applies this long after stopping the other drug.")
+    title: str
+    text: str
+    suggestion: str | None = None
+    review: Review
+
+
+class Statement(Sourced):
+    """The atom of every answer: one claim, in clinician and patient words, with sources.
+
+    Numbers for doses, limits and durations are written as placeholders
+    (``{dose:diazepam:adult}``) and rendered from the monograph.
+    """
+
+    id: Id
+    section: Section
+    title: str | None = None
+    topics: list[str] = Field(default_factory=list)
+    intents: list[Intent] = Field(default_factory=list)
+    drugs: list[Id] = Field(default_factory=list)
+    settings: list[Setting] = Field(default_factory=list)
+    phases: list[Phase] = Field(default_factory=list)
+    clinician: str
+    patient: str | None = None
+    audience: Literal["both", "clinician"] = "both"
+    safety: bool = False
+    key: bool = Field(default=False, description="A bottom-line candidate for its drugs and setting.")
+    literal_numbers: str | None = Field(
+        default=None,
+        description="Why this text may state numbers that are not from a monograph (e.g. a trial's result).",
+    )
+    evidence_note: str | None = None
+    review: Review
+
+    @model_validator(mode="after")
+    def _patient_text(self) -> Statement:
+        if self.audience == "both" and not self.patient:
+            raise ValueError("a patient-facing statement (audience 'both') needs patient text")
+        return self
+
+
+class PhaseDefinition(Sourced):
+    id: Phase
+    setting: Setting
+    name: str
+    symptom_days: Range | None = Field(default=None, description="[min, max) days of symptoms.")
+    hours_since_surgery: Range | None = Field(default=None, description="[min, max) hours after surgery.")
+    surgery_phase: Literal["pre-op", "intra-op", "post-op"] | None = None
+
+
+class StepCriteria(Strict):
+    """When a step applies; every given field must hold (no string eval)."""
+
+    spasm_at_least: Literal["mild", "moderate", "severe"] | None = None
+    first_line_tried: bool | None = None
+    max_age: int | None = None
+
+
+class PlanStep(Strict):
+    id: Id
+    title: str
+    kind: Literal[
+        "non-drug",
+        "first-line-medication",
+        "muscle-relaxant",
+        "analgesic",
+        "exercise",
+        "rehabilitation",
+        "regional-anesthesia",
+        "opioid-rescue",
+        "monitoring",
+        "avoid",
+    ]
+    statements: list[Id] = Field(min_length=1)
+    drugs: list[Id] = Field(default_factory=list)
+    when: StepCriteria | None = None
+
+
+class Plan(Strict):
+    id: Id
+    setting: Setting
+    phase: Phase
+    title: str
+    steps: list[PlanStep] = Field(min_length=1)
+    review: Review
+
+
+class PreferredRelaxant(Sourced):
+    setting: Setting
+    phases: list[Phase] = Field(min_length=1)
+    drug: Id
+    population: Population = "adult"
+    days: int = Field(gt=0, description="Course length the sources advise for this setting.")
+    reason: str
+
+
+class VerdictRule(Sourced):
+    """One rule of the diazepam verdict; the first rule that matches decides."""
+
+    verdict: Literal["consider-short-term", "not-yet", "not-recommended", "avoid"]
+    when_finding_severity: Severity | None = None
+    when_finding_codes: list[FindingCode] = Field(default_factory=list)
+    when_phases: list[Phase] = Field(default_factory=list)
+    when_spasm: list[Literal["none", "mild", "moderate", "severe"]] = Field(default_factory=list)
+    when_first_line_not_tried: bool = False
+    reason: str
+
+
+class Policy(Strict):
+    """Pack-wide settings of the engine, each with its source."""
+
+    older_adult_min_age: int
+    older_adult_sources: list[SourceId] = Field(min_length=1)
+    implausible_dose_factor: float = Field(gt=1, description="A single dose above this multiple of the labelled maximum is treated as an entry error.")
+    diazepam_max_days: int = Field(gt=0, le=14)
+    diazepam_max_days_sources: list[SourceId] = Field(min_length=1)
+    reassess_within_days: int = Field(gt=0)
+    reassess_sources: list[SourceId] = Field(min_length=1)
+    monitoring: list[Id] = Field(default_factory=list, description="Statement ids of what to monitor.")
+    preferred_relaxants: list[PreferredRelaxant] = Field(default_factory=list)
+    diazepam_verdict_rules: list[VerdictRule] = Field(min_length=1)
+    disclaimer_clinician: str
+    disclaimer_patient: str
+    review: Review
+
+
+class CodedProduct(Strict):
+    code: str = Field(pattern=r"^\d+$")
+    display: str
+    drugs: list[Id] = Field(min_length=1, description="Ingredient drug ids the product contains.")
+
+
+class CodeList(Strict):
+    """RxNorm product codes imported from a public value set by scripts/import_valuesets.py."""
+
+    id: Id
+    title: str
+    source: SourceId
+    origin: str = Field(description="Where the list came from (file and upstream value set).")
+    expansion: str
+    imported: dt.date
+    products: list[CodedProduct]
