@@ -1,2 +1,48 @@
+"""The `clinguide` command: a thin shell over the engine.
+
+Each verb lives in ``clinguide.commands.<verb>`` and imports the engine lazily, so a
+single call starts fast. Exit codes: 0 ran, 2 bad input, 1 internal error.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+VERBS = ("kb", "check", "assess", "ask", "serve", "editorial")
+
+app = typer.Typer(
+    name="clinguide",
+    help="Offline, cited decision support: diazepam and muscle relaxants for back spasm; pain after spinal fusion.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+for _verb in VERBS:
+    try:
+        _module = importlib.import_module(f"clinguide.commands.{_verb}")
+    except ModuleNotFoundError as _exc:  # a verb not built yet
+        if _exc.name != f"clinguide.commands.{_verb}":
+            raise
+        continue
+    _module.register(app)
+
+
 def main() -> None:
-    pass
+    try:
+        app()
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # the last line of defence: no traceback to the user
+        print(f"clinguide: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print("Please report this with the command you ran.", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -335,7 +335,9 @@ class Therapy(Strict):
     name: str
     kind: Literal["non-drug", "medication"]
     synonyms: list[str] = Field(default_factory=list)
-    drug_classes: list[Id] = Field(default_factory=list, description="Taking a drug of these classes counts as trying it.")
+    drug_classes: list[Id] = Field(
+        default_factory=list, description="Taking a drug of these classes counts as trying it."
+    )
     drugs: list[Id] = Field(default_factory=list, description="Taking one of these drugs counts as trying it.")
     sources: list[SourceId] = Field(default_factory=list)
     review: Review
@@ -417,6 +419,7 @@ class PhaseDefinition(Sourced):
     symptom_days: Range | None = Field(default=None, description="[min, max) days of symptoms.")
     hours_since_surgery: Range | None = Field(default=None, description="[min, max) hours after surgery.")
     surgery_phase: Literal["pre-op", "intra-op", "post-op"] | None = None
+    review: Review
 
 
 class StepCriteria(Strict):
@@ -482,7 +485,9 @@ class Policy(Strict):
 
     older_adult_min_age: int
     older_adult_sources: list[SourceId] = Field(min_length=1)
-    implausible_dose_factor: float = Field(gt=1, description="A single dose above this multiple of the labelled maximum is treated as an entry error.")
+    implausible_dose_factor: float = Field(
+        gt=1, description="A single dose above this multiple of the labelled maximum is treated as an entry error."
+    )
     diazepam_max_days: int = Field(gt=0, le=14)
     diazepam_max_days_sources: list[SourceId] = Field(min_length=1)
     reassess_within_days: int = Field(gt=0)
@@ -511,3 +516,4 @@ class CodeList(Strict):
     expansion: str
     imported: dt.date
     products: list[CodedProduct]
+    review: Review | None = None

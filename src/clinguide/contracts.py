@@ -1,0 +1,216 @@
+"""The JSON contracts of DESIGN.md, defined once as pydantic models.
+
+Used by the engine, the CLI, the REST API (so OpenAPI is exact), CDS Hooks and the tests.
+Inputs forbid unknown fields so that a typo ("medication" for "medications") is an
+error naming the field instead of a silently ignored key.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Severity = Literal["info", "warning", "critical"]
+Verdict = Literal["ok", "caution", "do-not-prescribe", "cannot-assess"]
+DiazepamVerdict = Literal["consider-short-term", "not-yet", "not-recommended", "avoid"]
+Audience = Literal["clinician", "patient"]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+# ----- inputs ------------------------------------------------------------------
+
+
+class MedicationEntry(Input):
+    name: str = Field(min_length=1, max_length=200)
+    dose: str | None = Field(default=None, max_length=200)
+    code: str | None = Field(default=None, max_length=40, description="RxNorm code, if known.")
+
+
+class Case(Input):
+    """A patient. Every field is optional; a check that needs a missing field says so (missing-data)."""
+
+    age: float | None = Field(default=None, ge=0, le=130, description="Years.")
+    sex: Literal["female", "male", "other", "unknown"] | None = None
+    pregnant: bool | None = None
+    setting: Literal["back-spasm", "post-spinal-fusion"] = "back-spasm"
+    symptom_days: int | None = Field(default=None, ge=0, le=36500)
+    surgery_phase: Literal["pre-op", "intra-op", "post-op"] | None = None
+    hours_since_surgery: float | None = Field(default=None, ge=0, le=100000)
+    pain_score: int | None = Field(default=None, ge=0, le=10)
+    spasm: Literal["none", "mild", "moderate", "severe"] | None = None
+    tried: list[str] = Field(default_factory=list, max_length=50, description="Therapies tried without enough relief.")
+    conditions: list[str] = Field(default_factory=list, max_length=50)
+    medications: list[str | MedicationEntry] = Field(default_factory=list, max_length=50)
+    alcohol: Literal["none", "moderate", "heavy"] | None = None
+    allergies: list[str] = Field(default_factory=list, max_length=50)
+
+
+class Order(Input):
+    """A proposed prescription: structured fields, or one free-text ``sig``."""
+
+    drug: str | None = Field(default=None, max_length=200)
+    dose: str | None = Field(default=None, max_length=100, description='e.g. "5 mg" or "5-10 mg"')
+    frequency: str | None = Field(default=None, max_length=100, description='e.g. "q6h", "TID", "at bedtime"')
+    days: int | None = Field(default=None, ge=1, le=3650)
+    route: str = Field(default="oral", max_length=40)
+    prn: bool = False
+    sig: str | None = Field(default=None, max_length=500, description='e.g. "diazepam 5 mg PO q8h prn x 7 days"')
+    code: str | None = Field(default=None, max_length=40, description="RxNorm code of the ordered product.")
+
+    @model_validator(mode="after")
+    def _something_to_check(self) -> Order:
+        if not self.sig and not self.drug and not self.code:
+            raise ValueError("an order needs 'sig', or 'drug' (with 'dose' and 'frequency')")
+        return self
+
+
+# ----- outputs -----------------------------------------------------------------
+
+
+class SuggestedOrder(Output):
+    """A safer order the user may accept (rendered as a CDS Hooks suggestion)."""
+
+    drug: str
+    dose_mg: float | None = None
+    frequency: str | None = None
+    doses_per_day: int | None = None
+    days: int | None = None
+    text: str
+
+
+class Finding(Output):
+    code: str
+    severity: Severity
+    title: str
+    detail: str
+    suggestion: str | None = None
+    sources: list[str] = Field(default_factory=list)
+    suggested_order: SuggestedOrder | None = None
+
+
+class SourceRef(Output):
+    id: str
+    citation: str
+    url: str | None = None
+    kind: str | None = None
+    evidence_level: str | None = None
+
+
+class NormalisedOrder(Output):
+    input: str
+    drug: str | None = None
+    drug_name: str | None = None
+    components: list[str] = Field(default_factory=list)
+    dose_mg: float | None = None
+    dose_range_mg: list[float] | None = None
+    doses_per_day: float | None = None
+    frequency: str | None = None
+    daily_mg: float | None = None
+    days: int | None = None
+    course_total_mg: float | None = None
+    route: str = "oral"
+    prn: bool = False
+    calculation: str = ""
+
+
+class CheckResult(Output):
+    order: NormalisedOrder
+    verdict: Verdict
+    findings: list[Finding]
+    sources: list[SourceRef]
+    knowledge_version: str
+
+
+class Reason(Output):
+    text: str
+    sources: list[str]
+
+
+class PlanStep(Output):
+    id: str
+    title: str
+    text: str
+    kind: str
+    sources: list[str]
+
+
+class DiazepamAssessment(Output):
+    verdict: DiazepamVerdict
+    reasons: list[Reason]
+    dosing: str | None = None
+    max_days: int | None = None
+    taper: str | None = None
+    follow_up: list[str] | None = None
+    monitoring: list[Reason] | None = None
+
+
+class PreferredRelaxant(Output):
+    drug: str
+    dose: str
+    frequency: str
+    max_days: int
+    reasons: list[Reason]
+    check: CheckResult | None = None
+
+
+class Plan(Output):
+    setting: str
+    phase: str
+    assumptions: list[str] = Field(default_factory=list)
+    steps: list[PlanStep]
+    diazepam: DiazepamAssessment
+    preferred_muscle_relaxant: PreferredRelaxant | None = None
+    findings: list[Finding]
+    sources: list[SourceRef]
+    knowledge_version: str
+
+
+class ArticleItem(Output):
+    text: str
+    citations: list[int]
+    statement: str | None = Field(default=None, description="The pack statement this item renders.")
+
+
+class ArticleSection(Output):
+    heading: str
+    items: list[ArticleItem]
+
+
+class Reference(Output):
+    n: int
+    id: str
+    citation: str
+    url: str | None = None
+    kind: str
+
+
+class ReviewInfo(Output):
+    status: str
+    last_updated: str | None = None
+    reviewer: str | None = None
+
+
+class Article(Output):
+    question: str
+    audience: Audience
+    covered: bool
+    title: str
+    bottom_line: str
+    bottom_line_citations: list[int] = Field(default_factory=list)
+    sections: list[ArticleSection]
+    references: list[Reference]
+    follow_up_questions: list[str]
+    review: ReviewInfo
+    disclaimer: str
+    knowledge_version: str

@@ -1,0 +1,139 @@
+"""The loaded knowledge base: approved items only, indexed for the engine."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from clinguide.kb.models import (
+    CodeList,
+    Condition,
+    DosingRule,
+    Drug,
+    DrugClass,
+    InteractionRule,
+    PackInfo,
+    PhaseDefinition,
+    Plan,
+    Policy,
+    Source,
+    Statement,
+    Therapy,
+)
+from clinguide.kb.names import Match, NameIndex, normalise
+from clinguide.kb.placeholders import render
+
+
+def drug_names(drug: Drug) -> list[str]:
+    return [drug.id, drug.name, *drug.brands, *drug.synonyms, *drug.misspellings]
+
+
+@dataclass
+class KnowledgeBase:
+    info: PackInfo
+    version: str
+    sources: dict[str, Source]
+    classes: dict[str, DrugClass]
+    drugs: dict[str, Drug]
+    conditions: dict[str, Condition]
+    therapies: dict[str, Therapy]
+    interactions: list[InteractionRule]
+    statements: dict[str, Statement]
+    phases: list[PhaseDefinition]
+    plans: dict[tuple[str, str], Plan]
+    policy: Policy
+    code_lists: list[CodeList] = field(default_factory=list)
+
+    # ----- names -----------------------------------------------------------
+    @cached_property
+    def drug_index(self) -> NameIndex:
+        return NameIndex({normalise(n): d.id for d in self.drugs.values() for n in drug_names(d)})
+
+    @cached_property
+    def condition_index(self) -> NameIndex:
+        return NameIndex({normalise(n): c.id for c in self.conditions.values() for n in [c.id, c.name, *c.synonyms]})
+
+    @cached_property
+    def therapy_index(self) -> NameIndex:
+        return NameIndex({normalise(n): t.id for t in self.therapies.values() for n in [t.id, t.name, *t.synonyms]})
+
+    @cached_property
+    def rxnorm_index(self) -> dict[str, tuple[str, ...]]:
+        """RxNorm code -> drug ids: verified ingredient codes and imported product codes."""
+        index: dict[str, tuple[str, ...]] = {}
+        for drug in self.drugs.values():
+            if drug.rxnorm and drug.rxnorm.verified:
+                index[drug.rxnorm.code] = (drug.id,)
+        for code_list in self.code_lists:
+            for product in code_list.products:
+                known = tuple(d for d in product.drugs if d in self.drugs)
+                if known:
+                    index.setdefault(product.code, known)
+        return index
+
+    def resolve_drug(self, text: str, fuzzy: bool = True) -> Match | None:
+        return self.drug_index.resolve(text, fuzzy=fuzzy)
+
+    def resolve_condition(self, text: str, fuzzy: bool = True) -> Match | None:
+        return self.condition_index.resolve(text, fuzzy=fuzzy)
+
+    def resolve_therapy(self, text: str, fuzzy: bool = True) -> Match | None:
+        return self.therapy_index.resolve(text, fuzzy=fuzzy)
+
+    def drugs_by_rxnorm(self, code: str) -> tuple[str, ...]:
+        return self.rxnorm_index.get(code.strip(), ())
+
+    # ----- structure -------------------------------------------------------
+    def ingredients(self, drug_id: str) -> tuple[str, ...]:
+        """A combination product's components, or the drug itself."""
+        drug = self.drugs[drug_id]
+        return tuple(drug.components) if drug.components else (drug_id,)
+
+    def drug_classes(self, drug_id: str) -> frozenset[str]:
+        drug = self.drugs[drug_id]
+        classes = set(drug.classes)
+        for part in drug.components:
+            if part in self.drugs:
+                classes.update(self.drugs[part].classes)
+        return frozenset(classes)
+
+    def expand_conditions(self, ids: Iterable[str]) -> frozenset[str]:
+        """The conditions with everything they imply (severe hepatic impairment implies hepatic impairment)."""
+        seen: set[str] = set()
+        stack = list(ids)
+        while stack:
+            cid = stack.pop()
+            if cid in seen:
+                continue
+            seen.add(cid)
+            condition = self.conditions.get(cid)
+            if condition:
+                stack.extend(condition.implies)
+        return frozenset(seen)
+
+    def dosing(self, drug_id: str, population: str, formulation: str = "oral") -> DosingRule | None:
+        drug = self.drugs.get(drug_id)
+        if drug is None:
+            return None
+        for rule in drug.dosing:
+            if rule.population == population and rule.formulation == formulation:
+                return rule
+        return None
+
+    def plan_for(self, setting: str, phase: str) -> Plan | None:
+        return self.plans.get((setting, phase))
+
+    # ----- text ------------------------------------------------------------
+    def render(self, text: str) -> str:
+        return render(text, self)
+
+    def statement_text(self, statement: Statement, audience: str = "clinician") -> str:
+        text = statement.patient if audience == "patient" and statement.patient else statement.clinician
+        return self.render(text)
+
+    @cached_property
+    def last_reviewed(self) -> dt.date | None:
+        dates = [s.review.last_reviewed for s in self.statements.values() if s.review.last_reviewed]
+        return max(dates) if dates else None

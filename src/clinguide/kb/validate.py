@@ -1,0 +1,180 @@
+"""Cross-item checks of the pack: references resolve, nothing collides, numbers are typed once."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+from clinguide.kb import models as m
+from clinguide.kb.knowledge import KnowledgeBase, drug_names
+from clinguide.kb.loader import LoadResult, Problem
+from clinguide.kb.names import normalise
+from clinguide.kb.placeholders import LITERAL_DOSE, PLACEHOLDER, PlaceholderError
+
+# Which keys of an item's data name which kind of id.
+REFERENCE_KEYS: dict[str, str] = {
+    "sources": "source",
+    "source": "source",
+    "older_adult_sources": "source",
+    "diazepam_max_days_sources": "source",
+    "reassess_sources": "source",
+    "components": "drug",
+    "suggest_drug": "drug",
+    "drug": "drug",
+    "drugs": "drug",
+    "classes": "class",
+    "drug_classes": "class",
+    "conditions": "condition",
+    "implies": "condition",
+    "tried_any_of": "therapy",
+    "statements": "statement",
+    "monitoring": "statement",
+}
+NAMESPACE = {"agent": "drug"}
+
+
+def _references(data: Any, path: str = "") -> Iterator[tuple[str, str, str]]:
+    """Yield (field path, target kind, id) for every reference inside an item's data."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            where = f"{path}.{key}" if path else key
+            target = REFERENCE_KEYS.get(key)
+            if target and isinstance(value, str):
+                yield where, target, value
+            elif target and isinstance(value, list) and all(isinstance(v, str) for v in value):
+                for value_item in value:
+                    yield where, target, value_item
+            else:
+                yield from _references(value, where)
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from _references(value, f"{path}.{index}")
+
+
+def cross_check(result: LoadResult, kb: KnowledgeBase) -> list[Problem]:
+    problems: list[Problem] = []
+    every: dict[str, set[str]] = defaultdict(set)
+    seen: dict[tuple[str, str], str] = {}
+    for raw, model in result.items:
+        kind = NAMESPACE.get(raw.kind, raw.kind)
+        item_id = getattr(model, "id", None)
+        if item_id is None or raw.kind in ("codelist",):
+            continue
+        if (kind, item_id) in seen:
+            problems.append(Problem(raw.file, item_id, "id", f"duplicate id (also in {seen[(kind, item_id)]})"))
+        seen[(kind, item_id)] = raw.file
+        every[kind].add(item_id)
+    served = {
+        "source": set(kb.sources),
+        "drug": set(kb.drugs),
+        "class": set(kb.classes),
+        "condition": set(kb.conditions),
+        "therapy": set(kb.therapies),
+        "statement": set(kb.statements),
+    }
+
+    used_sources: set[str] = set()
+    for raw, model in result.items:
+        approved = getattr(getattr(model, "review", None), "status", "approved") == "approved"
+        known = served if approved else every
+        data = model.model_dump(mode="json")
+        for where, target, ref in _references(data):
+            if target == "source":
+                used_sources.add(ref)
+            if raw.kind == "source":
+                continue
+            if ref not in known.get(target, set()):
+                state = "approved " if approved and ref in every.get(target, set()) else ""
+                problems.append(Problem(raw.file, raw.id, where, f"no {state}{target} with id '{ref}'"))
+
+    source_files = {raw.id: raw.file for raw, _ in result.items if raw.kind == "source"}
+    for source_id in sorted(every["source"] - used_sources):
+        problems.append(Problem(source_files.get(source_id, "sources.yaml"), source_id, "id", "source is never cited"))
+
+    problems += _name_collisions(result)
+    problems += _dosing_unique(result)
+    problems += _statement_text(result, kb)
+    return problems
+
+
+def _name_collisions(result: LoadResult) -> list[Problem]:
+    problems: list[Problem] = []
+    groups: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    files: dict[str, str] = {}
+    for raw, model in result.items:
+        if isinstance(model, m.Drug):
+            names, group = drug_names(model), "drug"
+        elif isinstance(model, m.Condition):
+            names, group = [model.id, model.name, *model.synonyms], "condition"
+        elif isinstance(model, m.Therapy):
+            names, group = [model.id, model.name, *model.synonyms], "therapy"
+        else:
+            continue
+        files[model.id] = raw.file
+        for name in names:
+            groups[group][normalise(name)].add(model.id)
+    for group, names in groups.items():
+        for name, ids in sorted(names.items()):
+            if len(ids) > 1:
+                first = sorted(ids)[0]
+                problems.append(
+                    Problem(files[first], first, "names", f"{group} name '{name}' is used by {', '.join(sorted(ids))}")
+                )
+    return problems
+
+
+def _dosing_unique(result: LoadResult) -> list[Problem]:
+    problems: list[Problem] = []
+    for raw, model in result.items:
+        if isinstance(model, m.Drug):
+            seen: set[tuple[str, str]] = set()
+            for index, rule in enumerate(model.dosing):
+                key = (rule.population, rule.formulation)
+                if key in seen:
+                    problems.append(
+                        Problem(raw.file, model.id, f"dosing.{index}", f"second rule for {key[0]} / {key[1]}")
+                    )
+                seen.add(key)
+    return problems
+
+
+def _statement_text(result: LoadResult, kb: KnowledgeBase) -> list[Problem]:
+    problems: list[Problem] = []
+    for raw, model in result.items:
+        if not isinstance(model, m.Statement):
+            continue
+        for field_name in ("clinician", "patient"):
+            text = getattr(model, field_name)
+            if not text:
+                continue
+            try:
+                kb.render(text)
+            except PlaceholderError as exc:
+                problems.append(Problem(raw.file, model.id, field_name, str(exc)))
+            stray = LITERAL_DOSE.findall(PLACEHOLDER.sub("", text))
+            if stray and not model.literal_numbers:
+                problems.append(
+                    Problem(
+                        raw.file,
+                        model.id,
+                        field_name,
+                        f"states {', '.join(stray)} outside a placeholder; use a placeholder "
+                        "such as {dose:DRUG:POPULATION} or set literal_numbers to say why",
+                    )
+                )
+    return problems
+
+
+def validate_pack(pack_dir: Any = None) -> list[Problem]:
+    """Every problem in the pack at ``pack_dir`` (the shipped pack by default)."""
+    from clinguide.kb.loader import PACK_DIR, PackError, build, parse, read_raw
+
+    raw, problems = read_raw(pack_dir or PACK_DIR)
+    result = parse(raw)
+    problems += result.problems
+    try:
+        kb = build(result)
+    except PackError as exc:
+        return problems + exc.problems
+    return problems + cross_check(result, kb)
