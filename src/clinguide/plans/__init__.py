@@ -1,0 +1,1 @@
+"""Patient-specific care plans (`assess`)."""

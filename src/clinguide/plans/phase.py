@@ -1,0 +1,73 @@
+"""Which phase of care a case is in, from the pack's phase definitions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from clinguide.contracts import Case
+from clinguide.kb.knowledge import KnowledgeBase
+from clinguide.kb.models import PhaseDefinition
+
+
+@dataclass
+class PhaseResult:
+    phase: str
+    definition: PhaseDefinition
+    assumptions: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+
+def _within(value: float, low: float, high: float) -> bool:
+    return low <= value < high
+
+
+def derive_phase(case: Case, kb: KnowledgeBase) -> PhaseResult:
+    """Match the case against the setting's phases; when data are missing, say what was assumed.
+
+    The assumed phase is the setting's first listed phase that the given data allow
+    (for back spasm the acute phase, for spinal fusion the early post-operative one).
+    """
+    phases = [p for p in kb.phases if p.setting == case.setting]
+    if not phases:
+        raise LookupError(f"the knowledge pack defines no phases for setting '{case.setting}'")
+    if case.setting == "back-spasm":
+        if case.symptom_days is None:
+            first = next(p for p in phases if p.symptom_days is not None)
+            return PhaseResult(
+                first.id,
+                first,
+                assumptions=[f"Symptom duration not given: assumed the {first.name.lower()} phase."],
+                missing=["symptom_days"],
+            )
+        for p in phases:
+            if p.symptom_days and _within(case.symptom_days, p.symptom_days.min, p.symptom_days.max):
+                return PhaseResult(p.id, p)
+        raise LookupError(f"no phase of '{case.setting}' covers {case.symptom_days} days of symptoms")
+
+    missing: list[str] = []
+    assumptions: list[str] = []
+    surgery_phase = case.surgery_phase
+    if surgery_phase is None:
+        if case.hours_since_surgery is not None:
+            surgery_phase = "post-op"
+            assumptions.append("Surgery phase not given: hours since surgery imply the post-operative phase.")
+        else:
+            missing.append("surgery_phase")
+    candidates = [p for p in phases if surgery_phase is None or p.surgery_phase == surgery_phase]
+    timed = [p for p in candidates if p.hours_since_surgery is not None]
+    if timed:
+        if case.hours_since_surgery is None:
+            missing.append("hours_since_surgery")
+        else:
+            for p in timed:
+                assert p.hours_since_surgery is not None
+                if _within(case.hours_since_surgery, p.hours_since_surgery.min, p.hours_since_surgery.max):
+                    return PhaseResult(p.id, p, assumptions, missing)
+    if len(candidates) == 1 and not timed:
+        return PhaseResult(candidates[0].id, candidates[0], assumptions, missing)
+    chosen = (timed or candidates)[0]
+    assumptions.append(
+        f"{' and '.join(f.replace('_', ' ') for f in missing) or 'Timing'} not given: "
+        f"assumed the {chosen.name.lower()} phase."
+    )
+    return PhaseResult(chosen.id, chosen, assumptions, missing)
