@@ -113,7 +113,7 @@ def migrate(engine: Engine) -> None:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
     except SQLAlchemyError as exc:
-        raise StoreUnavailable(f"cannot migrate the editorial store at {engine.url!r}: {exc}") from exc
+        raise StoreUnavailable(f"cannot open or migrate the editorial store at {engine.url!r}: {exc}") from exc
     _migrated.add(key)
 
 

@@ -556,6 +556,14 @@ class EditorialStore:
         with self._read() as session:
             return self._overlay(session)
 
+    def snapshot(self) -> tuple[tuple[int, int], dict[tuple[str, str], dict[str, Any]]]:
+        """The content fingerprint and the overlay, read in one transaction."""
+        with self._read() as session:
+            count, top = session.execute(
+                select(func.count(ContentVersion.id), func.coalesce(func.max(ContentVersion.id), 0))
+            ).one()
+            return (int(count), int(top)), self._overlay(session)
+
     def export(self, directory: Path) -> list[Path]:
         """Write every live editorial version back to YAML in the pack's file shape; list retired items."""
         from clinguide.kb.loader import KINDS
