@@ -1,0 +1,162 @@
+"""What every check family shares: the context it reads, the finding builder, the per-KB index."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from threading import Lock
+
+from clinguide.clinical.case import CaseContext
+from clinguide.clinical.order import PreparedOrder
+from clinguide.contracts import Finding, SuggestedOrder
+from clinguide.kb.knowledge import KnowledgeBase
+from clinguide.kb.models import DosingRule, Drug, InteractionRule, Selector
+
+SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
+# Codes about the input itself; they may carry no pack source.
+INPUT_ERROR_CODES = frozenset({"unknown-drug", "unparseable-order", "unknown-condition", "unknown-medication"})
+
+
+@dataclass
+class RuleIndex:
+    rule: InteractionRule
+    order_drugs: frozenset[str]
+    order_classes: frozenset[str]
+    other_drugs: frozenset[str]
+    other_classes: frozenset[str]
+
+
+@dataclass
+class KBIndex:
+    """Computed once per KnowledgeBase object: class membership, ingredients, interaction selectors."""
+
+    classes: dict[str, frozenset[str]]
+    ingredients: dict[str, frozenset[str]]
+    rules: list[RuleIndex]
+    class_sources: dict[str, list[str]]
+
+    def matches(self, drug_id: str, drugs: frozenset[str], classes: frozenset[str]) -> bool:
+        if drug_id in drugs or self.ingredients.get(drug_id, frozenset()) & drugs:
+            return True
+        return bool(self.classes.get(drug_id, frozenset()) & classes)
+
+
+def _selector(sel: Selector) -> tuple[frozenset[str], frozenset[str]]:
+    return frozenset(sel.drugs), frozenset(sel.classes)
+
+
+_CACHE: dict[int, tuple[KnowledgeBase, KBIndex]] = {}
+_LOCK = Lock()
+
+
+def kb_index(kb: KnowledgeBase) -> KBIndex:
+    hit = _CACHE.get(id(kb))
+    if hit is not None and hit[0] is kb:
+        return hit[1]
+    with _LOCK:
+        rules = []
+        for rule in kb.interactions:
+            od, oc = _selector(rule.order)
+            xd, xc = _selector(rule.other)
+            rules.append(RuleIndex(rule, od, oc, xd, xc))
+        index = KBIndex(
+            classes={d: kb.drug_classes(d) for d in kb.drugs},
+            ingredients={d: frozenset(kb.ingredients(d)) | {d} for d in kb.drugs},
+            rules=rules,
+            class_sources={c.id: list(c.sources) for c in kb.classes.values()},
+        )
+        if len(_CACHE) > 8:  # a handful of packs at most (tests, editorial reloads)
+            _CACHE.clear()
+        _CACHE[id(kb)] = (kb, index)
+        return index
+
+
+@dataclass
+class CheckContext:
+    kb: KnowledgeBase
+    order: PreparedOrder
+    case: CaseContext
+    index: KBIndex
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def drug(self) -> Drug | None:
+        return self.order.drug
+
+    @property
+    def age(self) -> float | None:
+        return self.case.case.age
+
+    @property
+    def older_adult(self) -> bool | None:
+        if self.case.case.age is None:
+            return None
+        return self.case.case.age >= self.kb.policy.older_adult_min_age
+
+    def dosing(self, population: str) -> DosingRule | None:
+        if self.drug is None:
+            return None
+        return self.kb.dosing(self.drug.id, population, self.order.formulation)
+
+    def drug_sources(self, drug: Drug | None = None) -> list[str]:
+        """Fallback sources for a drug: its own, else those of its classes."""
+        drug = drug or self.drug
+        if drug is None:
+            return []
+        if drug.sources:
+            return list(drug.sources)
+        out: list[str] = []
+        for cls in sorted(self.index.classes.get(drug.id, frozenset())):
+            out += [s for s in self.index.class_sources.get(cls, []) if s not in out]
+        return out
+
+    def add(
+        self,
+        code: str,
+        severity: str,
+        title: str,
+        detail: str,
+        sources: list[str] | None = None,
+        suggestion: str | None = None,
+        suggested_order: SuggestedOrder | None = None,
+    ) -> Finding:
+        finding = Finding(
+            code=code,
+            severity=severity,  # type: ignore[arg-type]
+            title=title,
+            detail=" ".join(detail.split()),
+            suggestion=" ".join(suggestion.split()) if suggestion else None,
+            sources=list(dict.fromkeys(sources or [])),
+            suggested_order=suggested_order,
+        )
+        self.findings.append(finding)
+        return finding
+
+
+def dose_words(dose_mg: float | None, doses_per_day: int | None) -> str:
+    from clinguide.clinical.sig import fmt
+
+    parts = []
+    if dose_mg is not None:
+        parts.append(f"{fmt(dose_mg)} mg")
+    if doses_per_day is not None:
+        parts.append({1: "once a day", 2: "twice a day"}.get(doses_per_day, f"{doses_per_day} times a day"))
+    return " ".join(parts)
+
+
+def start_order(ctx: CheckContext, drug: Drug, rule: DosingRule, days: int | None) -> SuggestedOrder | None:
+    """A suggested order at the start of a dosing rule: the lowest single dose, the fewest doses per day."""
+    if rule.single_dose_mg is None:
+        return None
+    dose = rule.single_dose_mg.min
+    per_day = rule.doses_per_day.min if rule.doses_per_day else None
+    if per_day is None and rule.interval_hours:
+        per_day = max(1, int(24 // rule.interval_hours.max))
+    frequency = dose_words(None, per_day) or None
+    limit = drug.duration_limit.days if drug.duration_limit else None
+    if days is not None and limit is not None:
+        days = min(days, limit)
+    elif days is None:
+        days = limit
+    text = f"{drug.name} {dose_words(dose, per_day)}" + (f" for up to {days} days" if days else "")
+    return SuggestedOrder(drug=drug.id, dose_mg=dose, frequency=frequency, doses_per_day=per_day, days=days,
+                          text=text)

@@ -1,0 +1,31 @@
+"""Input problems (unknown drug, unparseable order) and case entries the pack does not know."""
+
+from __future__ import annotations
+
+from clinguide.checks.base import CheckContext
+
+
+def run(ctx: CheckContext) -> None:
+    for problem in ctx.order.problems:
+        if problem.code == "unknown-drug":
+            ctx.add("unknown-drug", "critical", "Drug not recognised",
+                    f"{problem.message}: no check could run. Give the generic or brand name of a drug the pack knows "
+                    "(e.g. a muscle relaxant or benzodiazepine), or its RxNorm code.", [])
+        else:
+            ctx.add("unparseable-order", "critical", f"Order could not be understood ({problem.field})",
+                    f"{problem.field}: {problem.message}. The order could not be assessed.", [])
+    if ctx.drug is not None and ctx.order.dose is None and not ctx.order.problems:
+        ctx.add("unparseable-order", "critical", "Order has no dose",
+                "dose: no dose with a unit was found; write e.g. '5 mg'. The order could not be assessed.", [])
+    for text in ctx.case.unknown_conditions:
+        ctx.add("unknown-condition", "warning", f"Condition not recognised: {text}",
+                f"'{text}' is not a condition in the knowledge pack, so no rule about it was checked.", [],
+                suggestion="Use a common name or synonym (e.g. 'COPD', 'sleep apnea', 'liver cirrhosis').")
+    for text in ctx.case.unknown_medications:
+        ctx.add("unknown-medication", "warning", f"Medication not recognised: {text}",
+                f"'{text}' is not a drug in the knowledge pack, so its interactions with the order were not checked.",
+                [], suggestion="Use the generic or brand name.")
+    for text in ctx.case.unknown_allergies:
+        ctx.add("unknown-medication", "warning", f"Allergy not recognised: {text}",
+                f"The allergy '{text}' is not a drug or drug class in the knowledge pack, so it was not checked "
+                "against the order.", [], suggestion="Use the generic or brand name of the drug.")

@@ -1,0 +1,85 @@
+"""``check(order, case)``: every problem with a prescription for this patient, with a verdict.
+
+Accepts the Order and Case contracts as dicts or models. A dict that does not fit the
+contract raises :class:`InputError`, whose message names each field and what is accepted;
+everything else (unknown drug, unreadable sig, unknown condition) becomes a finding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from clinguide.contracts import Case, CheckResult, Order, SourceRef
+
+
+class InputError(ValueError):
+    """The order or case does not fit its contract. ``problems`` lists (field, message) pairs."""
+
+    def __init__(self, what: str, problems: list[tuple[str, str]]):
+        self.what = what
+        self.problems = problems
+        super().__init__("; ".join(f"{what}.{f}: {m}" if f else f"{what}: {m}" for f, m in problems))
+
+
+def _validation_problems(exc: ValidationError) -> list[tuple[str, str]]:
+    out = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"])
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "is not a field of this contract (check the spelling)"
+        elif err["type"] == "literal_error" and "expected" in err.get("ctx", {}):
+            msg = f"{msg}"
+        out.append((where, msg))
+    return out
+
+
+def _coerce(value: Any, model: type[Order] | type[Case], what: str) -> Any:
+    if isinstance(value, model):
+        return value
+    if isinstance(value, str) and model is Order:
+        value = {"sig": value}
+    if not isinstance(value, Mapping):
+        raise InputError(what, [("", f"expected a JSON object, not {type(value).__name__}")])
+    try:
+        return model.model_validate(dict(value))
+    except ValidationError as exc:
+        raise InputError(what, _validation_problems(exc)) from None
+
+
+def check(order: Order | Mapping[str, Any] | str, case: Case | Mapping[str, Any] | None = None,
+          kb: Any = None) -> CheckResult:
+    """Check one order (an Order, its dict, or a sig string) for one case (a Case or its dict)."""
+    from clinguide.checks.base import CheckContext, kb_index
+    from clinguide.checks.registry import run_all
+    from clinguide.checks.verdict import verdict
+    from clinguide.clinical.case import prepare_case
+    from clinguide.clinical.order import prepare_order
+
+    order_model: Order = _coerce(order, Order, "order")
+    case_model: Case = _coerce(case if case is not None else {}, Case, "case")
+    if kb is None:
+        from clinguide.kb import get_kb
+
+        kb = get_kb()
+    ctx = CheckContext(kb=kb, order=prepare_order(order_model, kb), case=prepare_case(case_model, kb),
+                       index=kb_index(kb))
+    findings = run_all(ctx)
+    cited = list(dict.fromkeys(s for f in findings for s in f.sources))
+    sources = [
+        SourceRef(id=s, citation=kb.sources[s].citation, url=kb.sources[s].url, kind=kb.sources[s].kind,
+                  evidence_level=kb.sources[s].evidence_level)
+        for s in cited if s in kb.sources
+    ]
+    return CheckResult(order=ctx.order.normalised, verdict=verdict(findings, ctx.order.normalised),
+                       findings=findings, sources=sources, knowledge_version=kb.version)
+
+
+def check_many(orders: Iterable[Order | Mapping[str, Any] | str], case: Case | Mapping[str, Any] | None = None,
+               kb: Any = None) -> list[CheckResult]:
+    """Check several orders for the same case (the case is validated once)."""
+    case_model = _coerce(case if case is not None else {}, Case, "case")
+    return [check(o, case_model, kb) for o in orders]

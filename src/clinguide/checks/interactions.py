@@ -1,0 +1,65 @@
+"""Drug–drug and drug–class rules of interactions.yaml, applied to the order and the case's drugs.
+
+Alcohol use (moderate or heavy) enters as the agent ``alcohol`` among the case's drugs, so
+alcohol rules are ordinary interaction rules. ``within_days`` is not applied: the case does
+not record when a drug was stopped.
+"""
+
+from __future__ import annotations
+
+from clinguide.checks.base import CheckContext
+
+
+def run(ctx: CheckContext) -> None:
+    drug = ctx.drug
+    if drug is None:
+        return
+    index = ctx.index
+    order_id = drug.id
+    others: dict[str, str] = {}  # drug id -> name as written; the ordered drug itself is not an "other"
+    for entry in ctx.case.drugs:
+        if entry.id != order_id and entry.id not in others:
+            others[entry.id] = entry.name
+    age_missing_sources: list[str] = []
+    for ri in index.rules:
+        rule = ri.rule
+        if rule.min_count is not None:
+            if not index.matches(order_id, ri.order_drugs, ri.order_classes):
+                continue
+            hits = [d for d in others if index.matches(d, ri.other_drugs, ri.other_classes)]
+            count = len(hits) + (1 if index.matches(order_id, ri.other_drugs, ri.other_classes) else 0)
+            if count < rule.min_count:
+                continue
+        else:
+            hits = []
+            if index.matches(order_id, ri.order_drugs, ri.order_classes):
+                hits += [d for d in others if index.matches(d, ri.other_drugs, ri.other_classes)]
+            if rule.symmetric and index.matches(order_id, ri.other_drugs, ri.other_classes):
+                hits += [d for d in others if d not in hits and index.matches(d, ri.order_drugs, ri.order_classes)]
+            if not hits:
+                continue
+        if rule.min_age is not None:
+            if ctx.age is None:
+                age_missing_sources += [s for s in rule.sources if s not in age_missing_sources]
+                continue
+            if ctx.age < rule.min_age:
+                continue
+        names = ", ".join(_name(ctx, d, others[d]) for d in hits)
+        count_note = ""
+        if rule.min_count is not None:
+            count_note = f" ({len(hits) + 1} drugs counted with the order; the rule applies from {rule.min_count})"
+        ctx.add(rule.code, rule.severity, rule.title,
+                f"{drug.name} with {names}{count_note}. {rule.text}", rule.sources, suggestion=rule.suggestion)
+    if age_missing_sources:
+        ctx.add("missing-data", "info", "Age not given: an age-dependent interaction check could not run",
+                "An interaction rule that applies only from a given age matched this order, but the case has no age.",
+                age_missing_sources, suggestion="Add the patient's age.")
+
+
+def _name(ctx: CheckContext, drug_id: str, written: str) -> str:
+    drug = ctx.kb.drugs.get(drug_id)
+    if drug is None:
+        return written
+    if written.strip().lower() == drug.name.lower() or drug_id == "alcohol":
+        return written
+    return f"{written} ({drug.name})"

@@ -1,0 +1,1 @@
+"""Orders and cases: sig parsing, name resolution against the pack, phase derivation."""

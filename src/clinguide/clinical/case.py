@@ -1,0 +1,161 @@
+"""Resolve a Case against the pack: condition, medication, allergy and therapy names to ids; the phase.
+
+Nothing here is clinical: the pack's names, implications and phase definitions decide.
+Fixed ids used as machinery: the agent ``alcohol`` (added to the drugs when the case
+reports moderate or heavy alcohol use), the condition ``alcohol-heavy-use`` (heavy use) and
+the condition ``pregnancy`` (``pregnant: true``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from clinguide.contracts import Case, MedicationEntry
+from clinguide.kb.knowledge import KnowledgeBase
+
+ALCOHOL_AGENT = "alcohol"
+ALCOHOL_HEAVY_CONDITION = "alcohol-heavy-use"
+PREGNANCY_CONDITION = "pregnancy"
+
+_DOSE_START = re.compile(r"\s\d")
+
+
+@dataclass(frozen=True)
+class CaseDrug:
+    name: str  # as written
+    id: str
+    dose: str | None = None
+
+
+@dataclass
+class CaseContext:
+    case: Case
+    conditions: frozenset[str] = frozenset()
+    unknown_conditions: list[str] = field(default_factory=list)
+    drugs: list[CaseDrug] = field(default_factory=list)
+    unknown_medications: list[str] = field(default_factory=list)
+    allergy_drugs: list[tuple[str, str]] = field(default_factory=list)  # (as written, drug id)
+    allergy_classes: list[tuple[str, str]] = field(default_factory=list)  # (as written, class id)
+    unknown_allergies: list[str] = field(default_factory=list)
+    tried: frozenset[str] = frozenset()
+    unknown_tried: list[str] = field(default_factory=list)
+    phase: str | None = None
+
+    @property
+    def drug_ids(self) -> list[str]:
+        return [d.id for d in self.drugs]
+
+
+def _resolve_drug_name(kb: KnowledgeBase, text: str) -> str | None:
+    match = kb.resolve_drug(text)
+    if match:
+        return match.id
+    cut = _DOSE_START.search(text)  # "oxycodone 5 mg q6h" -> "oxycodone"
+    if cut:
+        match = kb.resolve_drug(text[: cut.start()])
+        if match:
+            return match.id
+    return None
+
+
+def _class_by_name(kb: KnowledgeBase, text: str) -> str | None:
+    key = text.strip().lower()
+    for cls in kb.classes.values():
+        names = {cls.id, cls.name.lower(), cls.id + "s", cls.name.lower() + "s"}
+        if key in names:
+            return cls.id
+    return None
+
+
+def derive_phase(case: Case, kb: KnowledgeBase) -> str | None:
+    """The phase of the case from the pack's phase definitions, or None if the data to place it is missing."""
+    for definition in kb.phases:
+        if definition.setting != case.setting:
+            continue
+        if definition.symptom_days is not None:
+            if case.symptom_days is None:
+                continue
+            if not (definition.symptom_days.min <= case.symptom_days < definition.symptom_days.max):
+                continue
+        if definition.surgery_phase is not None and case.surgery_phase != definition.surgery_phase:
+            continue
+        if definition.hours_since_surgery is not None:
+            if case.hours_since_surgery is None:
+                continue
+            rng = definition.hours_since_surgery
+            if not (rng.min <= case.hours_since_surgery < rng.max):
+                continue
+        if definition.symptom_days is None and definition.surgery_phase is None and (
+            definition.hours_since_surgery is None
+        ):
+            continue
+        return definition.id
+    return None
+
+
+def prepare_case(case: Case, kb: KnowledgeBase) -> CaseContext:
+    ctx = CaseContext(case=case)
+    cond_ids: list[str] = []
+    for text in case.conditions:
+        match = kb.resolve_condition(text)
+        if match:
+            cond_ids.append(match.id)
+        else:
+            ctx.unknown_conditions.append(text)
+    if case.pregnant:
+        cond_ids.append(PREGNANCY_CONDITION)
+    if case.alcohol == "heavy":
+        cond_ids.append(ALCOHOL_HEAVY_CONDITION)
+    ctx.conditions = kb.expand_conditions(cond_ids)
+
+    for entry in case.medications:
+        name, dose, code = (entry.name, entry.dose, entry.code) if isinstance(entry, MedicationEntry) else (
+            entry, None, None)
+        drug_id: str | None = None
+        if code:
+            ids = kb.drugs_by_rxnorm(code)
+            drug_id = ids[0] if ids else None
+        if drug_id is None:
+            drug_id = _resolve_drug_name(kb, name)
+        if drug_id is None:
+            ctx.unknown_medications.append(name)
+        else:
+            cut = _DOSE_START.search(name)
+            ctx.drugs.append(CaseDrug(name[: cut.start()] if cut else name, drug_id, dose))
+    if case.alcohol in ("moderate", "heavy") and ALCOHOL_AGENT in kb.drugs:
+        ctx.drugs.append(CaseDrug(f"alcohol ({case.alcohol} use)", ALCOHOL_AGENT))
+
+    for text in case.allergies:
+        drug_id = _resolve_drug_name(kb, text)
+        if drug_id:
+            ctx.allergy_drugs.append((text, drug_id))
+            continue
+        class_id = _class_by_name(kb, text)
+        if class_id:
+            ctx.allergy_classes.append((text, class_id))
+        else:
+            ctx.unknown_allergies.append(text)
+
+    tried: set[str] = set()
+    tried_drugs: list[str] = []
+    for text in case.tried:
+        match = kb.resolve_therapy(text)
+        if match:
+            tried.add(match.id)
+            continue
+        drug_id = _resolve_drug_name(kb, text)
+        if drug_id:
+            tried_drugs.append(drug_id)
+        else:
+            ctx.unknown_tried.append(text)
+    # a drug tried, or taken now, counts for every therapy that accepts it or its classes
+    for drug_id in tried_drugs + [d.id for d in ctx.drugs if d.id != ALCOHOL_AGENT]:
+        ingredients = set(kb.ingredients(drug_id)) | {drug_id}
+        classes = kb.drug_classes(drug_id)
+        for therapy in kb.therapies.values():
+            if ingredients & set(therapy.drugs) or classes & set(therapy.drug_classes):
+                tried.add(therapy.id)
+    ctx.tried = frozenset(tried)
+    ctx.phase = derive_phase(case, kb)
+    return ctx

@@ -1,0 +1,178 @@
+"""Turn an Order (structured fields or a sig) into the normalised order the checks read.
+
+Never raises for clinical content: what cannot be understood is recorded as a problem
+(``unknown-drug`` / ``unparseable-order``) that the data check turns into a finding.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+
+from clinguide.clinical.sig import (
+    Dose,
+    Frequency,
+    SigParseError,
+    fmt,
+    normalise_route,
+    parse_days,
+    parse_dose,
+    parse_frequency,
+    parse_sig,
+)
+from clinguide.contracts import NormalisedOrder, Order
+from clinguide.kb.knowledge import KnowledgeBase
+from clinguide.kb.models import Drug
+
+
+@dataclass
+class Problem:
+    code: str  # unknown-drug | unparseable-order
+    field: str
+    message: str
+
+
+@dataclass
+class PreparedOrder:
+    """The normalised order plus what the checks need that the contract does not carry."""
+
+    normalised: NormalisedOrder
+    drug: Drug | None = None
+    dose: Dose | None = None
+    frequency: Frequency | None = None
+    formulation: str = "oral"
+    extended_release: bool = False
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def drug_id(self) -> str | None:
+        return self.drug.id if self.drug else None
+
+
+def _describe_input(order: Order) -> str:
+    if order.sig:
+        return order.sig
+    parts = [order.drug or (f"RxNorm {order.code}" if order.code else ""), order.dose or "", order.route,
+             order.frequency or "", "prn" if order.prn else "", f"x {order.days} days" if order.days else ""]
+    return " ".join(p for p in parts if p)
+
+
+def prepare_order(order: Order, kb: KnowledgeBase) -> PreparedOrder:
+    out = PreparedOrder(NormalisedOrder(input=_describe_input(order), route=normalise_route(order.route),
+                                        prn=order.prn, days=order.days))
+    drug_text: str | None = order.drug
+    dose: Dose | None = None
+    frequency: Frequency | None = None
+    route = out.normalised.route
+    if order.sig:
+        try:
+            parsed = parse_sig(order.sig)
+        except SigParseError as exc:
+            out.problems.append(Problem("unparseable-order", "sig", exc.message))
+            parsed = None
+        if parsed is not None:
+            drug_text = order.drug or parsed.drug_text
+            dose, frequency = parsed.dose, parsed.frequency
+            out.normalised.prn = order.prn or parsed.prn
+            out.normalised.days = order.days or parsed.days
+            out.extended_release = parsed.extended_release
+            if parsed.route:
+                route = parsed.route
+    # structured fields complete or override the sig
+    if order.dose:
+        try:
+            dose = parse_dose(order.dose)
+        except SigParseError as exc:
+            out.problems.append(Problem("unparseable-order", "dose", exc.message))
+        if dose is None and not any(p.field == "dose" for p in out.problems):
+            out.problems.append(Problem(
+                "unparseable-order", "dose",
+                f"'{order.dose}' is not a dose with a unit; write e.g. '5 mg', '5-10 mg', '0.5 g' or '500 mcg'"))
+    if order.frequency:
+        try:
+            frequency = parse_frequency(order.frequency)
+        except SigParseError as exc:
+            out.problems.append(Problem("unparseable-order", "frequency", exc.message))
+            frequency = None
+        if frequency is None and not any(p.field == "frequency" for p in out.problems):
+            out.problems.append(Problem(
+                "unparseable-order", "frequency",
+                f"'{order.frequency}' is not a frequency I understand; use e.g. 'TID', 'q6h', 'every 8 hours', "
+                "'twice a day', 'at bedtime', '3 times daily'"))
+    if not order.sig and not order.dose and order.drug:
+        out.problems.append(Problem("unparseable-order", "dose",
+                                    "the order has no dose; give 'dose' (e.g. '5 mg') or a 'sig'"))
+    if not order.sig and order.days is None and order.frequency:
+        # "x 7 days" written inside the frequency field
+        with contextlib.suppress(SigParseError):
+            out.normalised.days = parse_days(order.frequency)
+    out.normalised.route = route
+
+    # ---- drug ---------------------------------------------------------------
+    drug: Drug | None = None
+    if order.code:
+        ids = kb.drugs_by_rxnorm(order.code)
+        if ids:
+            drug = kb.drugs[ids[0]]
+    if drug is None and drug_text:
+        match = kb.resolve_drug(drug_text)
+        if match is None:
+            # "diazepam tablets", "Valium (diazepam)": try each word and the text before a bracket
+            for piece in (drug_text.split("(")[0], *drug_text.replace("(", " ").replace(")", " ").split()):
+                match = kb.resolve_drug(piece, fuzzy=len(piece) >= 5)
+                if match:
+                    break
+        if match:
+            drug = kb.drugs[match.id]
+    if drug is None and (drug_text or order.code):
+        name = drug_text or f"RxNorm code {order.code}"
+        out.problems.append(Problem("unknown-drug", "drug", f"'{name}' is not a drug in the knowledge pack"))
+    out.drug = drug
+    out.dose = dose
+    out.frequency = frequency
+    if drug is not None:
+        out.normalised.drug = drug.id
+        out.normalised.drug_name = drug.name
+        out.normalised.components = list(drug.components)
+        formulation = route
+        if out.extended_release and kb.dosing(drug.id, "adult", f"{route}-er") is not None:
+            formulation = f"{route}-er"
+        out.formulation = formulation
+    _calculate(out)
+    return out
+
+
+def _calculate(out: PreparedOrder) -> None:
+    n = out.normalised
+    dose, freq = out.dose, out.frequency
+    steps: list[str] = []
+    if dose is not None:
+        if dose.kind == "mass":
+            n.dose_mg = dose.high_mg
+            if dose.low != dose.high:
+                n.dose_range_mg = [dose.low_mg or 0.0, dose.high_mg or 0.0]
+                steps.append(f"dose range {fmt(dose.low_mg or 0)}–{fmt(dose.high_mg or 0)} mg: "
+                             f"the higher dose, {fmt(dose.high_mg or 0)} mg, is checked")
+            if dose.unit not in ("mg", "mgs", "milligram", "milligrams"):
+                steps.append(f"{fmt(dose.high)} {dose.unit} = {fmt(dose.high_mg or 0)} mg")
+        else:
+            steps.append(f"dose '{dose.text}' is not a mass and was not converted to mg")
+    if freq is not None:
+        n.frequency = freq.text
+        n.doses_per_day = round(freq.doses_per_day, 4)
+        if freq.interval_hours:
+            lo, hi = freq.interval_hours
+            if lo != hi:
+                steps.append(f"every {fmt(lo)}–{fmt(hi)} hours: at most 24 h ÷ {fmt(lo)} h = "
+                             f"{fmt(freq.doses_per_day)} doses/day")
+            else:
+                steps.append(f"every {fmt(lo)} hours = 24 h ÷ {fmt(lo)} h = {fmt(freq.doses_per_day)} doses/day")
+    if n.prn and freq is not None:
+        steps.append("as needed: the most it allows is checked")
+    if n.dose_mg is not None and n.doses_per_day is not None:
+        n.daily_mg = round(n.dose_mg * n.doses_per_day, 4)
+        steps.append(f"{fmt(n.dose_mg)} mg × {fmt(n.doses_per_day)} doses/day = {fmt(n.daily_mg)} mg/day")
+        if n.days:
+            n.course_total_mg = round(n.daily_mg * n.days, 4)
+            steps.append(f"{fmt(n.daily_mg)} mg/day × {n.days} days = {fmt(n.course_total_mg)} mg in the course")
+    n.calculation = "; ".join(steps)

@@ -1,0 +1,317 @@
+"""Parse prescription sigs and order fields: dose, unit, frequency, prn, duration, route.
+
+The parser knows prescription grammar only (abbreviations, units, numbers); it knows no
+drug and no clinical limit. Its single documented exception is :class:`SigParseError`.
+
+Units go through ``pint``: milligrams are used as written; grams and micrograms are
+converted by a lazily built pint registry (so a plain "mg" sig never pays pint's import
+time). A unit that is not a mass (mL, tablets, units, drops) is kept as ``unit_kind =
+"non-mass"`` and never converted: the dose check reports it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+MAX_DAYS = 3650
+
+
+class SigParseError(ValueError):
+    """The sig or an order field could not be understood. ``field`` names the part."""
+
+    def __init__(self, field_name: str, message: str):
+        self.field = field_name
+        self.message = message
+        super().__init__(f"{field_name}: {message}")
+
+
+_WORDS = {
+    "one": 1, "once": 1, "two": 2, "twice": 2, "three": 3, "thrice": 3, "four": 4, "five": 5,
+    "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
+    "fourteen": 14, "twenty": 20, "thirty": 30, "a": 1, "an": 1,
+}  # fmt: skip
+_NUM = r"(?:\d+(?:\.\d+)?|\.\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fourteen|twenty|thirty)"
+
+# unit token -> (pint unit name or None for non-mass, kind)
+_MASS_UNITS = {
+    "mg": "milligram", "mgs": "milligram", "milligram": "milligram", "milligrams": "milligram",
+    "g": "gram", "gm": "gram", "gms": "gram", "gram": "gram", "grams": "gram", "gr": "gram",
+    "mcg": "microgram", "mcgs": "microgram", "µg": "microgram", "μg": "microgram", "ug": "microgram",
+    "microgram": "microgram", "micrograms": "microgram",
+    "kg": "kilogram", "ng": "nanogram",
+}  # fmt: skip
+_OTHER_UNITS = (
+    "ml|mls|millilitres?|milliliters?|cc|l|litres?|liters?|tabs?|tablets?|caps?|capsules?|pills?|"
+    "units?|iu|u|drops?|gtts?|puffs?|sprays?|patch(?:es)?|suppositor(?:y|ies)|teaspoons?|tsp|tablespoons?|tbsp|"
+    "mmol|meq|%"
+)
+_UNIT = "|".join(sorted((re.escape(u) for u in _MASS_UNITS), key=len, reverse=True)) + "|" + _OTHER_UNITS
+_DOSE = re.compile(
+    rf"(?<![\w.])(?P<lo>{_NUM})\s*(?:(?:-|–|—|to|or)\s*(?P<hi>{_NUM}))?\s*(?P<unit>{_UNIT})(?![\w])",
+    re.IGNORECASE,
+)
+_BARE_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?:/\d+(?:\.\d+)?)*(?![\w])")
+_COMBO_STRENGTH = re.compile(r"\b\d+(?:\.\d+)?\s*/\s*\d+(?:\.\d+)?(?:\s*mg)?\b", re.IGNORECASE)
+
+_PRN = re.compile(r"\b(?:prn|p\.r\.n\.?|as needed|as required|when needed|if needed|as necessary)\b", re.IGNORECASE)
+_ER = re.compile(r"\b(?:er|xr|xl|sr|cr|extended[- ]release|ext\.? rel\.?|sustained[- ]release|controlled[- ]release)\b",
+                 re.IGNORECASE)
+
+_ROUTES = [
+    (re.compile(r"\b(?:po|p\.o\.|oral(?:ly)?|by mouth|per os)\b", re.I), "oral"),
+    (re.compile(r"\b(?:iv|i\.v\.|intravenous(?:ly)?)\b", re.I), "intravenous"),
+    (re.compile(r"\b(?:im|i\.m\.|intramuscular(?:ly)?)\b", re.I), "intramuscular"),
+    (re.compile(r"\b(?:pr|rectal(?:ly)?|per rectum)\b", re.I), "rectal"),
+    (re.compile(r"\b(?:sl|sublingual(?:ly)?)\b", re.I), "sublingual"),
+    (re.compile(r"\b(?:intranasal(?:ly)?|nasal(?:ly)?)\b", re.I), "intranasal"),
+    (re.compile(r"\b(?:topical(?:ly)?)\b", re.I), "topical"),
+    (re.compile(r"\b(?:sc|sq|subcut|subcutaneous(?:ly)?)\b", re.I), "subcutaneous"),
+]
+_ROUTE_WORDS = {
+    "oral": "oral", "po": "oral", "by mouth": "oral", "orally": "oral", "p.o.": "oral",
+}  # fmt: skip
+
+_DURATION = re.compile(
+    rf"(?:\b(?:x|for|times|during)\s*|×\s*|\bx(?=\d))(?P<n>{_NUM})\s*"
+    r"(?P<unit>d|days?|dys?|w|wks?|weeks?|mo|mos|months?)\b",
+    re.IGNORECASE,
+)
+_DURATION_BARE = re.compile(rf"(?<![\w.])(?P<n>{_NUM})\s*(?P<unit>days?|weeks?|wks?|months?)\b", re.IGNORECASE)
+_DURATION_ONE = re.compile(r"\bfor (?:a|one) (?P<unit>day|week|month)\b", re.IGNORECASE)
+_UNIT_DAYS = {"d": 1, "day": 1, "days": 1, "dy": 1, "dys": 1, "w": 7, "wk": 7, "wks": 7, "week": 7, "weeks": 7,
+              "mo": 30, "mos": 30, "month": 30, "months": 30}
+
+
+@dataclass(frozen=True)
+class Frequency:
+    """How often: doses per day (the most frequent reading of a range) and words for people."""
+
+    doses_per_day: float
+    text: str
+    interval_hours: tuple[float, float] | None = None
+    up_to: bool = False
+    how: str = ""
+
+
+# (pattern, doses per day, words); checked in order, first match wins
+_FIXED: list[tuple[re.Pattern[str], float, str]] = [
+    (re.compile(r"\b(?:qid|q\.i\.d\.?|four times (?:a |per |each )?da(?:y|ily)|4 ?x ?(?:a |per |/ ?)?day|4 times (?:a |per )?da(?:y|ily))\b", re.I), 4, "4 times a day"),  # noqa: E501
+    (re.compile(r"\b(?:tid|t\.i\.d\.?|three times (?:a |per |each )?da(?:y|ily)|3 ?x ?(?:a |per |/ ?)?day|3 times (?:a |per )?da(?:y|ily)|thrice daily)\b", re.I), 3, "3 times a day"),  # noqa: E501
+    (re.compile(r"\b(?:bid|b\.i\.d\.?|twice (?:a |per |each )?da(?:y|ily)|two times (?:a |per )?da(?:y|ily)|2 ?x ?(?:a |per |/ ?)?day|2 times (?:a |per )?da(?:y|ily)|every 12 hours?)\b", re.I), 2, "twice a day"),  # noqa: E501
+    (re.compile(r"\b(?:qod|every other day|alternate days)\b", re.I), 0.5, "every other day"),
+    (re.compile(r"\b(?:weekly|once a week|every week|q ?week|qwk)\b", re.I), 1 / 7, "once a week"),
+    (re.compile(r"\b(?:qhs|q\.h\.s\.?|hs|h\.s\.|at bedtime|at night|nightly|every night|before bed(?:time)?|bedtime)\b", re.I), 1, "at bedtime"),  # noqa: E501
+    (re.compile(r"\b(?:qd|q\.d\.|od|o\.d\.|daily|once (?:a |per |each )?day|once daily|every day|1 ?x ?(?:a |per |/ ?)?day|qam|q\.a\.m\.|every morning|in the morning|qpm|every evening|q ?24 ?h(?:rs?|ours?)?|every 24 hours?|per day|a day)\b", re.I), 1, "once a day"),  # noqa: E501
+    (re.compile(r"\b(?:once|stat|x ?1 dose|one dose|single dose)\b", re.I), 1, "once"),
+]
+_INTERVAL = re.compile(
+    rf"\b(?:q|every|each)\s*(?P<lo>{_NUM})\s*(?:(?:-|–|to|or)\s*(?P<hi>{_NUM}))?\s*(?:h|hr|hrs|hour|hours|°)\b"
+    r"|\bq(?P<lo2>\d+(?:\.\d+)?)(?:-(?P<hi2>\d+(?:\.\d+)?))?h\b",
+    re.IGNORECASE,
+)
+_TIMES = re.compile(
+    rf"\b(?P<upto>up to |max(?:imum)? (?:of )?|not more than |no more than )?(?P<n>{_NUM})\s*(?:x|times)\s*"
+    r"(?:(?:a|per|each|/)\s*)?(?:day|daily|24 ?h(?:ours?)?)\b",
+    re.IGNORECASE,
+)
+_UP_TO = re.compile(r"\b(?:up to|max(?:imum)?|not more than|no more than)\b", re.IGNORECASE)
+
+
+def _num(text: str) -> float:
+    word = text.lower()
+    if word in _WORDS:
+        return float(_WORDS[word])
+    try:
+        value = float(text)
+    except ValueError as exc:  # pragma: no cover - the regexes only pass numbers
+        raise SigParseError("sig", f"'{text}' is not a number") from exc
+    if value != value or value in (float("inf"), float("-inf")):
+        raise SigParseError("dose", f"'{text}' is not a usable number")
+    return value
+
+
+def parse_frequency(text: str) -> Frequency | None:
+    """Doses per day from a frequency phrase; None if the text states no frequency."""
+    if not text or not text.strip():
+        return None
+    up_to = bool(_UP_TO.search(text))
+    m = _INTERVAL.search(text)
+    if m:
+        lo = _num(m.group("lo") or m.group("lo2"))
+        hi_text = m.group("hi") or m.group("hi2")
+        hi = _num(hi_text) if hi_text else lo
+        if lo <= 0 or hi <= 0:
+            raise SigParseError("frequency", f"an interval of {m.group(0).strip()!r} is not possible")
+        lo, hi = min(lo, hi), max(lo, hi)
+        per_day = 24.0 / lo
+        span = _fmt(lo) if lo == hi else f"{_fmt(lo)}–{_fmt(hi)}"
+        words = f"every {span} hours"
+        return Frequency(per_day, words, (lo, hi), up_to, m.group(0).strip())
+    m = _TIMES.search(text)
+    if m:
+        n = _num(m.group("n"))
+        if n <= 0:
+            raise SigParseError("frequency", f"{m.group(0).strip()!r} gives no doses")
+        words = {1: "once a day", 2: "twice a day"}.get(int(n), f"{_fmt(n)} times a day") if n.is_integer() else (
+            f"{_fmt(n)} times a day")
+        return Frequency(n, ("up to " if m.group("upto") else "") + words, None, bool(m.group("upto")) or up_to,
+                         m.group(0).strip())
+    for pattern, per_day, words in _FIXED:
+        m = pattern.search(text)
+        if m:
+            return Frequency(per_day, words, None, up_to, m.group(0).strip())
+    return None
+
+
+@lru_cache(maxsize=1)
+def _registry() -> Any:
+    import pint
+
+    return pint.UnitRegistry()
+
+
+@lru_cache(maxsize=256)
+def to_mg(value: float, unit: str) -> float:
+    """Convert a mass to mg with pint."""
+    pint_name = _MASS_UNITS[unit.lower()]
+    if pint_name == "milligram":
+        return value
+    ureg = _registry()
+    return float(ureg.Quantity(value, pint_name).to("milligram").magnitude)
+
+
+@dataclass
+class Dose:
+    low: float
+    high: float
+    unit: str  # as written
+    kind: str  # "mass" | "non-mass"
+    low_mg: float | None = None
+    high_mg: float | None = None
+    text: str = ""
+
+    @property
+    def mg(self) -> float | None:
+        """The dose checked: the higher end of a range."""
+        return self.high_mg
+
+
+def parse_dose(text: str) -> Dose | None:
+    """The first dose with a unit in ``text`` ("5 mg", "5-10 mg", "0.5 g", "2 tabs"); None if none."""
+    m = _DOSE.search(text)
+    if not m:
+        return None
+    return _dose_from_match(m)
+
+
+def _dose_from_match(m: re.Match[str]) -> Dose:
+    low = _num(m.group("lo"))
+    high = _num(m.group("hi")) if m.group("hi") else low
+    low, high = min(low, high), max(low, high)
+    unit = m.group("unit").lower()
+    if unit in _MASS_UNITS:
+        return Dose(low, high, unit, "mass", to_mg(low, unit), to_mg(high, unit), m.group(0).strip())
+    return Dose(low, high, unit, "non-mass", None, None, m.group(0).strip())
+
+
+def parse_days(text: str) -> int | None:
+    m = _DURATION.search(text) or _DURATION_BARE.search(text)
+    if m:
+        n = _num(m.group("n"))
+        unit = m.group("unit").lower()
+    else:
+        m = _DURATION_ONE.search(text)
+        if not m:
+            return None
+        n, unit = 1.0, m.group("unit").lower()
+    days = n * _UNIT_DAYS.get(unit, _UNIT_DAYS.get(unit.rstrip("s"), 1))
+    if days < 1 or days > MAX_DAYS:
+        raise SigParseError("days", f"a course of {m.group(0).strip()!r} is outside 1–{MAX_DAYS} days")
+    return round(days)
+
+
+def parse_route(text: str) -> str | None:
+    for pattern, route in _ROUTES:
+        if pattern.search(text):
+            return route
+    return None
+
+
+def normalise_route(text: str) -> str:
+    """An order's ``route`` field: common words and abbreviations to a route name."""
+    key = text.strip().lower()
+    if key in _ROUTE_WORDS:
+        return _ROUTE_WORDS[key]
+    found = parse_route(key)
+    return found or key
+
+
+@dataclass
+class ParsedSig:
+    text: str
+    drug_text: str
+    dose: Dose | None
+    frequency: Frequency | None
+    prn: bool
+    days: int | None
+    route: str | None
+    extended_release: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+_LEAD = re.compile(r"^\s*(?:rx[:\s]+|take\s+|give\s+|start\s+)", re.IGNORECASE)
+_TRAIL = re.compile(r"\b(?:tabs?|tablets?|caps?|capsules?|oral|po|er|xr|sr|cr|ir|hcl|hydrochloride)\s*$", re.I)
+
+
+def parse_sig(sig: str) -> ParsedSig:
+    """Parse a free-text sig such as ``"Valium 10 mg PO QID x 28 days"``.
+
+    Raises SigParseError when no drug name precedes the dose, or no dose with a unit is found.
+    """
+    if not isinstance(sig, str):
+        raise SigParseError("sig", "must be text")
+    text = " ".join(sig.replace("\u00a0", " ").split())
+    if not text:
+        raise SigParseError("sig", "is empty; write e.g. 'diazepam 5 mg PO q8h prn x 7 days'")
+    # combination strengths ("Norco 5/325") belong to the product name, not the dose
+    m = _DOSE.search(text)
+    combo = _COMBO_STRENGTH.search(text)
+    if combo and (m is None or combo.start() <= m.start()):
+        rest = text[combo.end():]
+        m2 = _DOSE.search(rest)
+        drug_text = text[: combo.end()]
+        dose = _dose_from_match(m2) if m2 else None
+        after = rest[m2.end():] if m2 else rest
+    elif m is None:
+        bare = _BARE_NUMBER.search(text)
+        if bare:
+            raise SigParseError(
+                "sig", f"the dose {bare.group(0)!r} has no unit; write it with mg, g or mcg (e.g. '5 mg')"
+            )
+        raise SigParseError("sig", "no dose found; write the dose with a unit, e.g. 'diazepam 5 mg PO TID'")
+    else:
+        drug_text = text[: m.start()]
+        dose = _dose_from_match(m)
+        after = text[m.end():]
+    drug_text = _LEAD.sub("", drug_text).strip(" ,;:-")
+    drug_text = _TRAIL.sub("", drug_text).strip(" ,;:-")
+    if not drug_text:
+        raise SigParseError("sig", "no drug name before the dose; write e.g. 'diazepam 5 mg PO TID'")
+    days = parse_days(after)
+    # keep the duration out of the frequency search ("x 7 days" is not "7 times a day")
+    freq_text = _DURATION.sub(" ", after)
+    freq_text = _DURATION_BARE.sub(" ", freq_text)
+    frequency = parse_frequency(freq_text)
+    prn = bool(_PRN.search(after)) or bool(frequency and frequency.up_to)
+    route = parse_route(after) or parse_route(drug_text)
+    return ParsedSig(text, drug_text, dose, frequency, prn, days, route, bool(_ER.search(text)))
+
+
+def _fmt(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+fmt = _fmt
