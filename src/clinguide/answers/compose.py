@@ -1,0 +1,368 @@
+"""Compose an Article (DESIGN.md contract) from the statements of the pack.
+
+Every sentence of an answer's body is a reviewed statement: the bottom line is the
+opening of a ``key`` statement, each item is one statement with its sources, and
+the reference list holds exactly the sources cited, numbered by first use.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from clinguide.answers.retrieve import rank, safe_text
+from clinguide.answers.understand import Understanding, lexicon, understand
+from clinguide.contracts import Article, ArticleItem, ArticleSection, Reference, ReviewInfo
+
+if TYPE_CHECKING:
+    from clinguide.kb.knowledge import KnowledgeBase
+    from clinguide.kb.models import Statement
+
+AUDIENCES = ("clinician", "patient")
+PHASE_SPLIT = ("acute", "subacute", "chronic")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"“])")
+_SHORT_SENTENCE = 110
+SECONDARY = "secondary-summary"
+
+
+@dataclass
+class Selection:
+    """What an answer is made of, before numbering and wording."""
+
+    understanding: Understanding
+    bottom: Statement | None
+    sections: list[tuple[str, list[Statement]]] = field(default_factory=list)
+
+    @property
+    def statements(self) -> list[Statement]:
+        out = [self.bottom] if self.bottom else []
+        for _key, items in self.sections:
+            out += items
+        return out
+
+
+# ----- selection ---------------------------------------------------------------------
+
+
+def _applies(statement: Statement, u: Understanding, audience: str, *, open_drugs: bool) -> bool:
+    lex = lexicon()
+    if audience == "patient" and statement.audience == "clinician":
+        return False
+    if statement.settings and u.setting not in statement.settings:
+        return False
+    if statement.drugs:
+        mentioned = set(u.drugs) | set(u.agents)
+        if u.drugs:
+            if not set(statement.drugs) & mentioned and not (open_drugs and statement.section in lex["open_sections"]):
+                return False
+        elif statement.section not in lex["drugless_sections"]:
+            return False
+    return True
+
+
+def _order(kb: KnowledgeBase) -> dict[str, int]:
+    return {sid: i for i, sid in enumerate(kb.statements)}
+
+
+def _bottom_line(kb: KnowledgeBase, u: Understanding, audience: str) -> Statement | None:
+    order = _order(kb)
+    keys = [s for s in kb.statements.values() if s.key and _applies(s, u, audience, open_drugs=False)]
+    if not keys:
+        return None
+
+    def preference(s: Statement) -> tuple[int, int, int, int]:
+        drug_fit = 2 if set(s.drugs) & set(u.drugs) else (1 if not s.drugs or not u.drugs else 0)
+        setting_fit = 1 if u.setting in s.settings else 0
+        intent_fit = 1 if u.primary_intent in s.intents else 0
+        return (-drug_fit, -setting_fit, -intent_fit, order[s.id])
+
+    return min(keys, key=preference)
+
+
+def _section_key(statement: Statement) -> str:
+    if statement.section == "evidence":
+        for phase in PHASE_SPLIT:
+            if phase in statement.phases:
+                return f"evidence.{phase}"
+    return statement.section
+
+
+def select(kb: KnowledgeBase, u: Understanding, audience: str) -> Selection:
+    lex = lexicon()
+    bottom = _bottom_line(kb, u, audience)
+    if u.full:
+        wanted_sections = list(lex["full_article"])
+        core: set[str] = set(wanted_sections)
+        limit = int(lex["max_items_full"])
+    else:
+        wanted_sections = []
+        for intent in u.intents:
+            for section in lex["focused"].get(intent, []):
+                if section not in wanted_sections:
+                    wanted_sections.append(section)
+        core = {lex["focused"][i][0] for i in u.intents if lex["focused"].get(i)}
+        limit = int(lex["max_items_focused"])
+    intents = set(u.intents)
+
+    chosen: list[Statement] = []
+    for statement in kb.statements.values():
+        if not _applies(statement, u, audience, open_drugs=True):
+            continue
+        in_shape = statement.section in wanted_sections
+        if u.full:
+            keep = in_shape
+        else:
+            keep = (in_shape and statement.section in core) or bool(intents & set(statement.intents))
+            if u.drugs and statement.safety and set(statement.drugs) & set(u.drugs) and in_shape:
+                keep = True  # a focused answer on a drug keeps that drug's safety points in its sections
+        if audience == "patient" and statement.safety:
+            keep = True  # patients get every safety point that applies to them
+        if keep:
+            chosen.append(statement)
+
+    scores = rank(kb, u, chosen)
+    order = _order(kb)
+    grouped: dict[str, list[Statement]] = {}
+    for statement in chosen:
+        grouped.setdefault(_section_key(statement), []).append(statement)
+
+    full_order = list(lex["full_article"])
+    section_order = wanted_sections + [s for s in full_order if s not in wanted_sections]
+
+    def section_rank(key: str) -> tuple[int, int]:
+        base, _, phase = key.partition(".")
+        return (
+            section_order.index(base) if base in section_order else len(section_order),
+            PHASE_SPLIT.index(phase) + 1 if phase else 0,
+        )
+
+    sections: list[tuple[str, list[Statement]]] = []
+    for key in sorted(grouped, key=section_rank):
+        items = sorted(grouped[key], key=lambda s: (-scores.get(s.id, 0.0), order[s.id]))
+        kept: list[Statement] = []
+        extra = 0
+        for statement in items:
+            if statement.safety or statement is bottom or extra < limit:
+                kept.append(statement)
+                if not statement.safety and statement is not bottom:
+                    extra += 1
+        kept.sort(key=lambda s: (not s.key, -scores.get(s.id, 0.0), order[s.id]))
+        sections.append((key, kept))
+
+    if audience == "patient":
+        talk = _prescriber_statements(kb, u)
+        if talk:
+            used = {s.id for _k, items in sections for s in items}
+            sections = [(k, [s for s in items if s.id not in {t.id for t in talk}]) for k, items in sections]
+            sections = [(k, items) for k, items in sections if items]
+            sections.append(("prescriber", talk))
+            del used
+    return Selection(u, bottom, sections)
+
+
+def _prescriber_statements(kb: KnowledgeBase, u: Understanding) -> list[Statement]:
+    topics = set(lexicon()["prescriber_topics"])
+    found = [
+        s
+        for s in kb.statements.values()
+        if topics & set(s.topics) and s.audience == "both" and _applies(s, u, "patient", open_drugs=True)
+    ]
+    return found[:1]
+
+
+# ----- wording -------------------------------------------------------------------------
+
+
+def opening(text: str) -> str:
+    """The first sentence, or the first two when the first is short."""
+    sentences = [s.strip() for s in _SENTENCE.split(text.strip()) if s.strip()]
+    if not sentences:
+        return text.strip()
+    if len(sentences) > 1 and len(sentences[0]) < _SHORT_SENTENCE:
+        return f"{sentences[0]} {sentences[1]}"
+    return sentences[0]
+
+
+def _label(kb: KnowledgeBase, statement: Statement, audience: str) -> str:
+    kinds = [kb.sources[s].kind for s in statement.sources if s in kb.sources]
+    labels = lexicon()["secondary_label"][audience]
+    if kinds and all(k == SECONDARY for k in kinds):
+        return labels["all"]
+    if any(k == SECONDARY for k in kinds):
+        return labels["some"]
+    return ""
+
+
+class _Citations:
+    def __init__(self, kb: KnowledgeBase):
+        self.kb = kb
+        self.numbers: dict[str, int] = {}
+
+    def cite(self, sources: list[str]) -> list[int]:
+        out: list[int] = []
+        for source_id in sources:
+            if source_id not in self.kb.sources:
+                continue  # an unknown source cannot be listed, so it is not cited
+            if source_id not in self.numbers:
+                self.numbers[source_id] = len(self.numbers) + 1
+            out.append(self.numbers[source_id])
+        return sorted(set(out))
+
+    def references(self) -> list[Reference]:
+        refs = []
+        for source_id, n in sorted(self.numbers.items(), key=lambda kv: kv[1]):
+            source = self.kb.sources[source_id]
+            refs.append(Reference(n=n, id=source_id, citation=source.citation, url=source.url, kind=source.kind))
+        return refs
+
+
+def _title(kb: KnowledgeBase, u: Understanding, audience: str) -> str:
+    lex = lexicon()
+    setting_name = lex["setting_names"].get(u.setting, u.setting)
+    topic = lex["topic_names"].get(u.primary_intent, u.primary_intent)
+    topic = topic.replace("{setting}", setting_name.lower())
+    if u.drugs:
+        return lex["titles"][audience]["drug"].format(drug=kb.drugs[u.drugs[0]].name, topic=topic)
+    return lex["titles"][audience]["setting"].format(setting=setting_name, topic=topic)
+
+
+def _item(kb: KnowledgeBase, statement: Statement, audience: str, cites: _Citations) -> ArticleItem:
+    text = safe_text(kb, statement, audience)
+    label = _label(kb, statement, audience)
+    if label:
+        text = f"{text} {label}"
+    return ArticleItem(text=text, citations=cites.cite(list(statement.sources)), statement=statement.id)
+
+
+def _review(statements: list[Statement]) -> ReviewInfo:
+    dates = [s.review.last_reviewed for s in statements if s.review.last_reviewed]
+    reviewers = sorted({s.review.reviewer for s in statements if s.review.reviewer})
+    return ReviewInfo(
+        status="approved",
+        last_updated=max(dates).isoformat() if dates else None,
+        reviewer=reviewers[0] if len(reviewers) == 1 else None,
+    )
+
+
+def _disclaimer(kb: KnowledgeBase, audience: str) -> str:
+    return kb.policy.disclaimer_patient if audience == "patient" else kb.policy.disclaimer_clinician
+
+
+_ANSWERABLE: dict[tuple[str, str, str], bool] = {}
+
+
+def answerable(question: str, kb: KnowledgeBase, audience: str = "clinician") -> bool:
+    """True when the pack covers the question and has statements for it (cached per knowledge version)."""
+    key = (kb.version, audience, question)
+    if key not in _ANSWERABLE:
+        u = understand(question, kb)
+        if len(_ANSWERABLE) > 512:
+            _ANSWERABLE.clear()
+        _ANSWERABLE[key] = u.covered and any(items for _k, items in select(kb, u, audience).sections)
+    return _ANSWERABLE[key]
+
+
+def _follow_ups(kb: KnowledgeBase, u: Understanding, audience: str) -> list[str]:
+    templates = lexicon()["follow_ups"]
+    candidates: list[str] = []
+    if u.covered and u.drugs:
+        name = kb.drugs[u.drugs[0]].name.lower()
+        for intent, template in templates["drug"].items():
+            if intent in u.intents:
+                continue
+            if intent == "post-op" and u.setting == "post-spinal-fusion":
+                continue
+            candidates.append(template.format(drug=name))
+    setting = u.setting if u.covered else "back-spasm"
+    for intent, template in templates.get(setting, {}).items():
+        if u.covered and intent in u.intents and not u.drugs:
+            continue
+        candidates.append(template)
+    asked = u.question.strip().lower()
+    out: list[str] = []
+    for question in dict.fromkeys(candidates):
+        if question.lower() == asked:
+            continue
+        if answerable(question, kb, audience):
+            out.append(question)
+        if len(out) == 4:
+            break
+    return out
+
+
+def _not_covered(kb: KnowledgeBase, u: Understanding, audience: str) -> Article:
+    words = lexicon()["not_covered"]
+    example = words["example"]
+    if u.reason == "empty":
+        bottom = words["empty"].format(example=example)
+    else:
+        parts = [words["scope"].strip()]
+        drug = kb.drugs[u.drugs[0]].name.lower() if u.drugs else "these medicines"
+        if u.reason == "other-use":
+            parts.append(words["other_use"].format(drug=drug, use=u.other))
+        elif u.reason == "other-condition":
+            parts.append(words["other_condition"].format(condition=u.other))
+        elif u.reason == "uncovered-drug" and u.other in kb.drugs:
+            parts.append(words["uncovered_drug"].format(drug=kb.drugs[u.other].name))
+        else:
+            parts.append(words["nothing"].format(example=example))
+        bottom = " ".join(parts)
+    return Article(
+        question=u.question,
+        audience=audience,  # type: ignore[arg-type]
+        covered=False,
+        title=words["title"],
+        bottom_line=bottom,
+        sections=[],
+        references=[],
+        follow_up_questions=_follow_ups(kb, u, audience)[:3],
+        review=ReviewInfo(status="not-applicable", last_updated=None),
+        disclaimer=_disclaimer(kb, audience),
+        knowledge_version=kb.version,
+    )
+
+
+def ask(question: str, audience: str = "clinician", kb: KnowledgeBase | None = None) -> Article:
+    """Answer a question from the served knowledge pack (fetched per call: it may be swapped)."""
+    if audience not in AUDIENCES:
+        raise ValueError(f"audience: '{audience}' is not accepted; use one of: {', '.join(AUDIENCES)}")
+    if kb is None:
+        from clinguide.kb import get_kb
+
+        kb = get_kb()
+    u = understand(question, kb)
+    if not u.covered:
+        return _not_covered(kb, u, audience)
+    selection = select(kb, u, audience)
+    if not any(items for _k, items in selection.sections) and selection.bottom is None:
+        return _not_covered(kb, Understanding(**{**u.__dict__, "covered": False, "reason": "nothing"}), audience)
+
+    cites = _Citations(kb)
+    headings = lexicon()["headings"][audience]
+    if selection.bottom is not None:
+        bottom_line = opening(safe_text(kb, selection.bottom, audience))
+        bottom_cites = cites.cite(list(selection.bottom.sources))
+    else:  # no key statement fits: the first item leads (reported as a pack gap by the tests)
+        first = selection.sections[0][1][0]
+        bottom_line = opening(safe_text(kb, first, audience))
+        bottom_cites = cites.cite(list(first.sources))
+    sections = [
+        ArticleSection(heading=headings.get(key, key), items=[_item(kb, s, audience, cites) for s in items])
+        for key, items in selection.sections
+        if items
+    ]
+    return Article(
+        question=u.question,
+        audience=audience,  # type: ignore[arg-type]
+        covered=True,
+        title=_title(kb, u, audience),
+        bottom_line=bottom_line,
+        bottom_line_citations=bottom_cites,
+        sections=sections,
+        references=cites.references(),
+        follow_up_questions=_follow_ups(kb, u, audience),
+        review=_review(selection.statements),
+        disclaimer=_disclaimer(kb, audience),
+        knowledge_version=kb.version,
+    )

@@ -1,0 +1,287 @@
+"""Question understanding: drugs, setting, conditions, intents and the scope decision.
+
+The words come from ``lexicon.yaml`` (language) and from the knowledge pack (drug,
+brand and condition names); this module only matches them. Matching is on whole
+words after lower-casing, longest phrase first; drug names also match fuzzily
+("diazapam") through the pack's rapidfuzz name index.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+if TYPE_CHECKING:
+    from clinguide.kb.knowledge import KnowledgeBase
+
+LEXICON_PATH = Path(__file__).with_name("lexicon.yaml")
+MAX_QUESTION_CHARS = 2000
+_WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
+_FUZZY_MIN = 5
+
+
+def words(text: str) -> tuple[str, ...]:
+    """Lower-cased word tokens; apostrophes vanish ("can't" -> "cant"), hyphens split."""
+    return tuple(_WORD.findall(text.lower().replace("'", "").replace("’", "")))
+
+
+Phrase = tuple[str, ...]
+
+
+class PhraseSet:
+    """Phrases -> labels, matched longest first without overlap."""
+
+    def __init__(self, entries: dict[Phrase, str]):
+        self.entries = {k: v for k, v in entries.items() if k}
+        self.longest = max((len(k) for k in self.entries), default=0)
+
+    def find(self, tokens: tuple[str, ...]) -> list[tuple[int, int, str]]:
+        """(start, end, label) of every match, longest phrase first, non-overlapping."""
+        taken = [False] * len(tokens)
+        found: list[tuple[int, int, str]] = []
+        for size in range(min(self.longest, len(tokens)), 0, -1):
+            for start in range(len(tokens) - size + 1):
+                if any(taken[start : start + size]):
+                    continue
+                label = self.entries.get(tokens[start : start + size])
+                if label is not None:
+                    found.append((start, start + size, label))
+                    for i in range(start, start + size):
+                        taken[i] = True
+        found.sort()
+        return found
+
+    def labels(self, tokens: tuple[str, ...]) -> list[str]:
+        return [label for _s, _e, label in self.find(tokens)]
+
+
+def _phrases(items: list[str], label: str | None = None) -> dict[Phrase, str]:
+    return {words(item): label if label is not None else " ".join(words(item)) for item in items}
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    raw: dict[str, Any]
+    settings_strong: PhraseSet
+    settings_weak: PhraseSet
+    other_uses: PhraseSet
+    effect_uses: frozenset[str]
+    purpose: PhraseSet
+    effects: PhraseSet
+    other_conditions: PhraseSet
+    topics: PhraseSet
+    intents: PhraseSet
+    intent_order: tuple[str, ...]
+    stopwords: frozenset[str]
+    known_words: frozenset[str]
+
+    def __getitem__(self, key: str) -> Any:
+        return self.raw[key]
+
+
+@lru_cache(maxsize=1)
+def lexicon() -> Lexicon:
+    raw = yaml.safe_load(LEXICON_PATH.read_text(encoding="utf-8"))
+    strong: dict[Phrase, str] = {}
+    weak: dict[Phrase, str] = {}
+    for setting, cues in raw["settings"].items():
+        strong.update(_phrases(cues.get("strong", []), setting))
+        weak.update(_phrases(cues.get("weak", []), setting))
+    uses: dict[Phrase, str] = {}
+    effect_uses: set[str] = set()
+    for use in raw["other_uses"]:
+        uses.update(_phrases(use["terms"], use["label"]))
+        if use.get("effect"):
+            effect_uses.add(use["label"])
+    intents: dict[Phrase, str] = {}
+    for intent, cues in raw["intents"].items():
+        for phrase, _label in _phrases(cues).items():
+            intents.setdefault(phrase, intent)  # the first intent listed keeps a shared phrase
+    known: set[str] = set()
+    for table in (strong, weak, uses, intents):
+        for phrase in table:
+            known.update(phrase)
+    return Lexicon(
+        raw=raw,
+        settings_strong=PhraseSet(strong),
+        settings_weak=PhraseSet(weak),
+        other_uses=PhraseSet(uses),
+        effect_uses=frozenset(effect_uses),
+        purpose=PhraseSet(_phrases(raw["purpose_words"])),
+        effects=PhraseSet(_phrases(raw["effect_words"])),
+        other_conditions=PhraseSet(_phrases(raw["other_conditions"])),
+        topics=PhraseSet(_phrases(raw["topic_words"])),
+        intents=PhraseSet(intents),
+        intent_order=tuple(raw["intents"]),
+        stopwords=frozenset(raw["stopwords"]),
+        known_words=frozenset(known | set(raw["stopwords"])),
+    )
+
+
+# ----- pack-derived name tables, cached per knowledge version ----------------------
+
+
+@dataclass(frozen=True)
+class PackNames:
+    version: str
+    drugs: PhraseSet
+    conditions: PhraseSet
+    covered_drugs: frozenset[str]
+
+
+_NAMES: dict[str, PackNames] = {}
+
+
+def pack_names(kb: KnowledgeBase) -> PackNames:
+    cached = _NAMES.get(kb.version)
+    if cached is not None:
+        return cached
+    drug_table = {words(name): drug_id for name, drug_id in kb.drug_index.items()}
+    condition_table = {words(name): cid for name, cid in kb.condition_index.items()}
+    covered = {d.id for d in kb.drugs.values() if d.role == "monograph"}
+    for statement in kb.statements.values():
+        covered.update(d for d in statement.drugs if d in kb.drugs)
+    names = PackNames(kb.version, PhraseSet(drug_table), PhraseSet(condition_table), frozenset(covered))
+    if len(_NAMES) > 4:
+        _NAMES.clear()
+    _NAMES[kb.version] = names
+    return names
+
+
+# ----- the result ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Understanding:
+    question: str
+    tokens: tuple[str, ...]
+    drugs: tuple[str, ...] = ()  # covered drug ids, in order of mention
+    agents: tuple[str, ...] = ()  # other drugs the pack knows, in order of mention
+    setting: str = "back-spasm"
+    setting_explicit: bool = False
+    conditions: tuple[str, ...] = ()
+    intents: tuple[str, ...] = ()
+    full: bool = True
+    covered: bool = True
+    reason: str | None = None  # why not covered: empty | other-use | other-condition | uncovered-drug | nothing
+    other: str | None = None  # the other use / condition / drug named
+    matched_names: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def primary_intent(self) -> str:
+        return self.intents[0] if self.intents else "overview"
+
+
+def _find_drugs(kb: KnowledgeBase, tokens: tuple[str, ...], lex: Lexicon) -> list[tuple[int, int, str, str]]:
+    names = pack_names(kb)
+    found = [(s, e, d, " ".join(tokens[s:e])) for s, e, d in names.drugs.find(tokens)]
+    taken = {i for s, e, _d, _n in found for i in range(s, e)}
+    for i, token in enumerate(tokens):
+        if i in taken or len(token) < _FUZZY_MIN or token in lex.known_words or token.isdigit():
+            continue
+        match = kb.resolve_drug(token, fuzzy=True)
+        if match is not None:
+            found.append((i, i + 1, match.id, token))
+    found.sort()
+    return found
+
+
+def _near_before(found: list[tuple[int, int, str]], start: int, window: int = 3) -> bool:
+    return any(start - window <= end <= start for _s, end, _l in found)
+
+
+def understand(question: str, kb: KnowledgeBase) -> Understanding:
+    lex = lexicon()
+    text = question.strip()[:MAX_QUESTION_CHARS]
+    tokens = words(text)
+    if not tokens:
+        return Understanding(text, tokens, covered=False, reason="empty", full=False)
+
+    drug_hits = _find_drugs(kb, tokens, lex)
+    covered_ids = pack_names(kb).covered_drugs
+    drugs: list[str] = []
+    agents: list[str] = []
+    matched: dict[str, str] = {}
+    for _s, _e, drug_id, name in drug_hits:
+        matched.setdefault(drug_id, name)
+        target = drugs if drug_id in covered_ids else agents
+        if drug_id not in target:
+            target.append(drug_id)
+    drug_spans = {i for s, e, _d, _n in drug_hits for i in range(s, e)}
+
+    strong = lex.settings_strong.labels(tokens)
+    weak = lex.settings_weak.labels(tokens)
+    if "post-spinal-fusion" in strong:
+        setting = "post-spinal-fusion"
+    elif "back-spasm" in strong:
+        setting = "back-spasm"
+    elif "post-spinal-fusion" in weak:
+        setting = "post-spinal-fusion"
+    else:
+        setting = "back-spasm"
+    explicit = bool(strong or weak)
+
+    conditions = tuple(dict.fromkeys(pack_names(kb).conditions.labels(tokens)))
+    base = Understanding(
+        question=text,
+        tokens=tokens,
+        drugs=tuple(drugs),
+        agents=tuple(agents),
+        setting=setting,
+        setting_explicit=explicit,
+        conditions=conditions,
+        matched_names=matched,
+    )
+
+    # ----- scope -----
+    if not strong:
+        purposes = lex.purpose.find(tokens)
+        has_effect_word = bool(lex.effects.find(tokens))
+        for start, end, use in lex.other_uses.find(tokens):
+            if any(i in drug_spans for i in range(start, end)):
+                continue
+            if use in lex.effect_uses and has_effect_word and not _near_before(purposes, start):
+                continue
+            return _not_covered(base, "other-use", use)
+        other = [
+            (s, e, c) for s, e, c in lex.other_conditions.find(tokens) if not any(i in drug_spans for i in range(s, e))
+        ]
+        if other:
+            return _not_covered(base, "other-condition", other[0][2])
+    if not (drugs or strong or weak or lex.topics.find(tokens)):
+        if agents:
+            return _not_covered(base, "uncovered-drug", agents[0])
+        return _not_covered(base, "nothing", None)
+
+    # ----- intents -----
+    counts: dict[str, int] = {}
+    for _s, _e, intent in lex.intents.find(tokens):
+        counts[intent] = counts.get(intent, 0) + 1
+    if drugs and (agents or "alcohol" in tokens):
+        counts["interactions"] = counts.get("interactions", 0) + 1
+    if len(drugs) >= 2 and "interactions" not in counts:
+        counts["alternatives"] = counts.get("alternatives", 0) + 1
+    if setting != "post-spinal-fusion":
+        counts.pop("post-op", None)
+    order = lex.intent_order
+    intents = sorted(counts, key=lambda i: (-counts[i], order.index(i)))
+    full_ids = set(lex["full_intents"])
+    focused = [i for i in intents if i not in full_ids]
+    if setting == "post-spinal-fusion" and "post-op" not in focused:
+        focused.append("post-op")
+    if focused:
+        chosen = tuple(focused)
+        full = False
+    else:
+        chosen = tuple(intents) or ("should-use" if drugs else "overview",)
+        full = True
+    return Understanding(**{**base.__dict__, "intents": chosen, "full": full})
+
+
+def _not_covered(base: Understanding, reason: str, other: str | None) -> Understanding:
+    return Understanding(**{**base.__dict__, "covered": False, "reason": reason, "other": other, "full": False})
