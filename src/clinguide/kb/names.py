@@ -11,6 +11,8 @@ _STRENGTH = re.compile(r"[\s-]*\d[\d.,/ ]*(?:\s?(?:mg|mcg|µg|g|ml|%))?\s*$", re
 _SPACE = re.compile(r"\s+")
 FUZZY_CUTOFF = 86.0
 FUZZY_MIN_LENGTH = 5
+FUZZY_MAX_LENGTH_DIFFERENCE = 2
+_DIGIT = re.compile(r"\d")
 
 
 def normalise(text: str) -> str:
@@ -32,7 +34,9 @@ class NameIndex:
 
     def __init__(self, names: dict[str, str]):
         self._names = names
-        self._keys = list(names)
+        # Fuzzy matching corrects typos only: never towards a name with a strength or another word in it
+        # ("tylenol" must not become "tylenol 3", a codeine product).
+        self._fuzzy_keys = [k for k in names if not _DIGIT.search(k)]
 
     def __contains__(self, name: str) -> bool:
         return normalise(name) in self._names
@@ -51,7 +55,13 @@ class NameIndex:
             return Match(self._names[stripped], stripped, "strength-stripped", 100.0)
         if not fuzzy or len(stripped) < FUZZY_MIN_LENGTH:
             return None
-        best = process.extractOne(stripped, self._keys, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
+        words = len(stripped.split())
+        candidates = [
+            k
+            for k in self._fuzzy_keys
+            if len(k.split()) == words and abs(len(k) - len(stripped)) <= FUZZY_MAX_LENGTH_DIFFERENCE
+        ]
+        best = process.extractOne(stripped, candidates, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
         if best is None:
             return None
         return Match(self._names[best[0]], best[0], "fuzzy", float(best[1]))
