@@ -26,6 +26,8 @@ class Settings:
     cds_service_base_url: str | None
     max_body_bytes: int
     cors_origins: tuple[str, ...]
+    cds_jku_allow: tuple[str, ...] = ()
+    cds_now: str | None = None
 
 
 def get_settings() -> Settings:
@@ -41,4 +43,8 @@ def get_settings() -> Settings:
         cds_service_base_url=os.environ.get("CLINGUIDE_CDS_BASE_URL") or None,
         max_body_bytes=int(os.environ.get("CLINGUIDE_MAX_BODY_BYTES", str(1_000_000))),
         cors_origins=_list("CLINGUIDE_CORS_ORIGINS") or ("https://sandbox.cds-hooks.org",),
+        # JWK Set URLs (jku) the CDS service may fetch; any other jku is never fetched
+        cds_jku_allow=_list("CLINGUIDE_CDS_JKU_ALLOW"),
+        # pin "now" (ISO date/time) for CDS evaluation, e.g. 2023-05-01 for the public test requests
+        cds_now=os.environ.get("CLINGUIDE_CDS_NOW") or None,
     )

@@ -1,0 +1,95 @@
+"""The FastAPI application factory: JSON API, CDS Hooks, editorial API and web pages.
+
+``create_app()`` includes the optional routers (``clinguide.service.editorial_api``,
+``clinguide.service.web``) when their modules exist, and a placeholder page at ``/`` otherwise.
+Logs name paths, counts and error types only — never request bodies, patient data or tokens.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import logging
+from types import ModuleType
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import HTMLResponse, JSONResponse
+
+import clinguide
+from clinguide.service import api, errors
+from clinguide.service.cds.routes import router as cds_router
+from clinguide.settings import get_settings
+
+log = logging.getLogger("clinguide.service")
+
+PLACEHOLDER = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>clinguide</title></head>
+<body><h1>clinguide</h1><p>Offline, cited decision support: diazepam and muscle relaxants for back spasm;
+pain after spinal fusion.</p><p>The web pages are not installed on this server. The JSON API is described at
+<a href="/docs">/docs</a>; CDS Hooks discovery is at <a href="/cds-services">/cds-services</a>.</p></body></html>"""
+
+
+def _optional(module: str) -> ModuleType | None:
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:  # the module exists but something it needs is missing: a real error
+            raise
+        return None
+
+
+def create_app(
+    now: dt.datetime | None = None,
+    fhir_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """Build the app. ``now`` pins the CDS evaluation date; ``fhir_transport`` replaces the FHIR client's network."""
+    settings = get_settings()
+    app = FastAPI(
+        title="clinguide",
+        version=clinguide.__version__,
+        description=(
+            "Offline, cited decision support for diazepam and muscle relaxants in back spasm and pain after spinal "
+            "fusion: a JSON API with the CLI's contracts and CDS Hooks 2.0 services (FHIR R4)."
+        ),
+    )
+    app.state.cds_now = now
+    app.state.fhir_transport = fhir_transport
+    errors.install(app)
+
+    from clinguide.kb.loader import PackError
+
+    @app.exception_handler(PackError)
+    async def _pack(request: Request, exc: PackError) -> JSONResponse:
+        log.error("knowledge pack does not load")
+        return JSONResponse(errors.body("knowledge pack unavailable",
+                                        "The knowledge pack does not validate; run `clinguide kb validate`."),
+                            status_code=503)
+
+    app.include_router(api.router)
+    app.include_router(cds_router)
+    editorial = _optional("clinguide.service.editorial_api")
+    if editorial is not None:
+        app.include_router(editorial.router)
+    web = _optional("clinguide.service.web")
+    if web is not None:
+        app.include_router(web.router)
+    else:
+        @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+        def placeholder() -> str:
+            return PLACEHOLDER
+
+    @app.get("/healthz", tags=["service"], summary="Liveness")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": clinguide.__version__}
+
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(settings.cors_origins),
+        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type"],
+        allow_credentials=False,
+        max_age=600,
+    )
+    app.add_middleware(errors.GuardMiddleware, max_body_bytes=settings.max_body_bytes)
+    return app

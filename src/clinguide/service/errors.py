@@ -1,0 +1,175 @@
+"""Every error as JSON that names the problem; nothing leaks a traceback or patient data.
+
+Shape: ``{"error": short title, "detail": what was wrong and what is accepted, "field": where (optional),
+"problems": [{"field", "message"}] (validation errors)}``. CDS Hooks paths answer a body that does
+not validate with 400 (the spec's conformance checklist); the JSON API with 422.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from clinguide.errors import InputError
+from clinguide.fhir.resources import FhirInputError
+
+log = logging.getLogger("clinguide.service")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, error: str, detail: str, field: str | None = None):
+        self.status, self.error, self.detail, self.field = status, error, detail, field
+        super().__init__(detail)
+
+
+def body(error: str, detail: str, field: str | None = None, **extra: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"error": error, "detail": detail}
+    if field:
+        out["field"] = field
+    out.update(extra)
+    return out
+
+
+def _problems(exc: RequestValidationError) -> list[dict[str, str]]:
+    problems = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ())]
+        field = ".".join(loc) or "body"
+        if err.get("type") == "json_invalid":
+            ctx = err.get("ctx") or {}
+            message = f"the body is not valid JSON ({ctx.get('error', 'parse error')})"
+        elif err.get("type") == "extra_forbidden":
+            message = "is not a known field"
+        elif err.get("type") == "missing":
+            message = "is required"
+        else:
+            message = str(err.get("msg", "is not valid"))
+        problems.append({"field": field, "message": message})
+    return problems
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = _problems(exc)
+        cds = request.url.path.startswith("/cds-services")
+        status = 400 if cds else 422
+        detail = "; ".join(f"{p['field']}: {p['message']}" for p in problems[:10])
+        error = "malformed JSON" if any("not valid JSON" in p["message"] for p in problems) else "invalid request"
+        return JSONResponse(body(error, detail, problems[0]["field"] if problems else None, problems=problems),
+                            status_code=status)
+
+    @app.exception_handler(FhirInputError)
+    async def _fhir(request: Request, exc: FhirInputError) -> JSONResponse:
+        return JSONResponse(body("invalid FHIR resource", str(exc), exc.field, resource=exc.resource),
+                            status_code=400)
+
+    @app.exception_handler(InputError)
+    async def _input(request: Request, exc: InputError) -> JSONResponse:
+        status = 400 if request.url.path.startswith("/cds-services") else 422
+        return JSONResponse(body("invalid input", str(exc), exc.field), status_code=status)
+
+    @app.exception_handler(ApiError)
+    async def _api(request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(body(exc.error, exc.detail, exc.field), status_code=exc.status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
+        if exc.status_code == 404:
+            detail = f"nothing at {request.method} {request.url.path}"
+        elif exc.status_code == 405:
+            detail = f"{request.method} is not allowed on {request.url.path}"
+        return JSONResponse(body(detail.split(":")[0] if exc.status_code >= 500 else _title(exc.status_code), detail),
+                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    from clinguide.service.cds.security import Unauthorized
+
+    @app.exception_handler(Unauthorized)
+    async def _unauthorized(request: Request, exc: Unauthorized) -> JSONResponse:
+        log.info("cds call refused: %s", exc.reason)
+        return JSONResponse(body("unauthorized", "A valid CDS Hooks JWT bearer token is required."),
+                            status_code=401, headers={"WWW-Authenticate": "Bearer"})
+
+
+def _title(status: int) -> str:
+    return {404: "not found", 405: "method not allowed", 401: "unauthorized", 403: "forbidden"}.get(
+        status, "request error")
+
+
+async def _send_json(send: Send, status: int, data: dict[str, Any]) -> None:
+    raw = json.dumps(data).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]})
+    await send({"type": "http.response.body", "body": raw})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class GuardMiddleware:
+    """Request size limit (413 JSON) and a last line of defence: an unexpected error is a JSON 500.
+
+    Only the exception type and where it happened are logged: messages may quote request data.
+    """
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_large = body("request too large", f"the body is larger than the limit of {self.max} bytes",
+                         limit=self.max)
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = 0
+                if declared > self.max:
+                    await _send_json(send, 413, too_large)
+                    return
+        seen = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max:
+                    raise _TooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await _send_json(send, 413, too_large)
+        except Exception as exc:
+            frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+            where = f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}" if frame else "?"
+            log.error("internal error on %s %s: %s at %s", scope.get("method"), scope.get("path"),
+                      type(exc).__name__, where)
+            if not started:
+                await _send_json(send, 500, body("internal error",
+                                                 "clinguide failed on this request; it has been logged "
+                                                 "(without its content). Please report it."))
