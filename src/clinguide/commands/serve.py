@@ -1,0 +1,42 @@
+"""`clinguide serve`: the JSON API, CDS Hooks services and web pages with uvicorn."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from clinguide.commands.common import fail
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("serve")
+    def serve(
+        host: Annotated[str, typer.Option(help="Interface to bind; 127.0.0.1 keeps it on this machine.")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+        workers: Annotated[int, typer.Option(help="Worker processes (each loads the knowledge pack).")] = 1,
+        log_level: Annotated[str, typer.Option(help="critical, error, warning, info or debug.")] = "info",
+    ) -> None:
+        """Serve POST /api/check|assess|ask, CDS Hooks at /cds-services, /healthz and the web pages.
+
+        Development: CLINGUIDE_CDS_ALLOW_UNSIGNED=1 accepts CDS calls without a JWT from localhost only
+        (`make run` sets it). See docs/cds-hooks.md.
+        """
+        if not 0 < port < 65536:
+            fail(f"--port: {port} is not a TCP port (1-65535)")
+        if workers < 1:
+            fail(f"--workers: {workers} must be at least 1")
+        if log_level not in ("critical", "error", "warning", "info", "debug"):
+            fail(f"--log-level: '{log_level}' is not accepted; use critical, error, warning, info or debug")
+        import uvicorn
+
+        uvicorn.run(
+            "clinguide.service.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=log_level,
+            proxy_headers=False,
+            server_header=False,
+        )
