@@ -79,7 +79,9 @@ def finding_card(
         parts.append("**How the FHIR data were read:**\n" + "\n".join(f"- {n}" for n in notes))
     if finding.sources:
         parts.append("**Sources:**\n" + _sources_markdown(finding.sources, kb))
-    head = f"{drug_label}: {finding.title}" if drug_label else finding.title
+    bare = (drug_label or "").removeprefix("Active ")
+    named = bare and bare.lower() in finding.title.lower()
+    head = f"{drug_label}: {finding.title}" if drug_label and not named else finding.title
     card: dict[str, Any] = {
         "uuid": str(uuid.uuid4()),
         "summary": summary(head),
