@@ -58,6 +58,8 @@ def _applies(statement: Statement, u: Understanding, audience: str, *, open_drug
                 return False
         elif statement.section not in lex["drugless_sections"]:
             return False
+        elif len(statement.drugs) < 2 and u.setting not in statement.settings:
+            return False  # with no drug named, only class-level or setting-level statements
     return True
 
 
@@ -71,11 +73,20 @@ def _bottom_line(kb: KnowledgeBase, u: Understanding, audience: str) -> Statemen
     if not keys:
         return None
 
-    def preference(s: Statement) -> tuple[int, int, int, int]:
+    setting_sections = set(lexicon()["setting_bottom_sections"])
+
+    def class_fit(s: Statement) -> int:
+        if u.drugs or not u.classes or not s.drugs:
+            return 0
+        known = [d for d in s.drugs if d in kb.drugs]
+        return int(bool(known) and all(kb.drug_classes(d) & set(u.classes) for d in known))
+
+    def preference(s: Statement) -> tuple[int, ...]:
         drug_fit = 2 if set(s.drugs) & set(u.drugs) else (1 if not s.drugs or not u.drugs else 0)
         setting_fit = 1 if u.setting in s.settings else 0
+        section_fit = 1 if not u.drugs and s.section in setting_sections else 0
         intent_fit = 1 if u.primary_intent in s.intents else 0
-        return (-drug_fit, -setting_fit, -intent_fit, order[s.id])
+        return (-drug_fit, -class_fit(s), -setting_fit, -section_fit, -intent_fit, order[s.id])
 
     return min(keys, key=preference)
 
@@ -91,10 +102,12 @@ def _section_key(statement: Statement) -> str:
 def select(kb: KnowledgeBase, u: Understanding, audience: str) -> Selection:
     lex = lexicon()
     bottom = _bottom_line(kb, u, audience)
+    limit = int(lex["max_items_context"])
     if u.full:
         wanted_sections = list(lex["full_article"])
         core: set[str] = set(wanted_sections)
-        limit = int(lex["max_items_full"])
+        if u.drugs:
+            core -= set(lex["open_sections"])
     else:
         wanted_sections = []
         for intent in u.intents:
@@ -102,7 +115,6 @@ def select(kb: KnowledgeBase, u: Understanding, audience: str) -> Selection:
                 if section not in wanted_sections:
                     wanted_sections.append(section)
         core = {lex["focused"][i][0] for i in u.intents if lex["focused"].get(i)}
-        limit = int(lex["max_items_focused"])
     intents = set(u.intents)
 
     chosen: list[Statement] = []
@@ -139,15 +151,19 @@ def select(kb: KnowledgeBase, u: Understanding, audience: str) -> Selection:
 
     sections: list[tuple[str, list[Statement]]] = []
     for key in sorted(grouped, key=section_rank):
-        items = sorted(grouped[key], key=lambda s: (-scores.get(s.id, 0.0), order[s.id]))
+        if key in core:
+            items = sorted(grouped[key], key=lambda s: (-scores.get(s.id, 0.0), order[s.id]))
+        else:  # context sections keep the authors' order: lexical fit to the question says little there
+            items = sorted(grouped[key], key=lambda s: order[s.id])
         kept: list[Statement] = []
         extra = 0
         for statement in items:
-            if statement.safety or statement is bottom or extra < limit:
+            if key.partition(".")[0] in core or statement.safety or statement is bottom or extra < limit:
                 kept.append(statement)
                 if not statement.safety and statement is not bottom:
                     extra += 1
-        kept.sort(key=lambda s: (not s.key, -scores.get(s.id, 0.0), order[s.id]))
+        if key in core:
+            kept.sort(key=lambda s: (not s.key, -scores.get(s.id, 0.0), order[s.id]))
         sections.append((key, kept))
 
     if audience == "patient":
@@ -266,6 +282,9 @@ def answerable(question: str, kb: KnowledgeBase, audience: str = "clinician") ->
 def _follow_ups(kb: KnowledgeBase, u: Understanding, audience: str) -> list[str]:
     templates = lexicon()["follow_ups"]
     candidates: list[str] = []
+    setting = u.setting if u.covered else "back-spasm"
+    if setting == "post-spinal-fusion":
+        candidates += [t for i, t in templates[setting].items() if i not in u.intents]
     if u.covered and u.drugs:
         name = kb.drugs[u.drugs[0]].name.lower()
         for intent, template in templates["drug"].items():
@@ -274,7 +293,6 @@ def _follow_ups(kb: KnowledgeBase, u: Understanding, audience: str) -> list[str]
             if intent == "post-op" and u.setting == "post-spinal-fusion":
                 continue
             candidates.append(template.format(drug=name))
-    setting = u.setting if u.covered else "back-spasm"
     for intent, template in templates.get(setting, {}).items():
         if u.covered and intent in u.intents and not u.drugs:
             continue

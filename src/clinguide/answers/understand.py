@@ -74,6 +74,7 @@ class Lexicon:
     purpose: PhraseSet
     effects: PhraseSet
     other_conditions: PhraseSet
+    classes: PhraseSet
     topics: PhraseSet
     intents: PhraseSet
     intent_order: tuple[str, ...]
@@ -115,6 +116,7 @@ def lexicon() -> Lexicon:
         purpose=PhraseSet(_phrases(raw["purpose_words"])),
         effects=PhraseSet(_phrases(raw["effect_words"])),
         other_conditions=PhraseSet(_phrases(raw["other_conditions"])),
+        classes=PhraseSet({words(w): cid for cid, ws in raw["class_words"].items() for w in ws}),
         topics=PhraseSet(_phrases(raw["topic_words"])),
         intents=PhraseSet(intents),
         intent_order=tuple(raw["intents"]),
@@ -165,6 +167,7 @@ class Understanding:
     setting: str = "back-spasm"
     setting_explicit: bool = False
     conditions: tuple[str, ...] = ()
+    classes: tuple[str, ...] = ()
     intents: tuple[str, ...] = ()
     full: bool = True
     covered: bool = True
@@ -235,6 +238,7 @@ def understand(question: str, kb: KnowledgeBase) -> Understanding:
         setting=setting,
         setting_explicit=explicit,
         conditions=conditions,
+        classes=tuple(dict.fromkeys(lex.classes.labels(tokens))),
         matched_names=matched,
     )
 
