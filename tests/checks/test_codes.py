@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from clinguide.checks.base import INPUT_ERROR_CODES
 from checks.conftest import codes, one
+from clinguide.checks.base import INPUT_ERROR_CODES
 
 BASE = {"age": 40, "sex": "male", "tried": ["heat"], "symptom_days": 3}
 

@@ -1,0 +1,64 @@
+"""End-to-end checks of the issue's examples against the shipped knowledge pack."""
+
+from __future__ import annotations
+
+import pytest
+
+from clinguide.checks.base import INPUT_ERROR_CODES
+from clinguide.checks.engine import check
+from clinguide.kb.validate import validate_pack
+
+pytestmark = pytest.mark.skipif(bool(validate_pack()), reason="shipped pack does not validate yet")
+
+
+@pytest.fixture(scope="module")
+def kb():
+    from clinguide.kb import shipped_kb
+
+    return shipped_kb()
+
+
+def codes(result):
+    return {f.code for f in result.findings}
+
+
+EXAMPLES = [
+    ("Valium 10 mg PO QID x 28 days", {"age": 72, "medications": ["oxycodone"]}, "do-not-prescribe",
+     {"opioid-benzodiazepine", "geriatric-avoid", "geriatric-dose-high", "duration-exceeds-limit", "taper-needed"}),
+    ("valium 2mg po bid prn x5 days", {"age": 40, "sex": "male", "tried": ["heat"], "symptom_days": 3}, "ok",
+     {"taper-needed"}),
+    ("cyclobenzaprine 5-10 mg TID prn x 7 days", {"medications": ["phenelzine"]}, "do-not-prescribe",
+     {"contraindicated-drug"}),
+    ("tizanidine 4 mg every 6 to 8 hours", {"medications": ["fluvoxamine"]}, "do-not-prescribe",
+     {"contraindicated-drug", "frequency-above-max"}),
+    ("diazepam 5 g tid", {}, "do-not-prescribe", {"implausible-dose"}),
+    ("diazepam 5 mL tid", {}, "cannot-assess", {"implausible-dose"}),
+    ("flubberol 5 mg tid", {}, "cannot-assess", {"unknown-drug"}),
+    ("diazepam 5 mg q8h x 5 days", {"setting": "post-spinal-fusion", "surgery_phase": "post-op",
+                                    "hours_since_surgery": 72}, "caution", {"not-recommended-setting"}),
+    ("diazepam 5 mg tid x 5 days", {"conditions": ["myasthenia gravis"]}, "do-not-prescribe",
+     {"contraindicated-condition"}),
+    ("diazepam 5 mg tid x 5 days", {"medications": ["lorazepam"], "alcohol": "heavy"}, "caution",
+     {"duplicate-therapy", "alcohol"}),
+]
+
+
+@pytest.mark.parametrize(("sig", "case", "verdict", "expected"), EXAMPLES, ids=[e[0] for e in EXAMPLES])
+def test_issue_examples(kb, sig, case, verdict, expected):
+    result = check(sig, case, kb=kb)
+    assert expected <= codes(result), [(f.code, f.title) for f in result.findings]
+    assert result.verdict == verdict
+    for f in result.findings:
+        if f.code not in INPUT_ERROR_CODES:
+            assert f.sources and all(s in kb.sources for s in f.sources), f.code
+
+
+def test_diazepam_daily_limit_is_top_of_labelled_range(kb):
+    result = check("diazepam 10 mg q4h x 3 days", {"age": 40}, kb=kb)
+    f = next(f for f in result.findings if f.code == "daily-dose-above-max")
+    assert "no stated maximum" in f.detail and "60 mg/day" in f.detail
+
+
+def test_combination_product_in_case(kb):
+    result = check("diazepam 2 mg bid x 3 days", {"medications": ["Norco 5/325"]}, kb=kb)
+    assert any(f.code == "opioid-benzodiazepine" and f.severity == "critical" for f in result.findings)
