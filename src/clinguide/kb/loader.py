@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import pickle
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -181,12 +183,56 @@ def build(result: LoadResult) -> KnowledgeBase:
     )
 
 
+def _cache_path(pack_dir: Path) -> Path:
+    """A cache file named by the pack files' paths, sizes and modification times (no file is read)."""
+    from clinguide import __version__
+
+    hasher = hashlib.sha256(f"{__version__}:{pack_dir}".encode())
+    for pattern, _key, _model in KINDS.values():
+        for path in sorted(pack_dir.glob(pattern)):
+            stat = path.stat()
+            hasher.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    root = Path(os.environ.get("CLINGUIDE_CACHE_DIR") or Path.home() / ".cache" / "clinguide")
+    return root / f"kb-{hasher.hexdigest()[:20]}.pickle"
+
+
 def load(
     pack_dir: Path = PACK_DIR,
     overlay: Mapping[tuple[str, str], dict[str, Any]] | None = None,
     strict: bool = True,
 ) -> KnowledgeBase:
-    """Load, validate and index a pack. With ``strict`` any problem raises PackError."""
+    """Load, validate and index a pack. With ``strict`` any problem raises PackError.
+
+    A pack without overlay that validated once is cached (pickled, in the user's cache
+    directory, keyed by the files' sizes and times), so the command line starts fast.
+    """
+    cache = _cache_path(pack_dir) if strict and not overlay else None
+    if cache is not None and cache.exists():
+        try:
+            with cache.open("rb") as handle:
+                cached = pickle.load(handle)
+            if isinstance(cached, KnowledgeBase):
+                return cached
+        except Exception:  # a stale or unreadable cache is rebuilt, never trusted
+            cache.unlink(missing_ok=True)
+    kb = _load(pack_dir, overlay, strict)
+    if cache is not None:
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+            with tmp.open("wb") as handle:
+                pickle.dump(kb, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            tmp.replace(cache)
+        except OSError:
+            pass  # read-only home: run without the cache
+    return kb
+
+
+def _load(
+    pack_dir: Path,
+    overlay: Mapping[tuple[str, str], dict[str, Any]] | None,
+    strict: bool,
+) -> KnowledgeBase:
     from clinguide.kb.validate import cross_check
 
     raw, problems = read_raw(pack_dir)

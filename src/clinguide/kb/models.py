@@ -110,7 +110,7 @@ Intent = Literal[
 class Strict(BaseModel):
     """Base: unknown keys are errors, so a typo in the YAML never passes silently."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Review(Strict):

@@ -262,9 +262,7 @@ def _short_term_details(
     taper = None
     taper_finding = next((f for f in findings if f.code == "taper-needed"), None)
     if drug.taper and max_days > drug.taper.needed_after_days:
-        taper = drug.taper.text
-        if taper_finding:
-            taper = f"{taper} {taper_finding.detail}"
+        taper = taper_finding.detail if taper_finding else drug.taper.text
     monitoring = [
         Reason(text=kb.statement_text(kb.statements[s]), sources=list(kb.statements[s].sources))
         for s in policy.monitoring
@@ -274,9 +272,17 @@ def _short_term_details(
         f"Reassess within {policy.reassess_within_days} days of starting diazepam.",
         f"Stop by day {max_days} at the latest; plan the stop from the outset.",
     ]
+    order = hypothetical_order(kb, DIAZEPAM, case, max_days)
+    dosing = None
+    if rule and rule.single_dose_mg and order:
+        population = "older adults" if rule.population == "older-adult" else "adults"
+        dosing = (
+            f"Start at the lowest labelled dose, {order['dose']} {order['frequency']} "
+            f"(labelled range for {population}: {describe_dose(rule)})."
+        )
     return diazepam.model_copy(
         update={
-            "dosing": describe_dose(rule) if rule and rule.single_dose_mg else None,
+            "dosing": dosing,
             "max_days": max_days,
             "taper": taper,
             "follow_up": follow_up,

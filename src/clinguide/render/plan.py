@@ -29,7 +29,7 @@ def print_plan(plan: Plan, console: Console | None = None) -> None:
     for reason in verdict.reasons:
         console.print(f"  - {reason.text}{_cite(reason.sources)}", highlight=False)
     if verdict.dosing:
-        console.print(f"  Dose: {verdict.dosing}; at most {verdict.max_days} days.")
+        console.print(f"  Dose: {verdict.dosing} At most {verdict.max_days} days.")
     if verdict.taper:
         console.print(f"  Taper: {verdict.taper}")
     for item in verdict.follow_up or []:
