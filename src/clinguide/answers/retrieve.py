@@ -14,22 +14,13 @@ from typing import TYPE_CHECKING
 import bm25s
 import numpy as np
 
-from clinguide.answers.understand import Understanding, lexicon, words
+from clinguide.answers.understand import Understanding, lexicon, stem, words
 
 if TYPE_CHECKING:
     from clinguide.kb.knowledge import KnowledgeBase
     from clinguide.kb.models import Statement
 
 _KEEP = 4
-
-
-def stem(token: str) -> str:
-    """A light plural/verb-ending fold so 'spasms' meets 'spasm' and 'tapering' meets 'taper'."""
-    for suffix, minimum in (("ing", 6), ("ies", 5), ("es", 6), ("s", 4), ("ed", 5)):
-        if token.endswith(suffix) and len(token) >= minimum and not token.endswith(("ss", "us", "is")):
-            token = token[: -len(suffix)] + ("y" if suffix == "ies" else "")
-            break
-    return token
 
 
 def tokenize(text: str) -> list[str]:

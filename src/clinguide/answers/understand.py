@@ -30,6 +30,14 @@ def words(text: str) -> tuple[str, ...]:
     return tuple(_WORD.findall(text.lower().replace("'", "").replace("’", "")))
 
 
+def stem(token: str) -> str:
+    """A light plural/verb-ending fold so 'spasms' meets 'spasm' and 'tapered' meets 'taper'."""
+    for suffix, minimum in (("ing", 6), ("ies", 5), ("es", 6), ("s", 4), ("ed", 5)):
+        if token.endswith(suffix) and len(token) >= minimum and not token.endswith(("ss", "us", "is")):
+            return token[: -len(suffix)] + ("y" if suffix == "ies" else "")
+    return token
+
+
 Phrase = tuple[str, ...]
 
 
@@ -77,6 +85,7 @@ class Lexicon:
     classes: PhraseSet
     topics: PhraseSet
     intents: PhraseSet
+    weak_intent_cues: frozenset[Phrase]
     intent_order: tuple[str, ...]
     stopwords: frozenset[str]
     known_words: frozenset[str]
@@ -101,8 +110,9 @@ def lexicon() -> Lexicon:
             effect_uses.add(use["label"])
     intents: dict[Phrase, str] = {}
     for intent, cues in raw["intents"].items():
-        for phrase, _label in _phrases(cues).items():
-            intents.setdefault(phrase, intent)  # the first intent listed keeps a shared phrase
+        for phrase in _phrases(cues):
+            intents.setdefault(tuple(stem(w) for w in phrase), intent)  # the first intent listed keeps a shared phrase
+    weak_cues = {tuple(stem(w) for w in words(cue)) for cue in raw["weak_intent_cues"]}
     known: set[str] = set()
     for table in (strong, weak, uses, intents):
         for phrase in table:
@@ -119,6 +129,7 @@ def lexicon() -> Lexicon:
         classes=PhraseSet({words(w): cid for cid, ws in raw["class_words"].items() for w in ws}),
         topics=PhraseSet(_phrases(raw["topic_words"])),
         intents=PhraseSet(intents),
+        weak_intent_cues=frozenset(weak_cues),
         intent_order=tuple(raw["intents"]),
         stopwords=frozenset(raw["stopwords"]),
         known_words=frozenset(known | set(raw["stopwords"])),
@@ -145,9 +156,9 @@ def pack_names(kb: KnowledgeBase) -> PackNames:
         return cached
     drug_table = {words(name): drug_id for name, drug_id in kb.drug_index.items()}
     condition_table = {words(name): cid for name, cid in kb.condition_index.items()}
+    # A drug is covered when the pack has its monograph; agents (opioids, alcohol ...) appear
+    # in statements only beside a covered drug or setting.
     covered = {d.id for d in kb.drugs.values() if d.role == "monograph"}
-    for statement in kb.statements.values():
-        covered.update(d for d in statement.drugs if d in kb.drugs)
     names = PackNames(kb.version, PhraseSet(drug_table), PhraseSet(condition_table), frozenset(covered))
     if len(_NAMES) > 4:
         _NAMES.clear()
@@ -229,7 +240,14 @@ def understand(question: str, kb: KnowledgeBase) -> Understanding:
         setting = "back-spasm"
     explicit = bool(strong or weak)
 
-    conditions = tuple(dict.fromkeys(pack_names(kb).conditions.labels(tokens)))
+    condition_hits = pack_names(kb).conditions.find(tokens)
+    conditions = tuple(dict.fromkeys(c for _s, _e, c in condition_hits))
+    named = [(s, e) for s, e, _d, _n in drug_hits] + [(s, e) for s, e, _c in condition_hits]
+
+    def inside_a_name(start: int, end: int) -> bool:
+        """Words that are part of a longer drug or condition name ("sleep" in "sleep apnea")."""
+        return any(s <= start and end <= e and e - s > end - start for s, e in named)
+
     base = Understanding(
         question=text,
         tokens=tokens,
@@ -247,13 +265,13 @@ def understand(question: str, kb: KnowledgeBase) -> Understanding:
         purposes = lex.purpose.find(tokens)
         has_effect_word = bool(lex.effects.find(tokens))
         for start, end, use in lex.other_uses.find(tokens):
-            if any(i in drug_spans for i in range(start, end)):
+            if inside_a_name(start, end):
                 continue
             if use in lex.effect_uses and has_effect_word and not _near_before(purposes, start):
                 continue
             return _not_covered(base, "other-use", use)
         other = [
-            (s, e, c) for s, e, c in lex.other_conditions.find(tokens) if not any(i in drug_spans for i in range(s, e))
+            (s, e, c) for s, e, c in lex.other_conditions.find(tokens) if not all(i in drug_spans for i in range(s, e))
         ]
         if other:
             return _not_covered(base, "other-condition", other[0][2])
@@ -264,17 +282,26 @@ def understand(question: str, kb: KnowledgeBase) -> Understanding:
 
     # ----- intents -----
     counts: dict[str, int] = {}
-    for _s, _e, intent in lex.intents.find(tokens):
+    weak_only: set[str] = set()
+    stemmed = tuple(stem(t) for t in tokens)
+    strong_intents: set[str] = set()
+    for start, end, intent in lex.intents.find(stemmed):
         counts[intent] = counts.get(intent, 0) + 1
+        if stemmed[start:end] not in lex.weak_intent_cues:
+            strong_intents.add(intent)
+    weak_only = set(counts) - strong_intents
     if drugs and (agents or "alcohol" in tokens):
         counts["interactions"] = counts.get("interactions", 0) + 1
     if len(drugs) >= 2 and "interactions" not in counts:
         counts["alternatives"] = counts.get("alternatives", 0) + 1
     if setting != "post-spinal-fusion":
         counts.pop("post-op", None)
+    full_ids = set(lex["full_intents"])
+    if any(i not in weak_only and i not in full_ids for i in counts):
+        for intent in weak_only:
+            counts.pop(intent, None)  # "is it safe to drink on valium" asks about the interaction
     order = lex.intent_order
     intents = sorted(counts, key=lambda i: (-counts[i], order.index(i)))
-    full_ids = set(lex["full_intents"])
     focused = [i for i in intents if i not in full_ids]
     if setting == "post-spinal-fusion" and "post-op" not in focused:
         focused.append("post-op")
