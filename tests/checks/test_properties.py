@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -48,5 +49,13 @@ def test_opioid_with_benzodiazepine_is_always_critical(kb, drug, dose, freq, cas
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=st.text(max_size=60), case=case_strategy)
 def test_engine_never_raises_on_any_sig(kb, text, case):
-    result = check({"sig": text or "x"}, case, kb=kb)
+    result = check({"sig": text if text.strip() else "x"}, case, kb=kb)
     assert result.verdict in ("ok", "caution", "do-not-prescribe", "cannot-assess")
+
+
+@pytest.mark.parametrize("blank", ["", " ", "\t\n"])
+def test_blank_sig_is_an_input_error_naming_the_order(kb, blank):
+    from clinguide.checks.engine import InputError
+
+    with pytest.raises(InputError, match="sig"):
+        check({"sig": blank}, {}, kb=kb)

@@ -21,6 +21,7 @@ def run(ctx: CheckContext) -> None:
         if entry.id != order_id and entry.id not in others:
             others[entry.id] = entry.name
     age_missing_sources: list[str] = []
+    fired: dict[str, set[str]] = {}  # drug id -> ids of pairwise rules that fired for it
     for ri in index.rules:
         rule = ri.rule
         if rule.min_count is not None:
@@ -36,6 +37,7 @@ def run(ctx: CheckContext) -> None:
                 hits += [d for d in others if index.matches(d, ri.other_drugs, ri.other_classes)]
             if rule.symmetric and index.matches(order_id, ri.other_drugs, ri.other_classes):
                 hits += [d for d in others if d not in hits and index.matches(d, ri.order_drugs, ri.order_classes)]
+            hits = [d for d in hits if not _superseded(index.rules, rule.id, fired.get(d, set()))]
             if not hits:
                 continue
         if rule.min_age is not None:
@@ -44,16 +46,35 @@ def run(ctx: CheckContext) -> None:
                 continue
             if ctx.age < rule.min_age:
                 continue
+        if rule.min_count is None:
+            for d in hits:
+                fired.setdefault(d, set()).add(rule.id)
         names = ", ".join(_name(ctx, d, others[d]) for d in hits)
         count_note = ""
         if rule.min_count is not None:
             count_note = f" ({len(hits) + 1} drugs counted with the order; the rule applies from {rule.min_count})"
-        ctx.add(rule.code, rule.severity, rule.title,
-                f"{drug.name} with {names}{count_note}. {rule.text}", rule.sources, suggestion=rule.suggestion)
+        ctx.add(
+            rule.code,
+            rule.severity,
+            rule.title,
+            f"{drug.name} with {names}{count_note}. {rule.text}",
+            rule.sources,
+            suggestion=rule.suggestion,
+        )
     if age_missing_sources:
-        ctx.add("missing-data", "info", "Age not given: an age-dependent interaction check could not run",
-                "An interaction rule that applies only from a given age matched this order, but the case has no age.",
-                age_missing_sources, suggestion="Add the patient's age.")
+        ctx.add(
+            "missing-data",
+            "info",
+            "Age not given: an age-dependent interaction check could not run",
+            "An interaction rule that applies only from a given age matched this order, but the case has no age.",
+            age_missing_sources,
+            suggestion="Add the patient's age.",
+        )
+
+
+def _superseded(rules: list, rule_id: str, fired_for_drug: set[str]) -> bool:
+    """True when a rule that already fired for this drug pair supersedes ``rule_id`` (rules run in pack order)."""
+    return any(rule_id in ri.rule.supersedes for ri in rules if ri.rule.id in fired_for_drug)
 
 
 def _name(ctx: CheckContext, drug_id: str, written: str) -> str:

@@ -371,6 +371,10 @@ class InteractionRule(Sourced):
     symmetric: bool = True
     min_age: int | None = None
     min_count: int | None = Field(default=None, ge=2)
+    supersedes: list[Id] = Field(
+        default_factory=list,
+        description="Rules that do not fire for a drug pair this rule has fired for (the specific over the general).",
+    )
     within_days: int | None = Field(default=None, description="Also applies this long after stopping the other drug.")
     title: str
     text: str

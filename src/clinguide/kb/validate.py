@@ -30,6 +30,7 @@ REFERENCE_KEYS: dict[str, str] = {
     "tried_any_of": "therapy",
     "statements": "statement",
     "monitoring": "statement",
+    "supersedes": "interaction",
 }
 NAMESPACE = {"agent": "drug"}
 
@@ -72,6 +73,7 @@ def cross_check(result: LoadResult, kb: KnowledgeBase) -> list[Problem]:
         "condition": set(kb.conditions),
         "therapy": set(kb.therapies),
         "statement": set(kb.statements),
+        "interaction": {rule.id for rule in kb.interactions},
     }
 
     used_sources: set[str] = set()
