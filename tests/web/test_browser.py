@@ -1,0 +1,129 @@
+"""The five flows in Debian's chromium (headless, through Playwright) against a real uvicorn server."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from .live import PROPOSAL_MARKER, Live
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
+QUESTION = "Should I take Valium for back spasm?"
+
+
+def _ask(page: Any, question: str) -> None:
+    page.goto("/")
+    page.get_by_label("Your question").fill(question)
+    page.get_by_role("button", name="Ask").click()
+    page.locator("article.article").wait_for()
+
+
+def test_ask_shows_cited_sections(page: Any) -> None:
+    _ask(page, QUESTION)
+    article = page.locator("article.article")
+    assert article.locator("section.article-section").count() >= 2
+    assert page.locator(".bottom-line").inner_text().strip()
+    citation = article.locator("sup.cite a").first
+    target = citation.get_attribute("href")
+    assert target and re.fullmatch(r"#ref-\d+", target)
+    assert page.locator(target).count() == 1  # the superscript links to its reference
+    citation.click()
+    assert urlparse(page.url).fragment == target[1:]
+    assert "Last updated" in page.locator(".meta-bar").inner_text()
+    assert page.locator(".review-steps [aria-current=step]").inner_text() == "Approved"
+    # htmx pushed a shareable URL
+    query = parse_qs(urlparse(page.url).query)
+    assert query["q"] == [QUESTION]
+
+
+def test_switch_audience_shows_patient_text(page: Any) -> None:
+    _ask(page, QUESTION)
+    clinician_text = page.locator("article.article").inner_text()
+    assert "Written for clinicians" in clinician_text
+    page.get_by_label("I am a patient or carer").check()
+    page.locator(".audience-note", has_text="patients and carers").wait_for()
+    patient_text = page.locator("article.article").inner_text()
+    assert patient_text != clinician_text
+    assert parse_qs(urlparse(page.url).query)["audience"] == ["patient"]
+    # the shared URL reproduces the patient answer on a fresh load
+    page.goto(page.url)
+    assert "patients and carers" in page.locator(".audience-note").inner_text()
+    assert page.get_by_label("I am a patient or carer").is_checked()
+
+
+def test_follow_up_question_is_clickable(page: Any) -> None:
+    _ask(page, QUESTION)
+    link = page.locator(".followup-box a").first
+    follow_up = link.inner_text().strip()
+    link.click()
+    page.wait_for_function("q => new URL(location.href).searchParams.get('q') === q", arg=follow_up)
+    page.locator("article.article, .not-covered").first.wait_for()
+
+
+def test_not_covered_panel(page: Any) -> None:
+    page.goto("/?q=How+do+I+treat+a+sprained+ankle+in+a+dog%3F&audience=clinician")
+    panel = page.locator(".not-covered")
+    assert panel.is_visible()
+    assert "Not covered" in panel.inner_text()
+
+
+def test_assess_case_shows_verdict(page: Any) -> None:
+    page.goto("/assess")
+    page.get_by_label("Age (years)").fill("45")
+    page.get_by_label("Symptom days (back spasm)").fill("5")
+    page.get_by_label("Muscle spasm").select_option("severe")
+    page.get_by_role("button", name="Assess").click()
+    verdict = page.locator("section.verdict")
+    verdict.wait_for()
+    assert re.search(r"Diazepam:", verdict.inner_text())
+    assert verdict.locator("code").inner_text() in ("consider-short-term", "not-yet", "not-recommended", "avoid")
+    assert page.locator("ol.steps li").count() >= 1
+    assert page.locator(".references li").count() >= 1
+
+
+def test_check_order_with_opioid_shows_critical_finding(page: Any) -> None:
+    page.goto("/check")
+    page.get_by_label("Sig line").first.check()
+    page.locator("#sig").fill("diazepam 5 mg PO q8h prn x 7 days")
+    page.get_by_label("Age (years)").fill("50")
+    page.get_by_label("Medication 1").fill("oxycodone")
+    page.get_by_role("button", name="Check").click()
+    first = page.locator("ol.findings li.finding").first
+    first.wait_for()
+    assert "finding-critical" in (first.get_attribute("class") or "")
+    assert first.locator(".badge").inner_text().strip().lower().endswith("critical")  # a text label, not colour alone
+    assert "opioid-benzodiazepine" in page.locator("ol.findings").inner_text()
+    assert first.locator(".finding-detail").inner_text().startswith("Why:")
+
+
+def test_keyboard_reaches_the_question_box(page: Any) -> None:
+    page.goto("/")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to main content"
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "q"
+    page.keyboard.type(QUESTION)
+    page.keyboard.press("Enter")
+    page.locator("article.article").wait_for()
+
+
+def test_approve_proposal_and_see_it_live(page: Any, live: Live) -> None:
+    page.goto("/editorial")
+    page.get_by_label("Editorial token").fill(live.reviewer_token)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Review queue").wait_for()
+    page.locator(f"a[href='/editorial/proposals/{live.proposal_id}']").first.click()
+    assert PROPOSAL_MARKER in page.locator("pre.diff .d-add").all_inner_texts()[-1] or PROPOSAL_MARKER in (
+        page.locator("pre.diff").inner_text()
+    )
+    page.get_by_label("Comment").fill("Checked against the sources.")
+    page.get_by_role("button", name="Approve").click()
+    page.locator(".alert-ok").wait_for()
+    assert "approved" in page.locator(".alert-ok").inner_text()
+    assert "Rex Reviewer" in page.locator("table.history").inner_text()
+    page.goto("/?" + "q=Should+I+take+Valium+for+back+spasm%3F&audience=clinician")
+    assert PROPOSAL_MARKER in page.locator("article.article").inner_text()

@@ -1,0 +1,334 @@
+"""Server-side tests of the web pages through FastAPI's TestClient (no browser)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+QUESTION = "Should I take Valium for back spasm?"
+OFF_TOPIC = "How do I treat a sprained ankle in a dog?"
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+# ----- ask ---------------------------------------------------------------------
+def test_ask_page_without_question_shows_form_and_examples(client: TestClient) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    html = response.text
+    assert '<label for="q">Your question</label>' in html
+    assert "Which best describes you?" in html
+    assert 'href="#main"' in html  # skip link
+    assert "Try a question" in html
+    assert "Content-Security-Policy" in response.headers
+    # no external requests: every src/href for assets is local
+    assert not re.search(r'(src|href)="(https?:)?//(?!127\.0\.0\.1)[^"]*\.(js|css)', html)
+
+
+def test_ask_renders_article_with_citations_review_and_disclaimer(client: TestClient) -> None:
+    response = client.get("/", params={"q": QUESTION, "audience": "clinician"})
+    assert response.status_code == 200
+    html = response.text
+    assert 'class="article"' in html
+    assert "Bottom line" in html
+    cited = set(re.findall(r'<a href="#ref-(\d+)"', html))
+    listed = set(re.findall(r'<li id="ref-(\d+)"', html))
+    assert cited and cited <= listed  # every superscript points at a listed reference
+    assert "Review status" in html and "Last updated:" in html
+    assert 'class="disclaimer"' in html
+    assert "Have a follow-up question?" in html
+    follow_ups = re.findall(r'<li><a href="/\?q=[^"]+&amp;audience=clinician"', html)
+    assert follow_ups
+
+
+def test_ask_audience_switch_changes_language(client: TestClient) -> None:
+    clinician = client.get("/", params={"q": QUESTION, "audience": "clinician"}).text
+    patient = client.get("/", params={"q": QUESTION, "audience": "patient"}).text
+    assert "Written for clinicians" in clinician
+    assert "Written for patients and carers" in patient
+    assert _text(clinician.split('id="article-h"')[1]) != _text(patient.split('id="article-h"')[1])
+    assert 'value="patient" checked' in patient
+
+
+def test_ask_remembers_audience_in_cookie(client: TestClient) -> None:
+    client.get("/", params={"q": QUESTION, "audience": "patient"})
+    again = client.get("/", params={"q": QUESTION})
+    assert "Written for patients and carers" in again.text
+
+
+def test_ask_htmx_request_returns_only_the_answer(client: TestClient) -> None:
+    response = client.get("/", params={"q": QUESTION, "audience": "patient"}, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert "<html" not in response.text
+    assert 'class="article"' in response.text
+
+
+def test_ask_escapes_the_question(client: TestClient) -> None:
+    evil = '<script>alert("x")</script> valium'
+    response = client.get("/", params={"q": evil})
+    assert response.status_code in (200, 422)
+    assert '<script>alert("x")</script>' not in response.text
+    assert "&lt;script&gt;" in response.text
+
+
+def test_ask_not_covered_panel(client: TestClient) -> None:
+    response = client.get("/", params={"q": OFF_TOPIC})
+    assert response.status_code == 200
+    assert 'class="panel not-covered"' in response.text
+    assert "Not covered" in response.text
+    assert 'class="article"' not in response.text
+
+
+def test_ask_bad_audience_is_a_friendly_422(client: TestClient) -> None:
+    response = client.get("/", params={"q": QUESTION, "audience": "martian"})
+    assert response.status_code == 422
+    assert "choose clinician or patient" in response.text
+    assert "Traceback" not in response.text
+
+
+def test_ask_overlong_question_is_a_friendly_422(client: TestClient) -> None:
+    response = client.get("/", params={"q": "valium " * 200})
+    assert response.status_code == 422
+    assert "Question too long" in response.text
+
+
+# ----- assess ------------------------------------------------------------------
+def test_assess_form_has_labelled_controls_and_autocomplete(client: TestClient) -> None:
+    html = client.get("/assess").text
+    ids = set(re.findall(r'<(?:input|select|textarea)[^>]*\bid="([^"]+)"', html))
+    labelled = set(re.findall(r'<label for="([^"]+)"', html))
+    assert ids <= labelled, f"controls without a label: {ids - labelled}"
+    assert '<datalist id="drug-names">' in html
+    assert '<option value="Valium">' in html or '<option value="Diazepam">' in html
+    assert 'name="tried"' in html
+
+
+def test_assess_shows_verdict_reasons_steps_and_sources(client: TestClient) -> None:
+    response = client.post(
+        "/assess", data={"setting": "back-spasm", "age": "45", "symptom_days": "5", "spasm": "severe"}
+    )
+    assert response.status_code == 200
+    html = response.text
+    assert re.search(r'class="verdict verdict-\w+"', html)
+    assert re.search(r"<code>(consider-short-term|not-yet|not-recommended|avoid)</code>", html)
+    assert 'class="steps"' in html
+    assert "Sources" in html and 'id="ref-1"' in html
+    assert 'value="45"' in html  # the form keeps what was entered
+
+
+def test_assess_with_opioid_avoids_diazepam(client: TestClient) -> None:
+    response = client.post(
+        "/assess", data={"age": "45", "symptom_days": "5", "spasm": "severe", "medications": ["oxycodone", ""]}
+    )
+    assert "<code>avoid</code>" in response.text
+
+
+def test_assess_bad_input_is_a_friendly_422(client: TestClient) -> None:
+    response = client.post("/assess", data={"age": "forty"})
+    assert response.status_code == 422
+    assert 'role="alert"' in response.text
+    assert "case.age" in response.text
+    assert "Traceback" not in response.text
+
+
+# ----- check -------------------------------------------------------------------
+def test_check_sig_with_opioid_gives_critical_first(client: TestClient) -> None:
+    response = client.post(
+        "/check",
+        data={"mode": "sig", "sig": "diazepam 5 mg PO q8h prn x 7 days", "age": "50", "medications": ["oxycodone"]},
+    )
+    assert response.status_code == 200
+    html = response.text
+    severities = re.findall(r'<li class="finding finding-(\w+)">', html)
+    assert severities and severities[0] == "critical"
+    order = {"critical": 0, "warning": 1, "info": 2}
+    assert [order[s] for s in severities] == sorted(order[s] for s in severities)
+    assert "opioid-benzodiazepine" in html
+    assert re.search(r'badge-critical">.*?critical</span>', html, re.S)  # a text label, not colour alone
+    assert "Why:" in html and "Suggestion:" in html
+
+
+def test_check_structured_fields(client: TestClient) -> None:
+    response = client.post(
+        "/check",
+        data={"mode": "fields", "drug": "diazepam", "dose": "5 mg", "frequency": "TID", "days": "5", "age": "40"},
+    )
+    assert response.status_code == 200
+    assert "Calculation" in response.text
+
+
+def test_check_needs_an_order(client: TestClient) -> None:
+    response = client.post("/check", data={"mode": "sig", "sig": ""})
+    assert response.status_code == 422
+    assert "enter a sig line" in response.text
+
+
+def test_check_bad_days_names_the_field(client: TestClient) -> None:
+    response = client.post("/check", data={"mode": "fields", "drug": "diazepam", "days": "0"})
+    assert response.status_code == 422
+    assert "order.days" in response.text
+
+
+# ----- drugs -------------------------------------------------------------------
+def test_drug_page_has_dosing_contraindications_interactions_sources(client: TestClient) -> None:
+    response = client.get("/drugs/diazepam")
+    assert response.status_code == 200
+    html = response.text
+    assert "<h1" in html and "Diazepam" in html
+    assert "Dosing by population" in html and "Older adults" in html
+    assert "Contraindications" in html
+    assert "Interactions" in html and "Opioid" in html
+    assert 'id="ref-1"' in html
+
+
+def test_drug_page_redirects_brand_names(client: TestClient) -> None:
+    response = client.get("/drugs/valium", follow_redirects=False)
+    assert response.status_code == 308
+    assert response.headers["location"] == "/drugs/diazepam"
+
+
+def test_unknown_drug_is_a_404_page(client: TestClient) -> None:
+    response = client.get("/drugs/no-such-drug")
+    assert response.status_code == 404
+    assert "Drug not found" in response.text
+    assert "<html" in response.text
+
+
+def test_drug_index_lists_monographs(client: TestClient) -> None:
+    html = client.get("/drugs").text
+    assert 'href="/drugs/diazepam"' in html and 'href="/drugs/cyclobenzaprine"' in html
+
+
+# ----- static and print --------------------------------------------------------
+def test_static_files_are_served_and_confined(client: TestClient) -> None:
+    html = client.get("/").text
+    htmx = re.search(r'src="/static/(htmx-[\d.]+\.min\.js)"', html)
+    assert htmx
+    assert client.get(f"/static/{htmx.group(1)}").status_code == 200
+    css = client.get("/static/print.css")
+    assert css.status_code == 200 and "display: none" in css.text
+    assert client.get("/static/..%2Fweb.py").status_code == 404
+    assert client.get("/static/web.py").status_code == 404
+
+
+def test_print_stylesheet_is_linked(client: TestClient) -> None:
+    assert '<link rel="stylesheet" href="/static/print.css" media="print">' in client.get("/").text
+
+
+# ----- editorial ---------------------------------------------------------------
+@pytest.fixture
+def editorial(client: TestClient, tmp_path: Path) -> dict[str, object]:
+    """Users and one submitted proposal in the client's store (tests/web/live.py seeds the same way)."""
+    from .live import seed_store
+
+    reviewer, author, proposal_id = seed_store(f"sqlite:///{tmp_path / 'clinguide.db'}")
+    return {"reviewer": reviewer, "author": author, "proposal": proposal_id}
+
+
+def test_editorial_requires_sign_in(client: TestClient) -> None:
+    response = client.get("/editorial")
+    assert response.status_code == 200
+    assert 'id="token"' in response.text and "Sign in" in response.text
+    assert client.get("/editorial/proposals/1").status_code == 401
+
+
+def test_editorial_bad_token_is_401(client: TestClient, editorial: dict[str, object]) -> None:
+    response = client.post("/editorial/signin", data={"token": "wrong"})
+    assert response.status_code == 401
+    assert "not valid" in response.text
+
+
+def test_editorial_sign_in_sets_cookie_and_shows_queue(
+    client: TestClient, editorial: dict[str, object]
+) -> None:
+    response = client.post("/editorial/signin", data={"token": editorial["reviewer"]}, follow_redirects=False)
+    assert response.status_code == 303
+    cookie = response.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("samesite", "SameSite")
+    queue = client.get("/editorial")
+    assert "Review queue" in queue.text
+    assert f'href="/editorial/proposals/{editorial["proposal"]}"' in queue.text
+
+
+def _sign_in(client: TestClient, token: object) -> None:
+    client.post("/editorial/signin", data={"token": token}, follow_redirects=False)
+
+
+def _csrf(html: str) -> str:
+    match = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    assert match
+    return match.group(1)
+
+
+def test_editorial_approve_goes_live(client: TestClient, editorial: dict[str, object]) -> None:
+    from .live import PROPOSAL_MARKER
+
+    _sign_in(client, editorial["reviewer"])
+    page = client.get(f"/editorial/proposals/{editorial['proposal']}")
+    assert page.status_code == 200
+    assert 'class="diff"' in page.text and "d-add" in page.text
+    assert PROPOSAL_MARKER in page.text
+    response = client.post(
+        f"/editorial/proposals/{editorial['proposal']}",
+        data={"csrf": _csrf(page.text), "decision": "approve", "comment": "Fine."},
+        follow_redirects=True,
+    )
+    assert response.status_code == 200
+    assert "The proposal is now <strong>approved</strong>" in response.text
+    assert "Rex Reviewer" in response.text  # history
+    answer = client.get("/", params={"q": QUESTION, "audience": "clinician"})
+    assert PROPOSAL_MARKER in answer.text
+    history = client.get("/editorial/history")
+    assert "approve" in history.text
+
+
+def test_editorial_reject_needs_a_comment(client: TestClient, editorial: dict[str, object]) -> None:
+    _sign_in(client, editorial["reviewer"])
+    page = client.get(f"/editorial/proposals/{editorial['proposal']}")
+    url = f"/editorial/proposals/{editorial['proposal']}"
+    response = client.post(url, data={"csrf": _csrf(page.text), "decision": "reject", "comment": ""})
+    assert response.status_code == 422
+    assert "say why" in response.text
+    response = client.post(
+        url,
+        data={"csrf": _csrf(page.text), "decision": "reject", "comment": "Not supported by S01."},
+        follow_redirects=True,
+    )
+    assert "<strong>rejected</strong>" in response.text
+
+
+def test_editorial_post_without_csrf_is_refused(client: TestClient, editorial: dict[str, object]) -> None:
+    _sign_in(client, editorial["reviewer"])
+    response = client.post(f"/editorial/proposals/{editorial['proposal']}", data={"decision": "approve"})
+    assert response.status_code == 403
+
+
+def test_author_cannot_approve_own_proposal(client: TestClient, editorial: dict[str, object]) -> None:
+    _sign_in(client, editorial["author"])
+    page = client.get(f"/editorial/proposals/{editorial['proposal']}")
+    assert "another reviewer must decide" in page.text
+    from clinguide.service.web import _csrf as form_token
+
+    response = client.post(
+        f"/editorial/proposals/{editorial['proposal']}",
+        data={"csrf": form_token(str(editorial["author"])), "decision": "approve"},
+    )
+    assert response.status_code == 403  # the workflow refuses: authors may not review their own change
+    assert "Not done" in response.text
+
+
+def test_unknown_proposal_is_404(client: TestClient, editorial: dict[str, object]) -> None:
+    _sign_in(client, editorial["reviewer"])
+    assert client.get("/editorial/proposals/999").status_code == 404
+    assert client.get("/editorial/proposals/abc").status_code == 404
+
+
+def test_sign_out_clears_the_cookie(client: TestClient, editorial: dict[str, object]) -> None:
+    _sign_in(client, editorial["reviewer"])
+    client.post("/editorial/signout")
+    assert 'id="token"' in client.get("/editorial").text
