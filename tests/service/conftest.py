@@ -89,3 +89,20 @@ def hook_request(hook: str, drafts: list[dict[str, Any]] | None = None, prefetch
 
 def load_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def real_client() -> Iterator[TestClient]:
+    """The app serving the shipped pack (skips while the pack does not load), unsigned local calls allowed."""
+    from clinguide.kb import get_kb
+    from clinguide.kb.loader import PackError
+
+    try:
+        get_kb()
+    except PackError:
+        pytest.skip("the shipped knowledge pack does not load yet")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("CLINGUIDE_CDS_ALLOW_UNSIGNED", "1")
+    REPLAY.clear()
+    yield TestClient(create_app(now=NOW), raise_server_exceptions=False)
+    mp.undo()
