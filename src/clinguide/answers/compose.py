@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from clinguide.answers.retrieve import rank, safe_text
+from clinguide.answers.retrieve import index_for, rank
 from clinguide.answers.understand import Understanding, lexicon, understand
 from clinguide.contracts import Article, ArticleItem, ArticleSection, Reference, ReviewInfo
 
@@ -46,7 +46,7 @@ class Selection:
 
 
 def _applies(statement: Statement, u: Understanding, audience: str, *, open_drugs: bool) -> bool:
-    lex = lexicon()
+    lex = lexicon().raw
     if audience == "patient" and statement.audience == "clinician":
         return False
     if statement.settings and u.setting not in statement.settings:
@@ -64,7 +64,11 @@ def _applies(statement: Statement, u: Understanding, audience: str, *, open_drug
 
 
 def _order(kb: KnowledgeBase) -> dict[str, int]:
-    return {sid: i for i, sid in enumerate(kb.statements)}
+    return index_for(kb).order
+
+
+def _text(kb: KnowledgeBase, statement: Statement, audience: str) -> str:
+    return index_for(kb).text(kb, statement, audience)
 
 
 def _bottom_line(kb: KnowledgeBase, u: Understanding, audience: str) -> Statement | None:
@@ -179,12 +183,10 @@ def select(kb: KnowledgeBase, u: Understanding, audience: str) -> Selection:
 
 def _prescriber_statements(kb: KnowledgeBase, u: Understanding) -> list[Statement]:
     topics = set(lexicon()["prescriber_topics"])
-    found = [
-        s
-        for s in kb.statements.values()
-        if topics & set(s.topics) and s.audience == "both" and _applies(s, u, "patient", open_drugs=True)
-    ]
-    return found[:1]
+    index = index_for(kb)
+    if index.prescriber is None:
+        index.prescriber = [s for s in kb.statements.values() if topics & set(s.topics) and s.audience == "both"]
+    return [s for s in index.prescriber if _applies(s, u, "patient", open_drugs=True)][:1]
 
 
 # ----- wording -------------------------------------------------------------------------
@@ -244,7 +246,7 @@ def _title(kb: KnowledgeBase, u: Understanding, audience: str) -> str:
 
 
 def _item(kb: KnowledgeBase, statement: Statement, audience: str, cites: _Citations) -> ArticleItem:
-    text = safe_text(kb, statement, audience)
+    text = _text(kb, statement, audience)
     label = _label(kb, statement, audience)
     if label:
         text = f"{text} {label}"
@@ -359,11 +361,11 @@ def ask(question: str, audience: str = "clinician", kb: KnowledgeBase | None = N
     cites = _Citations(kb)
     headings = lexicon()["headings"][audience]
     if selection.bottom is not None:
-        bottom_line = opening(safe_text(kb, selection.bottom, audience))
+        bottom_line = opening(_text(kb, selection.bottom, audience))
         bottom_cites = cites.cite(list(selection.bottom.sources))
     else:  # no key statement fits: the first item leads (reported as a pack gap by the tests)
         first = selection.sections[0][1][0]
-        bottom_line = opening(safe_text(kb, first, audience))
+        bottom_line = opening(_text(kb, first, audience))
         bottom_cites = cites.cite(list(first.sources))
     sections = [
         ArticleSection(heading=headings.get(key, key), items=[_item(kb, s, audience, cites) for s in items])

@@ -8,7 +8,7 @@ with the intent and entity matches in :func:`rank`.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import bm25s
@@ -55,10 +55,21 @@ def document(kb: KnowledgeBase, statement: Statement) -> str:
 
 @dataclass
 class Index:
+    """Everything per knowledge version that does not depend on the question."""
+
     version: str
     ids: list[str]
     retriever: bm25s.BM25 | None
     build_seconds: float
+    order: dict[str, int] = field(default_factory=dict)  # the pack's order of statements
+    texts: dict[tuple[str, str], str] = field(default_factory=dict)  # (statement id, audience) -> rendered text
+    prescriber: list[Statement] | None = None  # statements tagged as "talk to your prescriber"
+
+    def text(self, kb: KnowledgeBase, statement: Statement, audience: str) -> str:
+        key = (statement.id, audience)
+        if key not in self.texts:
+            self.texts[key] = safe_text(kb, statement, audience)
+        return self.texts[key]
 
     def scores(self, query: list[str]) -> dict[str, float]:
         if self.retriever is None or not query:
@@ -81,7 +92,8 @@ def build_index(kb: KnowledgeBase) -> Index:
     if corpus:
         retriever = bm25s.BM25()
         retriever.index(corpus, show_progress=False)
-    return Index(kb.version, ids, retriever, time.perf_counter() - started)
+    order = {sid: i for i, sid in enumerate(kb.statements)}
+    return Index(kb.version, ids, retriever, time.perf_counter() - started, order)
 
 
 def index_for(kb: KnowledgeBase) -> Index:
