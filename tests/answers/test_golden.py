@@ -9,6 +9,7 @@ import textstat
 import yaml
 
 from clinguide.answers.compose import ask
+from clinguide.answers.retrieve import unrendered
 from clinguide.contracts import Article
 from clinguide.kb.knowledge import KnowledgeBase
 
@@ -35,6 +36,8 @@ def check_citations(article: Article) -> None:
             assert set(item.citations) <= set(listed)
             cited.update(item.citations)
     assert cited == set(listed), "references hold exactly the cited sources"
+    texts = [article.bottom_line] + [item.text for section in article.sections for item in section.items]
+    assert not any(unrendered(text) or "{" in text for text in texts), "a placeholder reached the reader"
     assert all(ref.kind for ref in article.references)
 
 

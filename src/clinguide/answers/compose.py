@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from clinguide.answers.retrieve import index_for, rank
+from clinguide.answers.retrieve import index_for, rank, unrendered
 from clinguide.answers.understand import Understanding, lexicon, understand
 from clinguide.contracts import Article, ArticleItem, ArticleSection, Reference, ReviewInfo
 
@@ -73,7 +73,11 @@ def _text(kb: KnowledgeBase, statement: Statement, audience: str) -> str:
 
 def _bottom_line(kb: KnowledgeBase, u: Understanding, audience: str) -> Statement | None:
     order = _order(kb)
-    keys = [s for s in kb.statements.values() if s.key and _applies(s, u, audience, open_drugs=False)]
+    keys = [
+        s
+        for s in kb.statements.values()
+        if s.key and _applies(s, u, audience, open_drugs=False) and not unrendered(_text(kb, s, audience))
+    ]
     if not keys:
         return None
 
@@ -125,6 +129,8 @@ def select(kb: KnowledgeBase, u: Understanding, audience: str) -> Selection:
     for statement in kb.statements.values():
         if not _applies(statement, u, audience, open_drugs=True):
             continue
+        if unrendered(_text(kb, statement, audience)):
+            continue  # never show a raw placeholder; `kb validate` should catch these
         in_shape = statement.section in wanted_sections
         if u.full:
             keep = in_shape

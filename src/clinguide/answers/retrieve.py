@@ -7,6 +7,7 @@ with the intent and entity matches in :func:`rank`.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -34,6 +35,14 @@ def safe_text(kb: KnowledgeBase, statement: Statement, audience: str) -> str:
         return kb.statement_text(statement, audience)
     except ValueError:
         return statement.patient if audience == "patient" and statement.patient else statement.clinician
+
+
+_LEFTOVER = re.compile(r"\{[a-z]+(?:-\s*[a-z]+)*\s*:")
+
+
+def unrendered(text: str) -> bool:
+    """True when text still holds a placeholder (e.g. one broken by YAML line folding)."""
+    return bool(_LEFTOVER.search(text))
 
 
 def document(kb: KnowledgeBase, statement: Statement) -> str:
