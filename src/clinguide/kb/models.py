@@ -432,6 +432,9 @@ class StepCriteria(Strict):
     spasm_at_least: Literal["mild", "moderate", "severe"] | None = None
     first_line_tried: bool | None = None
     max_age: int | None = None
+    not_older_adult: bool = Field(
+        default=False, description="Only below the policy's older-adult age (e.g. relaxants on the Beers list)."
+    )
 
 
 class PlanStep(Strict):

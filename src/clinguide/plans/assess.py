@@ -104,13 +104,15 @@ def _step(kb: KnowledgeBase, step: PackStep) -> PlanStep:
     return PlanStep(id=step.id, title=step.title, text=text, kind=step.kind, sources=sources)
 
 
-def _applies(step: PackStep, case: Case, first_line_tried: bool) -> bool:
+def _applies(step: PackStep, case: Case, first_line_tried: bool, older_adult_age: int) -> bool:
     when = step.when
     if when is None:
         return True
     if when.spasm_at_least and _spasm_rank(case.spasm) < SPASM_ORDER.index(when.spasm_at_least):
         return False
     if when.first_line_tried is not None and when.first_line_tried != first_line_tried:
+        return False
+    if when.not_older_adult and case.age is not None and case.age >= older_adult_age:
         return False
     return not (when.max_age is not None and case.age is not None and case.age > when.max_age)
 
@@ -223,7 +225,11 @@ def assess(case: Case | dict[str, Any] | None, kb: KnowledgeBase | None = None) 
 
     first_line_tried = not any(f.code == "first-line-not-tried" for f in check_findings)
     plan = kb.plan_for(patient.setting, phase.phase)
-    steps = [_step(kb, s) for s in plan.steps if _applies(s, patient, first_line_tried)] if plan else []
+    steps = (
+        [_step(kb, s) for s in plan.steps if _applies(s, patient, first_line_tried, policy.older_adult_min_age)]
+        if plan
+        else []
+    )
     if plan is None:
         findings.append(_missing(["plan"], f"The knowledge pack has no plan for {patient.setting} / {phase.phase}."))
 
