@@ -243,9 +243,7 @@ def test_editorial_bad_token_is_401(client: TestClient, editorial: dict[str, obj
     assert "not valid" in response.text
 
 
-def test_editorial_sign_in_sets_cookie_and_shows_queue(
-    client: TestClient, editorial: dict[str, object]
-) -> None:
+def test_editorial_sign_in_sets_cookie_and_shows_queue(client: TestClient, editorial: dict[str, object]) -> None:
     response = client.post("/editorial/signin", data={"token": editorial["reviewer"]}, follow_redirects=False)
     assert response.status_code == 303
     cookie = response.headers["set-cookie"]
