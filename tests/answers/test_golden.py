@@ -293,3 +293,19 @@ def test_deterministic(kb: KnowledgeBase) -> None:
     for question in ("Should I use diazepam for back spasm?", "How is pain managed after spinal fusion?"):
         for audience in ("clinician", "patient"):
             assert ask(question, audience, kb).to_json() == ask(question, audience, kb).to_json()
+
+
+# ----- cross-check with the statements author's coverage map ------------------------------
+
+COVERAGE = Path(__file__).resolve().parent.parent / "data" / "seed_coverage.yaml"
+
+
+@pytest.mark.skipif(not COVERAGE.exists(), reason="tests/data/seed_coverage.yaml not written yet")
+@pytest.mark.parametrize("seed", sorted(SEEDS))
+def test_seed_coverage_map(kb: KnowledgeBase, seed: str) -> None:
+    """Each point of the pack author's coverage map appears in the answer to the seed's question."""
+    points = yaml.safe_load(COVERAGE.read_text(encoding="utf-8")).get(seed) or []
+    spec = SEEDS[seed]
+    got = statement_ids(ask(spec["question"], audience=spec["audience"], kb=kb))
+    missing = [p["point"] for p in points if not set(p["statements"]) & got]
+    assert not missing, f"{seed}: {missing}"

@@ -54,13 +54,25 @@ def _applies(statement: Statement, u: Understanding, audience: str, *, open_drug
     if statement.drugs:
         mentioned = set(u.drugs) | set(u.agents)
         if u.drugs:
-            if not set(statement.drugs) & mentioned and not (open_drugs and statement.section in lex["open_sections"]):
+            if not set(statement.drugs) & mentioned and not (open_drugs and _open_to_others(statement)):
                 return False
         elif statement.section not in lex["drugless_sections"]:
             return False
         elif len(statement.drugs) < 2 and u.setting not in statement.settings:
             return False  # with no drug named, only class-level or setting-level statements
     return True
+
+
+def _open_to_others(statement: Statement) -> bool:
+    """May a statement about other drugs than the question's appear (first-line care, alternatives)?"""
+    lex = lexicon().raw
+    if statement.section in lex["open_sections"]:
+        return True
+    return statement.section in lex["alternatives_from"] and "alternatives" in statement.intents
+
+
+def _about_others(statement: Statement, u: Understanding) -> bool:
+    return bool(u.drugs and statement.drugs and not set(statement.drugs) & (set(u.drugs) | set(u.agents)))
 
 
 def _order(kb: KnowledgeBase) -> dict[str, int]:
@@ -99,7 +111,9 @@ def _bottom_line(kb: KnowledgeBase, u: Understanding, audience: str) -> Statemen
     return min(keys, key=preference)
 
 
-def _section_key(statement: Statement) -> str:
+def _section_key(statement: Statement, u: Understanding) -> str:
+    if _about_others(statement, u) and statement.section in lexicon()["alternatives_from"]:
+        return "alternatives"  # evidence on another drug answers "what else could be used"
     if statement.section == "evidence":
         for phase in PHASE_SPLIT:
             if phase in statement.phases:
@@ -131,11 +145,12 @@ def select(kb: KnowledgeBase, u: Understanding, audience: str) -> Selection:
             continue
         if unrendered(_text(kb, statement, audience)):
             continue  # never show a raw placeholder; `kb validate` should catch these
-        in_shape = statement.section in wanted_sections
+        section = _section_key(statement, u)
+        in_shape = section.partition(".")[0] in wanted_sections
         if u.full:
             keep = in_shape
         else:
-            keep = (in_shape and statement.section in core) or bool(intents & set(statement.intents))
+            keep = (in_shape and section.partition(".")[0] in core) or bool(intents & set(statement.intents))
             if u.drugs and statement.safety and set(statement.drugs) & set(u.drugs) and in_shape:
                 keep = True  # a focused answer on a drug keeps that drug's safety points in its sections
         if audience == "patient" and statement.safety:
@@ -147,7 +162,7 @@ def select(kb: KnowledgeBase, u: Understanding, audience: str) -> Selection:
     order = _order(kb)
     grouped: dict[str, list[Statement]] = {}
     for statement in chosen:
-        grouped.setdefault(_section_key(statement), []).append(statement)
+        grouped.setdefault(_section_key(statement, u), []).append(statement)
 
     full_order = list(lex["full_article"])
     section_order = wanted_sections + [s for s in full_order if s not in wanted_sections]
