@@ -200,11 +200,11 @@ def draft_orders(context: dict[str, Any], hook: str) -> tuple[list[dict[str, Any
 
 
 def evaluate_orders(
-    hook: str, context: dict[str, Any], resources: dict[str, list[dict[str, Any]]], kb: Any, check: CheckFn,
-    now: dt.datetime,
+    drafts: tuple[list[dict[str, Any]], list[dict[str, Any]]], resources: dict[str, list[dict[str, Any]]], kb: Any,
+    check: CheckFn, now: dt.datetime,
 ) -> Outcome:
     out = Outcome()
-    focused, others = draft_orders(context, hook)
+    focused, others = drafts
     other_mapped = [medication_request_to_order(r, kb) for r in others]
     for draft in focused:
         mapped = medication_request_to_order(draft, kb)
@@ -295,8 +295,7 @@ async def run_hook(
     context = request["context"]
     check_context(service_id, hook, context)
     pid = strip_patient(context.get("patientId"))
-    if hook in ("order-select", "order-sign"):
-        draft_orders(context, hook)  # validates the draft Bundle before any network call
+    drafts = draft_orders(context, hook) if hook != "patient-view" else ([], [])  # validated before any fetch
     resources, notes = await gather(request, pid, transport)
     if check is None:
         return {"cards": [c.info_card(
@@ -306,7 +305,7 @@ async def run_hook(
     if hook == "patient-view":
         outcome = evaluate_patient_view(resources, kb, check, now)
     else:
-        outcome = evaluate_orders(hook, context, resources, kb, check, now)
+        outcome = evaluate_orders(drafts, resources, kb, check, now)
     cards = sorted(outcome.cards, key=lambda card: _ORDER[card["indicator"]])
     return {"cards": cards + notes}
 
