@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     from clinguide.kb.models import DosingRule
 
 PLACEHOLDER = re.compile(r"\{([a-z-]+):([a-z0-9:-]+)\}")
+# Anything still looking like a placeholder after rendering (e.g. "{daily- max:…}" split by YAML folding).
+LEFTOVER = re.compile(r"\{[^{}]*:[^{}]*\}")
 LITERAL_DOSE = re.compile(r"\b\d+(?:[.,]\d+)?\s?(?:mg|g|mcg|µg)\b", re.IGNORECASE)
 
 _BASIS = {

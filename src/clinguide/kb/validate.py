@@ -10,7 +10,7 @@ from clinguide.kb import models as m
 from clinguide.kb.knowledge import KnowledgeBase, drug_names
 from clinguide.kb.loader import LoadResult, Problem
 from clinguide.kb.names import normalise
-from clinguide.kb.placeholders import LITERAL_DOSE, PLACEHOLDER, PlaceholderError
+from clinguide.kb.placeholders import LEFTOVER, LITERAL_DOSE, PLACEHOLDER, PlaceholderError
 
 # Which keys of an item's data name which kind of id.
 REFERENCE_KEYS: dict[str, str] = {
@@ -151,9 +151,14 @@ def _statement_text(result: LoadResult, kb: KnowledgeBase) -> list[Problem]:
             if not text:
                 continue
             try:
-                kb.render(text)
+                rendered = kb.render(text)
             except PlaceholderError as exc:
                 problems.append(Problem(raw.file, model.id, field_name, str(exc)))
+            else:
+                for leftover in LEFTOVER.findall(rendered):
+                    problems.append(
+                        Problem(raw.file, model.id, field_name, f"malformed placeholder {leftover!r}")
+                    )
             stray = LITERAL_DOSE.findall(PLACEHOLDER.sub("", text))
             if stray and not model.literal_numbers:
                 problems.append(
