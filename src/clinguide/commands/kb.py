@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,16 +13,25 @@ kb_app = typer.Typer(help="Inspect and validate the knowledge pack.", no_args_is
 
 
 @kb_app.command("validate")
-def validate() -> None:
+def validate(
+    pack: Annotated[
+        Path | None, typer.Option("--pack", help="A pack directory to validate instead of the shipped one")
+    ] = None,
+) -> None:
     """Validate the whole pack; exit 2 naming file, item and field of each problem."""
     from clinguide.kb.validate import validate_pack
 
-    problems = validate_pack()
+    if pack is not None and not pack.is_dir():
+        fail(f"--pack: {pack} is not a directory")
+    problems = validate_pack(pack)
     if problems:
         for problem in problems:
             typer.echo(str(problem), err=True)
         typer.echo(f"{len(problems)} problem(s) in the knowledge pack", err=True)
         raise typer.Exit(2)
+    if pack is not None:
+        typer.echo(f"knowledge pack at {pack} is valid")
+        return
     from clinguide.kb import shipped_kb
 
     kb = shipped_kb()
