@@ -76,13 +76,13 @@ def get_engine(url: str) -> Engine:
 
 
 def dispose(url: str | None = None) -> None:
-    """Close pooled connections (tests; after fork)."""
+    """Close pooled connections and forget migration state (tests; after fork)."""
     with _lock:
         for key in [url] if url else list(_engines):
-            engine = _engines.pop(key, None) if key else None
+            engine = _engines.pop(key, None)
             if engine is not None:
+                _migrated.discard(engine.url.render_as_string(hide_password=False))
                 engine.dispose()
-            _migrated.discard(key or "")
 
 
 def current_revision(engine: Engine) -> str | None:
