@@ -33,6 +33,7 @@ for _verb in VERBS:
 
 def main() -> None:
     try:
+        _serve_editorial_content()
         app()
     except SystemExit:
         raise
@@ -42,6 +43,13 @@ def main() -> None:
         print(f"clinguide: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         print("Please report this with the command you ran.", file=sys.stderr)
         sys.exit(1)
+
+
+def _serve_editorial_content() -> None:
+    """Answers, checks and plans use approved editorial versions whenever a store exists (cheap when none does)."""
+    from clinguide.editorial.overlay import install_if_configured
+
+    install_if_configured()
 
 
 if __name__ == "__main__":

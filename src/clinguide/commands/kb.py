@@ -42,9 +42,9 @@ def validate(
 def stats(fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text") -> None:
     """Counts of sources, drugs, conditions, therapies, statements and plans."""
     check_format(fmt, FORMATS_TEXT_JSON)
-    from clinguide.kb import shipped_kb
+    from clinguide.kb import get_kb
 
-    kb = shipped_kb()
+    kb = get_kb()
     counts = {
         "version": kb.version,
         "sources": len(kb.sources),
@@ -73,10 +73,10 @@ def show(
 ) -> None:
     """Show a drug (monograph or agent), condition or therapy found by any of its names."""
     check_format(fmt, FORMATS_TEXT_JSON)
-    from clinguide.kb import shipped_kb
+    from clinguide.kb import get_kb
     from clinguide.render.monograph import print_item
 
-    kb = shipped_kb()
+    kb = get_kb()
     for kind, resolver, table in (
         ("drug", kb.resolve_drug, kb.drugs),
         ("condition", kb.resolve_condition, kb.conditions),

@@ -9,6 +9,22 @@ import typer
 from clinguide.commands.common import fail
 
 
+def _prepare_store() -> None:
+    """Create or upgrade the editorial store (SQLite by default) so the editorial pages work from the start."""
+    from clinguide.editorial.db import StoreUnavailable
+    from clinguide.editorial.overlay import pack_dir
+    from clinguide.editorial.workflow import EditorialStore
+    from clinguide.settings import get_settings
+
+    settings = get_settings()
+    if settings.database_url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        EditorialStore(settings.database_url, pack_dir())
+    except StoreUnavailable as exc:
+        fail(f"editorial store: {exc}", code=1)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("serve")
     def serve(
@@ -28,6 +44,7 @@ def register(app: typer.Typer) -> None:
             fail(f"--workers: {workers} must be at least 1")
         if log_level not in ("critical", "error", "warning", "info", "debug"):
             fail(f"--log-level: '{log_level}' is not accepted; use critical, error, warning, info or debug")
+        _prepare_store()
         import uvicorn
 
         uvicorn.run(

@@ -8,8 +8,11 @@ Logs name paths, counts and error types only — never request bodies, patient d
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import importlib
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from types import ModuleType
 
 import httpx
@@ -39,6 +42,24 @@ def _optional(module: str) -> ModuleType | None:
         return None
 
 
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Serve approved editorial content when a store exists; load the pack before the first request.
+
+    After loading, the long-lived pack objects are frozen out of the garbage collector's
+    generations so that full collections do not walk them on every request.
+    """
+    from clinguide.editorial.overlay import install_if_configured
+    from clinguide.kb import get_kb
+
+    if install_if_configured():
+        log.info("serving the knowledge pack with approved editorial versions")
+    get_kb()
+    gc.collect()
+    gc.freeze()
+    yield
+
+
 def create_app(
     now: dt.datetime | None = None,
     fhir_transport: httpx.AsyncBaseTransport | None = None,
@@ -46,6 +67,7 @@ def create_app(
     """Build the app. ``now`` pins the CDS evaluation date; ``fhir_transport`` replaces the FHIR client's network."""
     settings = get_settings()
     app = FastAPI(
+        lifespan=lifespan,
         title="clinguide",
         version=clinguide.__version__,
         description=(
