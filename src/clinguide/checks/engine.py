@@ -13,15 +13,23 @@ from typing import Any
 from pydantic import ValidationError
 
 from clinguide.contracts import Case, CheckResult, Order, SourceRef
+from clinguide.errors import InputError as BaseInputError
 
 
-class InputError(ValueError):
-    """The order or case does not fit its contract. ``problems`` lists (field, message) pairs."""
+class InputError(BaseInputError):
+    """The order or case does not fit its contract. ``problems`` lists (field, message) pairs.
+
+    A subclass of ``clinguide.errors.InputError``, so every interface catches one type.
+    """
 
     def __init__(self, what: str, problems: list[tuple[str, str]]):
         self.what = what
         self.problems = problems
-        super().__init__("; ".join(f"{what}.{f}: {m}" if f else f"{what}: {m}" for f, m in problems))
+        first = problems[0][0] if problems else ""
+        super().__init__(
+            "; ".join(f"{what}.{f}: {m}" if f else f"{what}: {m}" for f, m in problems),
+            field=f"{what}.{first}" if first else what,
+        )
 
 
 def _validation_problems(exc: ValidationError) -> list[tuple[str, str]]:
