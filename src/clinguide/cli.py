@@ -49,7 +49,7 @@ def _serve_editorial_content() -> None:
     """Answers, checks and plans use approved editorial versions whenever a store exists (cheap when none does)."""
     from clinguide.editorial.overlay import install_if_configured
 
-    install_if_configured()
+    install_if_configured(only_with_content=True)
 
 
 if __name__ == "__main__":

@@ -102,11 +102,12 @@ def uninstall() -> None:
         _installed = None
 
 
-def install_if_configured(pack: Path | None = None) -> bool:
+def install_if_configured(pack: Path | None = None, only_with_content: bool = False) -> bool:
     """Install the overlay provider when an editorial store exists; True if installed.
 
     A SQLite store exists when its file does (the default is $CLINGUIDE_DATA_DIR/clinguide.db);
-    any other URL (PostgreSQL) set in CLINGUIDE_DATABASE_URL counts as configured.
+    any other URL (PostgreSQL) set in CLINGUIDE_DATABASE_URL counts as configured. With
+    ``only_with_content`` (one-shot CLI commands) a SQLite store without editorial versions is skipped.
     """
     from clinguide.settings import get_settings
 
@@ -114,5 +115,22 @@ def install_if_configured(pack: Path | None = None) -> bool:
     path = sqlite_file(url)
     if url.startswith("sqlite") and (path is None or not path.is_file()):
         return False
+    if only_with_content and path is not None and not _has_content(path):
+        return False
     install(url, pack)
     return True
+
+
+def _has_content(path: Path) -> bool:
+    """Whether a SQLite store holds any editorial version, read with the standard library (no SQLAlchemy).
+
+    A one-shot command over a store with no approved or retired versions serves the shipped pack
+    as it is; on any doubt (locked, old schema) the full provider is installed.
+    """
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1.0) as conn:
+            return conn.execute("SELECT EXISTS (SELECT 1 FROM content_versions)").fetchone()[0] == 1
+    except sqlite3.Error:
+        return True
