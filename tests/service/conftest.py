@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,9 @@ from clinguide.service.cds.security import REPLAY
 
 MINIPACK = Path(__file__).resolve().parent.parent / "fixtures" / "minipack"
 DATA = Path(__file__).resolve().parent.parent / "data" / "cds"
-INTEROP = Path("/work/shared/interop/opioid-cds-rec11")
+# shared/ sits beside the repository (CI clones main with ../shared next to it).
+SHARED = Path(os.environ.get("CLINGUIDE_SHARED_DIR") or Path(__file__).resolve().parents[2].parent / "shared")
+INTEROP = SHARED / "interop" / "opioid-cds-rec11"
 NOW = dt.datetime(2023, 5, 1, tzinfo=dt.UTC)
 
 
