@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from clinguide.commands.common import FORMATS_TEXT_JSON, check_format, fail, print_json, read_json
+from clinguide.commands.common import FORMATS_TEXT_JSON, check_format, fail, merge_case, print_json, read_json
 
 
 def assess_command(
@@ -28,20 +28,20 @@ def assess_command(
     """A care plan for one patient: phase, steps, a verdict on diazepam, a preferred relaxant."""
     check_format(fmt, FORMATS_TEXT_JSON)
     case: dict[str, Any] = read_json(case_file, "--case") if case_file else {}
-    quick = {
-        "age": age,
-        "symptom_days": days,
-        "spasm": spasm,
-        "setting": setting,
-        "surgery_phase": surgery_phase,
-        "hours_since_surgery": hours,
-        "pregnant": pregnant,
-        "alcohol": alcohol,
-    }
-    case.update({k: v for k, v in quick.items() if v is not None})
-    for key, values in (("tried", tried), ("medications", med), ("conditions", condition)):
-        if values:
-            case[key] = [*case.get(key, []), *values]
+    merge_case(
+        case,
+        {
+            "age": age,
+            "symptom_days": days,
+            "spasm": spasm,
+            "setting": setting,
+            "surgery_phase": surgery_phase,
+            "hours_since_surgery": hours,
+            "pregnant": pregnant,
+            "alcohol": alcohol,
+        },
+        {"tried": tried, "medications": med, "conditions": condition},
+    )
 
     from clinguide.errors import InputError
     from clinguide.plans.assess import assess

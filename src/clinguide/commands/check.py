@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from clinguide.commands.common import FORMATS_TEXT_JSON, check_format, fail, print_json, read_json
+from clinguide.commands.common import FORMATS_TEXT_JSON, check_format, fail, merge_case, print_json, read_json
 
 ALCOHOL = ("none", "moderate", "heavy")
 SETTINGS = ("back-spasm", "post-spinal-fusion")
@@ -41,13 +41,12 @@ def check_command(
         fail(f"--alcohol: '{alcohol}' is not accepted; use one of: {', '.join(ALCOHOL)}")
     if setting is not None and setting not in SETTINGS:
         fail(f"--setting: '{setting}' is not accepted; use one of: {', '.join(SETTINGS)}")
-    quick = {"age": age, "pregnant": pregnant, "sex": sex, "alcohol": alcohol, "setting": setting,
-             "symptom_days": symptom_days}
-    case.update({k: v for k, v in quick.items() if v is not None})
-    for key, values in (("medications", med), ("conditions", condition), ("allergies", allergy), ("tried", tried)):
-        if values:
-            existing = case.get(key) if isinstance(case.get(key), list) else []
-            case[key] = [*existing, *values]
+    merge_case(
+        case,
+        {"age": age, "pregnant": pregnant, "sex": sex, "alcohol": alcohol, "setting": setting,
+         "symptom_days": symptom_days},
+        {"medications": med, "conditions": condition, "allergies": allergy, "tried": tried},
+    )  # fmt: skip
 
     from clinguide.checks.engine import InputError, check
 

@@ -43,3 +43,13 @@ def check_format(value: str, allowed: tuple[str, ...]) -> str:
 
 def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def merge_case(case: dict[str, Any], scalars: dict[str, Any], lists: dict[str, list[str] | None]) -> dict[str, Any]:
+    """A case file (or {}) with the terminal's quick flags on top: scalars replace, repeated flags append."""
+    case.update({key: value for key, value in scalars.items() if value is not None})
+    for key, values in lists.items():
+        if values:
+            existing = case.get(key) if isinstance(case.get(key), list) else []
+            case[key] = [*existing, *values]
+    return case
