@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from clinguide.editorial.workflow import EditorialStore
@@ -40,11 +40,6 @@ def sqlite_file(url: str) -> Path | None:
     if not rest or rest == ":memory:":
         return None
     return Path(rest)
-
-
-def build_overlay(store: EditorialStore) -> dict[tuple[str, str], dict[str, Any]]:
-    """The loader's overlay mapping: approved, non-retired versions; retired ones with review.status 'retired'."""
-    return store.overlay()
 
 
 class OverlayProvider:

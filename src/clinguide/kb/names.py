@@ -38,12 +38,6 @@ class NameIndex:
         # ("tylenol" must not become "tylenol 3", a codeine product).
         self._fuzzy_keys = [k for k in names if not _DIGIT.search(k)]
 
-    def __contains__(self, name: str) -> bool:
-        return normalise(name) in self._names
-
-    def exact(self, text: str) -> str | None:
-        return self._names.get(normalise(text))
-
     def resolve(self, text: str, fuzzy: bool = True) -> Match | None:
         key = normalise(text)
         if not key:

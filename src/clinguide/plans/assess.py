@@ -34,6 +34,8 @@ SPASM_ORDER = ("none", "mild", "moderate", "severe")
 FREQUENCY_WORDS = {1: "once daily", 2: "twice daily", 3: "three times daily", 4: "four times daily"}
 # Findings about the *hypothetical* order's own arithmetic are not reasons about the patient.
 ORDER_ONLY_CODES = frozenset({"taper-needed"})
+# Findings that mean a relaxant does not fit this patient yet (the verdict rules say why).
+RELAXANT_BLOCKING_CODES = frozenset({"geriatric-avoid", "first-line-not-tried", "substance-use-history", "pregnancy"})
 
 
 def _case(case: Case | dict[str, Any] | None) -> Case:
@@ -161,7 +163,7 @@ def _preferred(kb: KnowledgeBase, case: Case, phase: str) -> PreferredRelaxant |
         result = _check(order, case, kb)
         if order is None or result is None:
             continue
-        blocking = [f for f in result.findings if f.severity == "critical" or f.code in kb_blocking_codes()]
+        blocking = [f for f in result.findings if f.severity == "critical" or f.code in RELAXANT_BLOCKING_CODES]
         if blocking:
             continue
         rule = starting_rule(kb, choice.drug, case)
@@ -176,11 +178,6 @@ def _preferred(kb: KnowledgeBase, case: Case, phase: str) -> PreferredRelaxant |
             check=result,
         )
     return None
-
-
-def kb_blocking_codes() -> frozenset[str]:
-    """Findings that mean a relaxant does not fit this patient yet (the verdict rules say why)."""
-    return frozenset({"geriatric-avoid", "first-line-not-tried", "substance-use-history", "pregnancy"})
 
 
 def assess(case: Case | dict[str, Any] | None, kb: KnowledgeBase | None = None) -> Plan:
