@@ -184,10 +184,16 @@ def build(result: LoadResult) -> KnowledgeBase:
 
 
 def _cache_path(pack_dir: Path) -> Path:
-    """A cache file named by the pack files' paths, sizes and modification times (no file is read)."""
+    """A cache file named by the pack files' and the kb code's paths, sizes and times (no file is read).
+
+    The kb package's own modules are part of the key, so a schema change never loads a stale pickle.
+    """
     from clinguide import __version__
 
     hasher = hashlib.sha256(f"{__version__}:{pack_dir}".encode())
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        stat = path.stat()
+        hasher.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     for pattern, _key, _model in KINDS.values():
         for path in sorted(pack_dir.glob(pattern)):
             stat = path.stat()
