@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$")]
-SourceId = Annotated[str, StringConstraints(pattern=r"^(S\d{2}[a-z]?|SEED\d{3})$")]
+SourceId = Annotated[str, StringConstraints(pattern=r"^(S\d{2,3}[a-z]?|SEED\d{3})$")]
 
 EvidenceLevel = Literal["V1", "V2", "UNVERIFIED"]
 Severity = Literal["info", "warning", "critical"]
@@ -414,6 +414,28 @@ class Statement(Sourced):
         if self.audience == "both" and not self.patient:
             raise ValueError("a patient-facing statement (audience 'both') needs patient text")
         return self
+
+
+RedFlagLevel = Literal["emergency", "same-day", "contact-surgical-team"]
+
+
+class RedFlag(Sourced):
+    """A symptom that needs action before any treatment advice, with the action and who it applies to.
+
+    ``triggers`` are plain phrases matched negation-aware by ``clinguide.clinical.red_flags``;
+    ``"A + B"`` needs both phrases.
+    """
+
+    id: Id
+    name: str
+    group: Id
+    settings: list[Setting] = Field(min_length=1)
+    level: RedFlagLevel
+    triggers: list[Annotated[str, StringConstraints(min_length=2)]] = Field(min_length=1)
+    clinician: str
+    patient: str
+    evidence_note: str | None = None
+    review: Review
 
 
 class PhaseDefinition(Sourced):
