@@ -180,6 +180,10 @@ class ArticleItem(Output):
     text: str
     citations: list[int]
     statement: str | None = Field(default=None, description="The pack statement this item renders.")
+    unsourced: bool = Field(
+        default=False,
+        description="An editorial statement with no published source (its only support is a seed document).",
+    )
 
 
 class ArticleSection(Output):
@@ -201,14 +205,25 @@ class ReviewInfo(Output):
     reviewer: str | None = None
 
 
+class Urgent(Output):
+    """A red flag the question mentions: shown before the bottom line."""
+
+    level: Literal["emergency", "same-day", "contact-surgical-team"]
+    text: str
+    citations: list[int] = Field(default_factory=list)
+
+
 class Article(Output):
     question: str
     audience: Audience
     covered: bool
     title: str
+    answer_type: str = Field(default="overview", description="The question frame, e.g. dose, interaction, compare.")
+    urgent: Urgent | None = None
     bottom_line: str
     bottom_line_citations: list[int] = Field(default_factory=list)
-    sections: list[ArticleSection]
+    sections: list[ArticleSection] = Field(description="The default, budgeted view.")
+    more: list[ArticleSection] = Field(default_factory=list, description="Sections beyond the default view.")
     references: list[Reference]
     follow_up_questions: list[str]
     review: ReviewInfo
