@@ -216,7 +216,9 @@ def test_renderers(fixture_kb: KnowledgeBase) -> None:
     assert "Fixture guideline C &lt;with markup&gt;" in html and "<with markup>" not in html
     assert 'href="https://example.org/label?a=1&amp;b=2"' in html
     md = to_markdown(article)
-    assert md.startswith("# Diazepam") and "## References" in md and "\\<with markup\\>" in md
+    # issue 11: the question is the heading
+    assert md.startswith("# Should I use diazepam for back spasm?") and "## References" in md
+    assert "\\<with markup\\>" in md
     assert json.loads(to_json(article))["covered"] is True
 
 
@@ -243,9 +245,23 @@ def test_cli_formats(cli: CliRunner) -> None:
     result = cli.invoke(app, ["ask", "diazepam dose", "--format", "json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["covered"] is True
-    for fmt, marker in (("markdown", "# Diazepam"), ("html", "<!DOCTYPE html>"), ("text", "Bottom line")):
+    for fmt, marker in (("markdown", "# diazepam dose"), ("html", "<!DOCTYPE html>"), ("text", "Bottom line")):
         result = cli.invoke(app, ["ask", "diazepam dose", "--format", fmt, "--audience", "patient"])
         assert result.exit_code == 0 and marker in result.stdout
+
+
+def test_cli_full_prints_more(cli: CliRunner) -> None:
+    from clinguide.cli import app
+
+    data = json.loads(cli.invoke(app, ["ask", "Should I use diazepam for back spasm?", "--format", "json"]).stdout)
+    assert {"answer_type", "urgent", "more"} <= set(data) and data["more"]
+    more_heading = data["more"][0]["heading"]
+    short = cli.invoke(app, ["ask", "Should I use diazepam for back spasm?", "--format", "markdown"]).stdout
+    full = cli.invoke(app, ["ask", "Should I use diazepam for back spasm?", "--format", "markdown", "--full"]).stdout
+    assert "## More detail" not in short and "--full" in short
+    assert "## More detail" in full and f"### {more_heading}" in full
+    text = cli.invoke(app, ["ask", "Should I use diazepam for back spasm?", "--full"]).stdout
+    assert "More detail" in text and more_heading in text
 
 
 @pytest.mark.parametrize(
