@@ -38,7 +38,8 @@ def test_sig_json_contract():
     assert data["order"]["daily_mg"] == 40
     assert "10 mg × 4 doses/day = 40 mg/day" in data["order"]["calculation"]
     codes = {f["code"] for f in data["findings"]}
-    assert {"opioid-benzodiazepine", "geriatric-avoid", "duration-exceeds-limit", "taper-needed"} <= codes
+    assert {"opioid-benzodiazepine", "geriatric-avoid", "duration-exceeds-limit"} <= codes
+    assert "taper-needed" not in codes  # never a plan for stopping a do-not-prescribe order
     assert data["sources"] and data["knowledge_version"]
 
 

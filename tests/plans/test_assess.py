@@ -85,7 +85,9 @@ def test_consider_short_term_with_dose_duration_taper_and_follow_up(kb):
     assert d.verdict == "consider-short-term"
     assert d.max_days is not None and d.max_days <= 14
     assert d.dosing and "2 mg" in d.dosing
-    assert d.taper and "stop" in d.taper.lower()
+    assert d.taper and d.taper.text and "stop" in d.taper.text.lower()
+    # a short course: the plan for stopping is shorter than the course (issue 12)
+    assert d.taper.total_days <= d.max_days
     assert d.follow_up and any("Reassess within 7 days" in f for f in d.follow_up)
     assert d.monitoring and all(m.sources for m in d.monitoring)
     assert all(r.sources for r in d.reasons)

@@ -262,10 +262,8 @@ def _short_term_details(
     max_days = policy.diazepam_max_days
     if drug.duration_limit:
         max_days = min(max_days, drug.duration_limit.days)
-    taper = None
     taper_finding = next((f for f in findings if f.code == "taper-needed"), None)
-    if drug.taper and max_days > drug.taper.needed_after_days:
-        taper = taper_finding.detail if taper_finding else drug.taper.text
+    taper = taper_finding.taper_plan if taper_finding else None
     monitoring = [
         Reason(text=kb.statement_text(kb.statements[s]), sources=list(kb.statements[s].sources))
         for s in policy.monitoring
