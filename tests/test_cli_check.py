@@ -46,7 +46,7 @@ def test_sig_json_contract():
 def test_text_output_has_severity_words():
     r = invoke("--sig", "calmazepam 10 mg qid x 28 days", "--med", "painocodone", "--condition", "copd")
     assert r.exit_code == 0
-    assert "CRITICAL" in r.stdout and "WARNING" in r.stdout and "Verdict: DO-NOT-PRESCRIBE" in r.stdout
+    assert "CRITICAL" in r.stdout and "WARNING" in r.stdout and "Verdict: DO NOT PRESCRIBE" in r.stdout
 
 
 def test_order_and_case_files(tmp_path):
