@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$")]
-SourceId = Annotated[str, StringConstraints(pattern=r"^(S\d{2}[a-z]?|SEED\d{3})$")]
+SourceId = Annotated[str, StringConstraints(pattern=r"^(S\d{2,3}[a-z]?|SEED\d{3})$")]
 
 EvidenceLevel = Literal["V1", "V2", "UNVERIFIED"]
 Severity = Literal["info", "warning", "critical"]
@@ -33,7 +33,7 @@ SourceKind = Literal[
     "review",
 ]
 Setting = Literal["back-spasm", "post-spinal-fusion"]
-Phase = Literal["acute", "subacute", "chronic", "pre-op", "intra-op", "post-op-early", "post-op-late"]
+Phase = Literal["acute", "subacute", "chronic", "pre-op", "intra-op", "post-op-early", "post-op-late", "post-op"]
 Population = Literal[
     "adult",
     "older-adult",
@@ -473,6 +473,13 @@ class StepCriteria(Strict):
     max_age: int | None = None
     not_older_adult: bool = Field(
         default=False, description="Only below the policy's older-adult age (e.g. relaxants on the Beers list)."
+    )
+    not_pregnant_from_weeks: int | None = Field(
+        default=None, gt=0,
+        description="Not in pregnancy from this many weeks; a pregnancy of unknown weeks counts as past it.",
+    )
+    pregnant_from_weeks: int | None = Field(
+        default=None, gt=0, description="Only in pregnancy from this many weeks (unknown weeks count as past it)."
     )
 
 
