@@ -721,7 +721,7 @@ class EditorialStore:
 def _looks_like_source(value: str) -> bool:
     import re
 
-    return re.fullmatch(r"S\d{2}[a-z]?|SEED\d{3}", value) is not None
+    return re.fullmatch(r"S\d{2,3}[a-z]?|SEED\d{3}", value) is not None
 
 
 def _normalised(yaml_text: str) -> str:

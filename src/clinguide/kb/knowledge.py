@@ -18,6 +18,7 @@ from clinguide.kb.models import (
     PhaseDefinition,
     Plan,
     Policy,
+    RedFlag,
     Source,
     Statement,
     Therapy,
@@ -45,6 +46,7 @@ class KnowledgeBase:
     plans: dict[tuple[str, str], Plan]
     policy: Policy
     code_lists: list[CodeList] = field(default_factory=list)
+    red_flags: list[RedFlag] = field(default_factory=list)
 
     # ----- names -----------------------------------------------------------
     @cached_property

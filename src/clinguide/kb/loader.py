@@ -38,6 +38,7 @@ KINDS: dict[str, tuple[str, str | None, type[BaseModel]]] = {
     "therapy": ("therapies.yaml", "therapies", m.Therapy),
     "interaction": ("interactions.yaml", "interactions", m.InteractionRule),
     "statement": ("statements/*.yaml", "statements", m.Statement),
+    "red-flag": ("red_flags.yaml", "red_flags", m.RedFlag),
     "phase": ("phases.yaml", "phases", m.PhaseDefinition),
     "plan": ("plans/*.yaml", "plans", m.Plan),
     "codelist": ("codes/*.yaml", None, m.CodeList),
@@ -180,6 +181,7 @@ def build(result: LoadResult) -> KnowledgeBase:
         plans={(p.setting, p.phase): p for p in by_kind["plan"]},
         policy=by_kind["policy"][0],
         code_lists=list(by_kind["codelist"]),
+        red_flags=list(by_kind["red-flag"]),
     )
 
 

@@ -455,6 +455,28 @@ class Statement(Sourced):
         return self
 
 
+RedFlagLevel = Literal["emergency", "same-day", "contact-surgical-team"]
+
+
+class RedFlag(Sourced):
+    """A symptom that needs action before any treatment advice, with the action and who it applies to.
+
+    ``triggers`` are plain phrases matched negation-aware by ``clinguide.clinical.red_flags``;
+    ``"A + B"`` needs both phrases.
+    """
+
+    id: Id
+    name: str
+    group: Id
+    settings: list[Setting] = Field(min_length=1)
+    level: RedFlagLevel
+    triggers: list[Annotated[str, StringConstraints(min_length=2)]] = Field(min_length=1)
+    clinician: str
+    patient: str
+    evidence_note: str | None = None
+    review: Review
+
+
 class PhaseDefinition(Sourced):
     id: Phase
     setting: Setting

@@ -98,6 +98,36 @@ def cross_check(result: LoadResult, kb: KnowledgeBase) -> list[Problem]:
     problems += _name_collisions(result)
     problems += _dosing_unique(result)
     problems += _statement_text(result, kb)
+    problems += _red_flags(result)
+    return problems
+
+
+def _red_flags(result: LoadResult) -> list[Problem]:
+    """Every trigger matches something, none repeats within its flag, and the texts state no doses."""
+    from clinguide.clinical.red_flags import compile_trigger
+
+    problems: list[Problem] = []
+    for raw, model in result.items:
+        if not isinstance(model, m.RedFlag):
+            continue
+        seen: dict[tuple[tuple[str, ...], ...], str] = {}
+        for index, trigger in enumerate(model.triggers):
+            compiled = compile_trigger(trigger)
+            if not all(compiled):
+                problems.append(
+                    Problem(raw.file, model.id, f"triggers.{index}", f"'{trigger}' has no words left to match")
+                )
+            elif compiled in seen:
+                problems.append(
+                    Problem(raw.file, model.id, f"triggers.{index}", f"'{trigger}' repeats '{seen[compiled]}'")
+                )
+            seen.setdefault(compiled, trigger)
+        for field_name in ("clinician", "patient"):
+            stray = LITERAL_DOSE.findall(getattr(model, field_name))
+            if stray:
+                problems.append(
+                    Problem(raw.file, model.id, field_name, f"states {', '.join(stray)}; red flags carry no doses")
+                )
     return problems
 
 
