@@ -38,14 +38,15 @@ def test_sig_json_contract():
     assert data["order"]["daily_mg"] == 40
     assert "10 mg × 4 doses/day = 40 mg/day" in data["order"]["calculation"]
     codes = {f["code"] for f in data["findings"]}
-    assert {"opioid-benzodiazepine", "geriatric-avoid", "duration-exceeds-limit", "taper-needed"} <= codes
+    assert {"opioid-benzodiazepine", "geriatric-avoid", "duration-exceeds-limit"} <= codes
+    assert "taper-needed" not in codes  # never a plan for stopping a do-not-prescribe order
     assert data["sources"] and data["knowledge_version"]
 
 
 def test_text_output_has_severity_words():
     r = invoke("--sig", "calmazepam 10 mg qid x 28 days", "--med", "painocodone", "--condition", "copd")
     assert r.exit_code == 0
-    assert "CRITICAL" in r.stdout and "WARNING" in r.stdout and "Verdict: DO-NOT-PRESCRIBE" in r.stdout
+    assert "CRITICAL" in r.stdout and "WARNING" in r.stdout and "Verdict: DO NOT PRESCRIBE" in r.stdout
 
 
 def test_order_and_case_files(tmp_path):

@@ -54,6 +54,9 @@ class Case(Input):
     medications: list[str | MedicationEntry] = Field(default_factory=list, max_length=50)
     alcohol: Literal["none", "moderate", "heavy"] | None = None
     allergies: list[str] = Field(default_factory=list, max_length=50)
+    symptoms: list[str] = Field(
+        default_factory=list, max_length=50, description="Free-text symptoms (red flags are looked for here)."
+    )
 
 
 class Order(Input):
@@ -89,6 +92,21 @@ class SuggestedOrder(Output):
     text: str
 
 
+class TaperStep(Output):
+    days: int
+    daily_mg: float
+    tablets: str | None = Field(default=None, description="How the daily dose is made from marketed tablets.")
+
+
+class TaperPlan(Output):
+    """How to stop: steps after the course ends, then stop (``total_days`` = the steps' days)."""
+
+    steps: list[TaperStep]
+    total_days: int
+    kind: str | None = Field(default=None, description="stop-or-step-down, short-taper or paced-taper.")
+    text: str | None = None
+
+
 class Finding(Output):
     code: str
     severity: Severity
@@ -97,6 +115,7 @@ class Finding(Output):
     suggestion: str | None = None
     sources: list[str] = Field(default_factory=list)
     suggested_order: SuggestedOrder | None = None
+    taper_plan: TaperPlan | None = None
 
 
 class SourceRef(Output):
@@ -128,6 +147,9 @@ class CheckResult(Output):
     order: NormalisedOrder
     verdict: Verdict
     findings: list[Finding]
+    suggested_order: SuggestedOrder | None = Field(
+        default=None, description="The one safer order for this result (null when none is offered)."
+    )
     sources: list[SourceRef]
     knowledge_version: str
 
@@ -150,7 +172,7 @@ class DiazepamAssessment(Output):
     reasons: list[Reason]
     dosing: str | None = None
     max_days: int | None = None
-    taper: str | None = None
+    taper: TaperPlan | None = None
     follow_up: list[str] | None = None
     monitoring: list[Reason] | None = None
 

@@ -24,7 +24,7 @@ def codes(result):
 
 EXAMPLES = [
     ("Valium 10 mg PO QID x 28 days", {"age": 72, "medications": ["oxycodone"]}, "do-not-prescribe",
-     {"opioid-benzodiazepine", "geriatric-avoid", "geriatric-dose-high", "duration-exceeds-limit", "taper-needed"}),
+     {"opioid-benzodiazepine", "geriatric-avoid", "geriatric-dose-high", "duration-exceeds-limit"}),
     ("valium 2mg po bid prn x5 days", {"age": 40, "sex": "male", "tried": ["heat"], "symptom_days": 3}, "ok",
      {"taper-needed"}),
     ("cyclobenzaprine 5-10 mg TID prn x 7 days", {"medications": ["phenelzine"]}, "do-not-prescribe",
@@ -48,6 +48,8 @@ def test_issue_examples(kb, sig, case, verdict, expected):
     result = check(sig, case, kb=kb)
     assert expected <= codes(result), [(f.code, f.title) for f in result.findings]
     assert result.verdict == verdict
+    if verdict == "do-not-prescribe":  # no plan for stopping an order that must not be given
+        assert "taper-needed" not in codes(result)
     for f in result.findings:
         if f.code not in INPUT_ERROR_CODES:
             assert f.sources and all(s in kb.sources for s in f.sources), f.code

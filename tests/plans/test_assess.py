@@ -64,7 +64,8 @@ def test_missing_duration_is_a_missing_data_finding_and_the_assumption_is_stated
 
 def test_missing_surgery_timing_is_stated(kb):
     p = assess({"setting": "post-spinal-fusion", "spasm": "severe"}, kb=kb)
-    assert p.phase == "post-op-early"
+    # issue 12: the first 48 hours are no longer assumed; the timing-independent plan is used
+    assert p.phase == "post-op"
     missing = [f for f in p.findings if f.code == "missing-data"]
     assert missing and "surgery_phase" in missing[0].title and "hours_since_surgery" in missing[0].title
     assert p.assumptions
@@ -85,7 +86,9 @@ def test_consider_short_term_with_dose_duration_taper_and_follow_up(kb):
     assert d.verdict == "consider-short-term"
     assert d.max_days is not None and d.max_days <= 14
     assert d.dosing and "2 mg" in d.dosing
-    assert d.taper and "stop" in d.taper.lower()
+    assert d.taper and d.taper.text and "stop" in d.taper.text.lower()
+    # a short course: the plan for stopping is shorter than the course (issue 12)
+    assert d.taper.total_days <= d.max_days
     assert d.follow_up and any("Reassess within 7 days" in f for f in d.follow_up)
     assert d.monitoring and all(m.sources for m in d.monitoring)
     assert all(r.sources for r in d.reasons)
@@ -191,8 +194,13 @@ def test_no_relaxant_offered_to_an_older_adult_when_every_option_is_on_the_beers
     assert p.preferred_muscle_relaxant is None or p.preferred_muscle_relaxant.drug not in ("cyclobenzaprine",)
 
 
-def test_no_preferred_relaxant_when_diazepam_may_be_considered(kb):
-    assert plan(kb).preferred_muscle_relaxant is None
+def test_preferred_relaxant_offered_even_when_diazepam_may_be_considered(kb):
+    """Issue 12: the plan's own step prefers a non-benzodiazepine, so the offer must exist too."""
+    p = plan(kb)
+    assert p.diazepam.verdict == "consider-short-term"
+    assert p.preferred_muscle_relaxant is not None and p.preferred_muscle_relaxant.drug == "cyclobenzaprine"
+    assert any(s.kind == "muscle-relaxant" for s in p.steps)
+    assert any("Cyclobenzaprine" in r.text and "first" in r.text for r in p.diazepam.reasons)
 
 
 # ----- the seed documents' algorithms ---------------------------------------------

@@ -83,6 +83,16 @@ def test_order_sign_benzo_with_active_opioid_older_adult(mini_client: TestClient
     assert "S59" in first["detail"]
     assert {"geriatric-avoid", "duration-exceeds-limit"} <= set(codes(response))
     duration = next(c for c in response["cards"] if c["source"]["topic"]["code"] == "duration-exceeds-limit")
+    # A shorter course would still be critical with the opioid: no "safer" update is offered (issue 12).
+    assert not any(a["type"] == "update" for s in duration.get("suggestions", []) for a in s["actions"])
+
+
+def test_order_sign_duration_update_when_the_shorter_course_is_safe(mini_client: TestClient) -> None:
+    draft = med("rx1", "Calmazepam 2 MG Oral Tablet", code="99901", status="draft", dose_mg=2, per_day=3, days=30)
+    req = hook_request(SIGN.removeprefix("clinguide-"), [draft], prefetch={
+        "patient": patient("1980-01-01"), "medications": None, "conditions": None, "allergies": None})
+    response = mini_client.post(f"/cds-services/{SIGN}", json=req).json()
+    duration = next(c for c in response["cards"] if c["source"]["topic"]["code"] == "duration-exceeds-limit")
     update = duration["suggestions"][0]["actions"][0]
     assert update["type"] == "update"
     supply = update["resource"]["dispenseRequest"]["expectedSupplyDuration"]

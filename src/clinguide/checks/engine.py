@@ -59,8 +59,11 @@ def _coerce(value: Any, model: type[Order] | type[Case], what: str) -> Any:
 
 
 def check(order: Order | Mapping[str, Any] | str, case: Case | Mapping[str, Any] | None = None,
-          kb: Any = None) -> CheckResult:
-    """Check one order (an Order, its dict, or a sig string) for one case (a Case or its dict)."""
+          kb: Any = None, suggest: bool = True) -> CheckResult:
+    """Check one order (an Order, its dict, or a sig string) for one case (a Case or its dict).
+
+    With ``suggest`` the result carries one safer order that passes its own check (see safer.py).
+    """
     from clinguide.checks.base import CheckContext, kb_index
     from clinguide.checks.registry import run_all
     from clinguide.checks.verdict import verdict
@@ -76,6 +79,12 @@ def check(order: Order | Mapping[str, Any] | str, case: Case | Mapping[str, Any]
     ctx = CheckContext(kb=kb, order=prepare_order(order_model, kb), case=prepare_case(case_model, kb),
                        index=kb_index(kb))
     findings = run_all(ctx)
+    suggested = None
+    if suggest:
+        from clinguide.checks import safer
+
+        suggested = safer.choose(ctx, findings)
+        findings = safer.apply(findings, suggested)
     cited = list(dict.fromkeys(s for f in findings for s in f.sources))
     sources = [
         SourceRef(id=s, citation=kb.sources[s].citation, url=kb.sources[s].url, kind=kb.sources[s].kind,
@@ -83,7 +92,7 @@ def check(order: Order | Mapping[str, Any] | str, case: Case | Mapping[str, Any]
         for s in cited if s in kb.sources
     ]
     return CheckResult(order=ctx.order.normalised, verdict=verdict(findings, ctx.order.normalised),
-                       findings=findings, sources=sources, knowledge_version=kb.version)
+                       findings=findings, suggested_order=suggested, sources=sources, knowledge_version=kb.version)
 
 
 def check_many(orders: Iterable[Order | Mapping[str, Any] | str], case: Case | Mapping[str, Any] | None = None,

@@ -33,7 +33,7 @@ SourceKind = Literal[
     "review",
 ]
 Setting = Literal["back-spasm", "post-spinal-fusion"]
-Phase = Literal["acute", "subacute", "chronic", "pre-op", "intra-op", "post-op-early", "post-op-late"]
+Phase = Literal["acute", "subacute", "chronic", "pre-op", "intra-op", "post-op-early", "post-op-late", "post-op"]
 Population = Literal[
     "adult",
     "older-adult",
@@ -216,13 +216,52 @@ class DurationLimit(Sourced):
     text: str = Field(description="Why the limit exists, in words (no numbers: they are rendered).")
 
 
+class TaperBand(Sourced):
+    """How to stop after one band of exposure (course length, at or below the adult maximum daily dose).
+
+    A plan removes ``reduce_fraction`` of the starting daily dose every ``step_days``; when
+    ``max_share_of_course`` is set, the whole plan is shortened to at most that share of the
+    course (a brief step-down is never longer than the course it ends).
+    """
+
+    id: Id
+    up_to_days: int | None = Field(default=None, gt=0, description="Longest course in this band; None: no limit.")
+    kind: Literal["stop-or-step-down", "short-taper", "paced-taper"]
+    reduce_fraction: float = Field(gt=0, le=1)
+    step_days: int = Field(gt=0)
+    max_share_of_course: float | None = Field(default=None, gt=0, le=1)
+    text: str = Field(description="What the sources say for this band, in words (numbers are rendered).")
+
+
 class Taper(Sourced):
-    """When a taper is needed and its pace; schedules are computed from these."""
+    """When a taper is needed and its pace; schedules are computed from these.
+
+    ``reduce_fraction`` / ``step_days`` are the fastest usual pace for a physically dependent
+    patient; ``bands`` (shortest first) choose the plan by exposure. Daily doses in a plan are
+    those the marketed ``tablet_mg`` strengths make (halves too when ``halves``).
+    """
 
     needed_after_days: int = Field(ge=0)
     reduce_fraction: float = Field(gt=0, le=1, description="Fraction of the starting daily dose removed each step.")
     step_days: int = Field(gt=0)
     text: str
+    tablet_mg: list[float] = Field(default_factory=list)
+    tablet_sources: list[SourceId] = Field(default_factory=list)
+    halves: bool = False
+    halves_note: str | None = None
+    bands: list[TaperBand] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _bands_ordered(self) -> Taper:
+        limits = [b.up_to_days for b in self.bands]
+        if None in limits[:-1]:
+            raise ValueError("only the last taper band may be open-ended (no up_to_days)")
+        bounded = [x for x in limits if x is not None]
+        if bounded != sorted(set(bounded)):
+            raise ValueError("taper bands must be listed shortest first, with distinct up_to_days")
+        if self.tablet_mg and not self.tablet_sources:
+            raise ValueError("tablet_mg needs tablet_sources")
+        return self
 
 
 class ConditionRule(Sourced):
@@ -456,6 +495,13 @@ class StepCriteria(Strict):
     max_age: int | None = None
     not_older_adult: bool = Field(
         default=False, description="Only below the policy's older-adult age (e.g. relaxants on the Beers list)."
+    )
+    not_pregnant_from_weeks: int | None = Field(
+        default=None, gt=0,
+        description="Not in pregnancy from this many weeks; a pregnancy of unknown weeks counts as past it.",
+    )
+    pregnant_from_weeks: int | None = Field(
+        default=None, gt=0, description="Only in pregnancy from this many weeks (unknown weeks count as past it)."
     )
 
 

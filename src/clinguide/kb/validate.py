@@ -19,6 +19,7 @@ REFERENCE_KEYS: dict[str, str] = {
     "older_adult_sources": "source",
     "diazepam_max_days_sources": "source",
     "reassess_sources": "source",
+    "tablet_sources": "source",
     "components": "drug",
     "suggest_drug": "drug",
     "drug": "drug",

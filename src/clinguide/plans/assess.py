@@ -35,7 +35,13 @@ FREQUENCY_WORDS = {1: "once daily", 2: "twice daily", 3: "three times daily", 4:
 # Findings about the *hypothetical* order's own arithmetic are not reasons about the patient.
 ORDER_ONLY_CODES = frozenset({"taper-needed"})
 # Findings that mean a relaxant does not fit this patient yet (the verdict rules say why).
-RELAXANT_BLOCKING_CODES = frozenset({"geriatric-avoid", "first-line-not-tried", "substance-use-history", "pregnancy"})
+RELAXANT_BLOCKING_CODES = frozenset({
+    "geriatric-avoid", "first-line-not-tried", "substance-use-history", "pregnancy", "allergy",
+    "contraindicated-condition", "contraindicated-drug", "renal-impairment", "hepatic-impairment",
+    "caution-condition", "geriatric-dose-high", "unknown-condition", "unknown-medication",
+})
+# Findings that are about the hypothetical order's own arithmetic or the setting, not the patient.
+NOT_ABOUT_PATIENT = frozenset({"taper-needed", "missing-data", "not-recommended-setting"})
 
 
 def _case(case: Case | dict[str, Any] | None) -> Case:
@@ -106,10 +112,32 @@ def _step(kb: KnowledgeBase, step: PackStep) -> PlanStep:
     return PlanStep(id=step.id, title=step.title, text=text, kind=step.kind, sources=sources)
 
 
-def _applies(step: PackStep, case: Case, first_line_tried: bool, older_adult_age: int) -> bool:
+def pregnancy_weeks(case: Case, kb: KnowledgeBase) -> tuple[bool, float | None]:
+    """(pregnant, gestational weeks or None) from the case's flag or its conditions."""
+    from clinguide.clinical.case import PREGNANCY_CONDITION, prepare_case
+
+    pregnant = case.pregnant is True or (
+        case.pregnant is None and PREGNANCY_CONDITION in prepare_case(case, kb).conditions
+    )
+    weeks = getattr(case, "gestational_weeks", None)
+    return pregnant, weeks
+
+
+def _past(weeks: float | None, threshold: int) -> bool:
+    """Pregnancy at or past ``threshold`` weeks; unknown weeks count as past it (the safer side)."""
+    return weeks is None or weeks >= threshold
+
+
+def _applies(step: PackStep, case: Case, first_line_tried: bool, older_adult_age: int,
+             pregnancy: tuple[bool, float | None] = (False, None)) -> bool:
     when = step.when
     if when is None:
         return True
+    pregnant, weeks = pregnancy
+    if when.not_pregnant_from_weeks is not None and pregnant and _past(weeks, when.not_pregnant_from_weeks):
+        return False
+    if when.pregnant_from_weeks is not None and not (pregnant and _past(weeks, when.pregnant_from_weeks)):
+        return False
     if when.spasm_at_least and _spasm_rank(case.spasm) < SPASM_ORDER.index(when.spasm_at_least):
         return False
     if when.first_line_tried is not None and when.first_line_tried != first_line_tried:
@@ -155,7 +183,12 @@ def _check(order: dict[str, Any] | None, case: Case, kb: KnowledgeBase) -> Check
     return check(order, case, kb=kb)
 
 
-def _preferred(kb: KnowledgeBase, case: Case, phase: str) -> PreferredRelaxant | None:
+def _preferred(kb: KnowledgeBase, case: Case, phase: str,
+               blocked: list[tuple[str, list[Finding]]]) -> PreferredRelaxant | None:
+    """The first preferred relaxant for this setting and phase whose check for this patient is clean.
+
+    Relaxants ruled out are appended to ``blocked`` with the findings that ruled them out.
+    """
     for choice in kb.policy.preferred_relaxants:
         if choice.setting != case.setting or phase not in choice.phases:
             continue
@@ -163,8 +196,10 @@ def _preferred(kb: KnowledgeBase, case: Case, phase: str) -> PreferredRelaxant |
         result = _check(order, case, kb)
         if order is None or result is None:
             continue
-        blocking = [f for f in result.findings if f.severity == "critical" or f.code in RELAXANT_BLOCKING_CODES]
+        blocking = [f for f in result.findings if f.severity == "critical" or (
+            f.code in RELAXANT_BLOCKING_CODES and f.code not in NOT_ABOUT_PATIENT)]
         if blocking:
+            blocked.append((choice.drug, blocking))
             continue
         rule = starting_rule(kb, choice.drug, case)
         assert rule is not None
@@ -222,17 +257,34 @@ def assess(case: Case | dict[str, Any] | None, kb: KnowledgeBase | None = None) 
 
     first_line_tried = not any(f.code == "first-line-not-tried" for f in check_findings)
     plan = kb.plan_for(patient.setting, phase.phase)
-    steps = (
-        [_step(kb, s) for s in plan.steps if _applies(s, patient, first_line_tried, policy.older_adult_min_age)]
+    pregnancy = pregnancy_weeks(patient, kb)
+    pack_steps = (
+        [s for s in plan.steps
+         if _applies(s, patient, first_line_tried, policy.older_adult_min_age, pregnancy)]
         if plan
         else []
     )
     if plan is None:
         findings.append(_missing(["plan"], f"The knowledge pack has no plan for {patient.setting} / {phase.phase}."))
 
+    # A non-benzodiazepine relaxant is offered exactly when the plan has a relaxant step for
+    # this patient and that relaxant passes its own check; if the pack's choice is ruled out,
+    # the step goes and a finding says why, so the steps and the offer never disagree.
     preferred = None
-    if verdict_rule.verdict != "consider-short-term" and _spasm_rank(spasm) >= SPASM_ORDER.index("moderate"):
-        preferred = _preferred(kb, patient, phase.phase)
+    relaxant_steps = [s for s in pack_steps if s.kind == "muscle-relaxant"]
+    if relaxant_steps:
+        blocked: list[tuple[str, list[Finding]]] = []
+        preferred = _preferred(kb, patient, phase.phase, blocked)
+        if preferred is None and blocked:  # none defined for this phase: the step stands on its own
+            pack_steps = [s for s in pack_steps if s.kind != "muscle-relaxant"]
+            findings.append(_relaxant_not_offered(kb, blocked))
+    steps = [_step(kb, s) for s in pack_steps]
+    if preferred is not None and diazepam.verdict == "consider-short-term":
+        name = kb.drugs[preferred.drug].name
+        diazepam = diazepam.model_copy(update={"reasons": [*diazepam.reasons, Reason(
+            text=f"Prefer {name} (a non-benzodiazepine relaxant, offered below) first; diazepam is the "
+                 "alternative if it is unsuitable or has not helped.",
+            sources=list(preferred.reasons[0].sources) if preferred.reasons else [])]})
 
     cited = {s for step in steps for s in step.sources}
     cited |= {s for r in diazepam.reasons for s in r.sources}
@@ -253,6 +305,20 @@ def assess(case: Case | dict[str, Any] | None, kb: KnowledgeBase | None = None) 
     )
 
 
+def _relaxant_not_offered(kb: KnowledgeBase, blocked: list[tuple[str, list[Finding]]]) -> Finding:
+    """Why the plan's muscle-relaxant step was left out for this patient."""
+    parts, sources = [], []
+    for drug_id, found in blocked:
+        name = kb.drugs[drug_id].name if drug_id in kb.drugs else drug_id
+        parts.append(f"{name}: " + "; ".join(f"{f.title}" for f in found[:3]))
+        sources += [s for f in found for s in f.sources]
+    detail = ("The plan's muscle-relaxant step is left out because its relaxant does not fit this patient — "
+              + (". ".join(parts) if parts else "no preferred relaxant is defined for this setting and phase")
+              + ". Treat spasm with the other steps, or choose a relaxant with specialist or pharmacist advice.")
+    return Finding(code="caution-condition", severity="warning", title="No muscle relaxant offered for this patient",
+                   detail=detail, suggestion=None, sources=list(dict.fromkeys(sources)))
+
+
 def _short_term_details(
     kb: KnowledgeBase, case: Case, diazepam: DiazepamAssessment, findings: list[Finding]
 ) -> DiazepamAssessment:
@@ -262,10 +328,8 @@ def _short_term_details(
     max_days = policy.diazepam_max_days
     if drug.duration_limit:
         max_days = min(max_days, drug.duration_limit.days)
-    taper = None
     taper_finding = next((f for f in findings if f.code == "taper-needed"), None)
-    if drug.taper and max_days > drug.taper.needed_after_days:
-        taper = taper_finding.detail if taper_finding else drug.taper.text
+    taper = taper_finding.taper_plan if taper_finding else None
     monitoring = [
         Reason(text=kb.statement_text(kb.statements[s]), sources=list(kb.statements[s].sources))
         for s in policy.monitoring

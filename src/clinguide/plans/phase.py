@@ -58,11 +58,25 @@ def derive_phase(case: Case, kb: KnowledgeBase) -> PhaseResult:
     if timed:
         if case.hours_since_surgery is None:
             missing.append("hours_since_surgery")
+            # Do not guess the hours: the pack's untimed phase for the same stage (a plan that
+            # holds at any time after surgery) is used, and the hours are asked for.
+            stages = {p.surgery_phase for p in timed}
+            untimed = [p for p in candidates if p.hours_since_surgery is None and p.surgery_phase in stages]
+            if untimed:
+                chosen = untimed[0]
+                if surgery_phase is None:
+                    assumptions.append(f"Surgery phase not given: planned for the {chosen.name.lower()} phase.")
+                assumptions.append(
+                    "Hours since surgery not given: the plan holds at any time after surgery; "
+                    "give the hours for the phase-specific plan."
+                )
+                return PhaseResult(chosen.id, chosen, assumptions, missing)
         else:
             for p in timed:
                 assert p.hours_since_surgery is not None
                 if _within(case.hours_since_surgery, p.hours_since_surgery.min, p.hours_since_surgery.max):
                     return PhaseResult(p.id, p, assumptions, missing)
+    candidates = [p for p in candidates if p.hours_since_surgery is not None or not timed]
     if len(candidates) == 1 and not timed:
         return PhaseResult(candidates[0].id, candidates[0], assumptions, missing)
     chosen = (timed or candidates)[0]

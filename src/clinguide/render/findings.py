@@ -9,6 +9,8 @@ from clinguide.contracts import CheckResult
 
 STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 LABEL = {"critical": "CRITICAL", "warning": "WARNING", "info": "INFO"}
+VERDICT_WORDS = {"ok": "OK", "caution": "CAUTION", "do-not-prescribe": "DO NOT PRESCRIBE",
+                 "cannot-assess": "CANNOT ASSESS"}
 VERDICT_STYLE = {"ok": "bold green", "caution": "bold yellow", "do-not-prescribe": "bold red",
                  "cannot-assess": "bold magenta"}
 
@@ -32,7 +34,9 @@ def print_result(result: CheckResult, console: Console | None = None) -> None:
     if o.calculation:
         console.print(f"[bold]Calculation:[/bold] {escape(o.calculation)}")
     style = VERDICT_STYLE.get(result.verdict, "bold")
-    console.print(f"[bold]Verdict:[/bold] [{style}]{result.verdict.upper()}[/{style}]")
+    console.print(f"[bold]Verdict:[/bold] [{style}]{VERDICT_WORDS.get(result.verdict, result.verdict)}[/{style}]")
+    if result.suggested_order:
+        console.print(f"[bold]Safer order:[/bold] {escape(result.suggested_order.text)}")
     if not result.findings:
         console.print("No findings.")
     for f in result.findings:
@@ -42,8 +46,12 @@ def print_result(result: CheckResult, console: Console | None = None) -> None:
         console.print(f"  {escape(f.detail)}")
         if f.suggestion:
             console.print(f"  [bold]Suggestion:[/bold] {escape(f.suggestion)}")
-        if f.suggested_order:
-            console.print(f"  [bold]Safer order:[/bold] {escape(f.suggested_order.text)}")
+        if f.taper_plan and f.taper_plan.steps:
+            console.print("  [bold]Plan for stopping:[/bold]")
+            for step in f.taper_plan.steps:
+                made = f" ({escape(step.tablets)})" if step.tablets else ""
+                console.print(f"    {step.days} days at {step.daily_mg:g} mg/day{made}")
+            console.print(f"    then stop (total {f.taper_plan.total_days} days)")
         if f.sources:
             console.print(f"  [dim]Sources: {', '.join(f.sources)}[/dim]")
     if result.sources:

@@ -31,7 +31,7 @@ def print_plan(plan: Plan, console: Console | None = None) -> None:
     if verdict.dosing:
         console.print(f"  Dose: {verdict.dosing} At most {verdict.max_days} days.")
     if verdict.taper:
-        console.print(f"  Taper: {verdict.taper}")
+        console.print(f"  Stopping: {verdict.taper.text}")
     for item in verdict.follow_up or []:
         console.print(f"  Follow-up: {item}")
     for item in verdict.monitoring or []:
