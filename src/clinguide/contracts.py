@@ -43,6 +43,7 @@ class Case(Input):
     age: float | None = Field(default=None, ge=0, le=130, description="Years.")
     sex: Literal["female", "male", "other", "unknown"] | None = None
     pregnant: bool | None = None
+    gestational_weeks: float | None = Field(default=None, gt=0, le=45, description="Weeks of gestation, if pregnant.")
     setting: Literal["back-spasm", "post-spinal-fusion"] = "back-spasm"
     symptom_days: int | None = Field(default=None, ge=0, le=36500)
     surgery_phase: Literal["pre-op", "intra-op", "post-op"] | None = None
@@ -57,6 +58,12 @@ class Case(Input):
     symptoms: list[str] = Field(
         default_factory=list, max_length=50, description="Free-text symptoms (red flags are looked for here)."
     )
+
+    @model_validator(mode="after")
+    def _gestation_needs_pregnancy(self) -> Case:
+        if self.gestational_weeks is not None and self.pregnant is False:
+            raise ValueError("gestational_weeks is given but pregnant is false; give one or the other")
+        return self
 
 
 class Order(Input):
@@ -137,6 +144,7 @@ class NormalisedOrder(Output):
     frequency: str | None = None
     daily_mg: float | None = None
     days: int | None = None
+    quantity: float | None = None
     course_total_mg: float | None = None
     route: str = "oral"
     prn: bool = False
