@@ -250,18 +250,23 @@ def _plain(number: float) -> str:
     return text or "0"
 
 
+def _show(number: float) -> str:
+    """A number for a message: as written where that is readable, else in exponent form."""
+    return _plain(number) if 1e-6 <= abs(number) < 1e15 else f"{number:g}"
+
+
 def _usable(value: float, path: str, fld: str, what: str, problems: list[OrderProblem]) -> bool:
     """False (and a problem recorded) for a zero, negative or absurd number; never repaired."""
     if value <= 0:
         problems.append(OrderProblem(
             "unparseable-order", fld, path,
-            f"{path} is {_fmt(value)}: {what} must be a positive number. It was not read (and never as "
-            f"{_fmt(abs(value))}); the order could not be assessed as written."))
+            f"{path} is {_show(value)}: {what} must be a positive number. It was not read (and never as "
+            f"{_show(abs(value))}); the order could not be assessed as written."))
         return False
     if value >= ABSURD_AMOUNT or value < TINY_AMOUNT:
         problems.append(OrderProblem(
             "implausible-dose", fld, path,
-            f"{path} is {_fmt(value)}: not a plausible {what} — probably an entry error. It was not used."))
+            f"{path} is {_show(value)}: not a plausible {what} — probably an entry error. It was not used."))
         return False
     return True
 
@@ -286,7 +291,7 @@ def _dose(dosage: dict[str, Any], names: list[str], notes: list[str], problems: 
                 strengths = {(float(m.group(1)), m.group(2).lower()) for n in names for m in _STRENGTH.finditer(n)}
                 if len(strengths) == 1:
                     strength, sunit = strengths.pop()
-                    notes.append(f"Dose read as {_fmt(value)} × {_fmt(strength)} {sunit} (strength from the product).")
+                    notes.append(f"Dose read as {_show(value)} × {_fmt(strength)} {sunit} (strength from the product).")
                     return f"{_plain(value * strength)} {sunit}"
             return f"{_plain(value)} {qty.get('unit') or unit}".strip()
         if rng and rng.get("low") and rng.get("high"):
@@ -300,7 +305,7 @@ def _dose(dosage: dict[str, Any], names: list[str], notes: list[str], problems: 
                 if low > high:
                     problems.append(OrderProblem(
                         "unparseable-order", "dose", path,
-                        f"{path}: low ({_fmt(low)}) is above high ({_fmt(high)}); the dose could not be read."))
+                        f"{path}: low ({_show(low)}) is above high ({_show(high)}); the dose could not be read."))
                     return None
                 return f"{_plain(low)}-{_plain(high)} {unit}".strip()
     return None
@@ -327,7 +332,7 @@ def _frequency(dosage: dict[str, Any], problems: list[OrderProblem],
         if per_day > MAX_DOSES_PER_DAY or hours > MAX_COURSE_DAYS * 24:
             problems.append(OrderProblem(
                 "implausible-dose", "frequency", f"{where}.timing.repeat",
-                f"{where}.timing.repeat gives a dose every {_fmt(hours)} hours: not a plausible dosing interval "
+                f"{where}.timing.repeat gives a dose every {_show(hours)} hours: not a plausible dosing interval "
                 "— probably an entry error. It was not used."))
             return None
         if hours <= 24 and abs(per_day - round(per_day)) < 1e-6:
@@ -354,7 +359,7 @@ def _days(resource: dict[str, Any], notes: list[str], problems: list[OrderProble
     if repeats is not None and repeats < 0:
         problems.append(OrderProblem(
             "unparseable-order", "days", f"{where}.numberOfRepeatsAllowed",
-            f"{where}.numberOfRepeatsAllowed is {_fmt(repeats)}: refills cannot be negative; the course length "
+            f"{where}.numberOfRepeatsAllowed is {_show(repeats)}: refills cannot be negative; the course length "
             "could not be read."))
         return None
     if value is not None and per:
@@ -363,13 +368,13 @@ def _days(resource: dict[str, Any], notes: list[str], problems: list[OrderProble
         days = value * per
         n = int(repeats or 0)
         if n > 0:
-            notes.append(f"Course read as a {_fmt(days)}-day supply × (1 + {n} refills) = "
+            notes.append(f"Course read as a {_show(days)}-day supply × (1 + {n} refills) = "
                          f"{_fmt(days * (1 + n))} days.")
             days *= 1 + n
         if days > MAX_COURSE_DAYS:
             problems.append(OrderProblem(
                 "implausible-dose", "days", f"{where}.expectedSupplyDuration",
-                f"{where}: a course of {_fmt(days)} days is beyond {MAX_COURSE_DAYS} days — probably an entry "
+                f"{where}.expectedSupplyDuration gives a course of {_show(days)} days is beyond {MAX_COURSE_DAYS} days — probably an entry "
                 "error. It was not used."))
             return None
         return max(1, math.ceil(days))
