@@ -7,7 +7,7 @@ A request's ``fhirServer`` is followed only when it matches an entry configured 
 * ``CLINGUIDE_CDS_FHIR_SERVERS_UNSIGNED``: comma-separated bases for unsigned development calls
   (``CLINGUIDE_CDS_ALLOW_UNSIGNED``), e.g. a local HAPI server ``http://127.0.0.1:8080/fhir``.
 
-An entry matches the same scheme, host and port and the same path or a path below it. The scheme is
+An entry matches exactly its scheme, host and port, and its path or a path below it. The scheme is
 https unless the entry itself says ``http://``. Hosts are compared as written, never resolved, so a
 loopback, link-local or private address (or ``localhost``) is reachable only when it is listed itself.
 URLs with user info, a query, a fragment or dot segments never match. Nothing is fetched otherwise.
@@ -93,9 +93,7 @@ def entries_for(issuer: str | None) -> list[Base]:
 
 def matches(url: str, entry: Base) -> bool:
     base = parse_base(url)
-    if base is None or base.host != entry.host or base.port != entry.port:
-        return False
-    if base.scheme != entry.scheme and not (base.scheme == "https" and entry.scheme == "http"):
+    if base is None or (base.scheme, base.host, base.port) != (entry.scheme, entry.host, entry.port):
         return False
     return base.path == entry.path or base.path.startswith(entry.path + "/")
 
