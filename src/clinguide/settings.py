@@ -28,6 +28,10 @@ class Settings:
     cors_origins: tuple[str, ...]
     cds_jku_allow: tuple[str, ...] = ()
     cds_now: str | None = None
+    # FHIR servers the CDS service may read (see service/cds/allowlist.py): per trusted JWT issuer
+    # (a JSON object, inline or in a file), and for unsigned development calls
+    cds_fhir_servers: str | None = None
+    cds_fhir_servers_unsigned: tuple[str, ...] = ()
 
 
 def get_settings() -> Settings:
@@ -47,4 +51,6 @@ def get_settings() -> Settings:
         cds_jku_allow=_list("CLINGUIDE_CDS_JKU_ALLOW"),
         # pin "now" (ISO date/time) for CDS evaluation, e.g. 2023-05-01 for the public test requests
         cds_now=os.environ.get("CLINGUIDE_CDS_NOW") or None,
+        cds_fhir_servers=os.environ.get("CLINGUIDE_CDS_FHIR_SERVERS") or None,
+        cds_fhir_servers_unsigned=_list("CLINGUIDE_CDS_FHIR_SERVERS_UNSIGNED"),
     )
