@@ -59,7 +59,6 @@ class Settings:
     api_auth: str = "off"
     rate_limit_per_minute: int = 0
     rate_limit_burst: int = 0
-    trust_forwarded_for: bool = False
 
 
 def get_settings() -> Settings:
@@ -90,6 +89,4 @@ def get_settings() -> Settings:
         # per-client rate limit for /api/* and /cds-services/* (0: off), and the burst allowed above it
         rate_limit_per_minute=_int("CLINGUIDE_RATE_LIMIT_PER_MINUTE", 0, 0, 1_000_000),
         rate_limit_burst=_int("CLINGUIDE_RATE_LIMIT_BURST", 0, 0, 1_000_000),
-        # behind a reverse proxy: take the client address from X-Forwarded-For for rate limiting
-        trust_forwarded_for=_flag("CLINGUIDE_TRUST_FORWARDED_FOR"),
     )
