@@ -10,13 +10,14 @@ Identical inputs give identical findings, so results are memoised per process on
 (drug, dose, frequency, days, age, sex, co-covered drugs) key: that is the speed, not a shortcut.
 
 Left out on purpose: rules about the clinical setting and first-line therapy (a dispense does not
-say why it was prescribed or what was tried), so ``first-line-not-tried`` and
-``not-recommended-setting`` are dropped and counted per code in ``NOT_FROM_DISPENSES``.
+say why it was prescribed or what was tried): ``first-line-not-tried``, ``not-recommended-setting``
+and the "phase unknown" note of the setting rules are dropped (``NOT_FROM_DISPENSES``).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from functools import lru_cache
 from typing import Any
@@ -24,6 +25,9 @@ from typing import Any
 import pandas as pd
 
 NOT_FROM_DISPENSES = frozenset({"first-line-not-tried", "not-recommended-setting"})
+# missing-data findings that only say a setting rule could not be placed: dispenses never carry the setting
+NOT_FROM_DISPENSES_TITLES = frozenset({("missing-data", "Phase unknown: a setting rule could not be checked")})
+_NAME_BEFORE_STRENGTH = re.compile(r"^\D*?(?=\s+\d)")
 FINDING_COLUMNS = ["patient_id", "disp_id", "src_file", "src_line", "day", "drug_id", "age", "age_band",
                    "code", "severity", "title", "detail"]
 DOSE_NOT_IN_MG = ("missing-data", "info", "Dose not recorded in mg: dose, daily-dose and duration checks not run")
@@ -72,7 +76,7 @@ def order_fields(drug_id: str, display: str, dosage: str | None) -> tuple[str | 
     if not isinstance(data, dict):
         return None, None
     notes: list[str] = []
-    dose = _dose(data, [display] if display else [], notes)
+    dose = _dose(data, _strength_names(drug_id, display), notes)
     frequency = _frequency(data)
     text = data.get("text") if isinstance(data.get("text"), str) else None
     if (dose is None or frequency is None) and text:
@@ -90,6 +94,23 @@ def order_fields(drug_id: str, display: str, dosage: str | None) -> tuple[str | 
     if dose is not None and not _is_mass(dose):
         return None, frequency
     return dose, frequency
+
+
+def _strength_names(drug_id: str, display: str) -> list[str]:
+    """The part of a product name that gives THIS drug's strength ("acetaminophen 325 MG / hydrocodone
+    bitartrate 5 MG Oral Tablet" -> the acetaminophen part for acetaminophen); [] when it cannot be told."""
+    from clinguide.kb import get_kb
+
+    pieces = [p.strip() for p in display.split(" / ") if p.strip()]
+    if len(pieces) <= 1:
+        return pieces
+    kb = get_kb()
+    for piece in pieces:
+        name = _NAME_BEFORE_STRENGTH.match(piece)
+        match = kb.resolve_drug(name.group(0).strip(), fuzzy=False) if name and name.group(0).strip() else None
+        if match is not None and match.id == drug_id:
+            return [piece]
+    return []
 
 
 @lru_cache(maxsize=1024)
@@ -124,7 +145,7 @@ def findings_for(drug_id: str, dose: str | None, frequency: str | None, days: in
     result = check(order, case)
     out = []
     for f in result.findings:
-        if f.code in NOT_FROM_DISPENSES:
+        if f.code in NOT_FROM_DISPENSES or (f.code, f.title) in NOT_FROM_DISPENSES_TITLES:
             continue
         if dose is None and f.code == "unparseable-order":
             continue  # replaced by one explicit "dose not recorded in mg" finding below
