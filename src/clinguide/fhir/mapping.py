@@ -29,6 +29,9 @@ from typing import Any, Protocol
 from clinguide.contracts import Case, MedicationEntry, Order
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+# how EHRs write RxNorm's system: the FHIR URI (sometimes with a trailing slash or https) and its HL7 OID
+RXNORM_SYSTEMS = frozenset({RXNORM, RXNORM + "/", "https://www.nlm.nih.gov/research/umls/rxnorm",
+                            "urn:oid:2.16.840.1.113883.6.88"})
 UCUM = "http://unitsofmeasure.org"
 
 CURRENT_MED_STATUSES = frozenset({"active", "on-hold"})
@@ -36,6 +39,8 @@ INACTIVE_CLINICAL = frozenset({"inactive", "resolved", "remission"})
 REFUTED = frozenset({"refuted", "entered-in-error"})
 
 _STRENGTH = re.compile(r"(\d+(?:\.\d+)?)\s*(MG|MCG|G)\b(?!\s*/)", re.IGNORECASE)
+_CONCENTRATION = re.compile(r"(\d+(?:\.\d+)?)\s*(MG|MCG)\s*/\s*(\d+(?:\.\d+)?)?\s*ML\b", re.IGNORECASE)
+_VOLUME_UNITS = frozenset({"ml", "milliliter", "millilitre", "milliliters", "millilitres"})
 _WORD = re.compile(r"[A-Za-z][A-Za-z-]*")
 _MASS_UNITS = {"mg": "mg", "milligram": "mg", "milligrams": "mg", "g": "g", "gram": "g", "mcg": "mcg", "ug": "mcg",
                "µg": "mcg", "microgram": "mcg"}
@@ -186,7 +191,7 @@ def drug_from_concept(
     """
     concept = concept or {}
     codes = [str(c["code"]) for c in concept.get("coding", [])
-             if isinstance(c, dict) and c.get("system") == RXNORM and c.get("code")]
+             if isinstance(c, dict) and c.get("system") in RXNORM_SYSTEMS and c.get("code")]
     ids: list[str] = []
     known: list[str] = []
     for rx in codes:
@@ -200,7 +205,7 @@ def drug_from_concept(
         ids_t = tuple(ids)
         name = texts[0] if texts else " / ".join(kb.drugs[d].name for d in ids_t if d in kb.drugs)
         return ids_t, code, name
-    name = texts[0] if texts else (f"RxNorm {code}" if code else "unnamed medication")
+    name = texts[0] if texts else (f"RxNorm {code}" if code else _other_code(concept))
     for text in texts:
         match = kb.resolve_drug(text)
         if match is not None:
@@ -214,6 +219,18 @@ def drug_from_concept(
         if found_ids:
             return tuple(found_ids), code, name
     return (), code, name
+
+
+def _other_code(concept: dict[str, Any]) -> str:
+    """A name for a concept with neither text nor an RxNorm code: its first code, with its system."""
+    for coding in concept.get("coding", []):
+        if isinstance(coding, dict) and coding.get("code"):
+            system = str(coding.get("system") or "")
+            label = {"http://snomed.info/sct": "SNOMED CT", "http://hl7.org/fhir/sid/ndc": "NDC"}.get(system)
+            if label:
+                return f"{label} {str(coding['code'])[:40]}"
+            return f"code {str(coding['code'])[:40]} ({system[:80] or 'no code system'})"
+    return "unnamed medication"
 
 
 def _parts(text: str) -> list[str]:
@@ -293,6 +310,14 @@ def _dose(dosage: dict[str, Any], names: list[str], notes: list[str], problems: 
                     strength, sunit = strengths.pop()
                     notes.append(f"Dose read as {_show(value)} × {_fmt(strength)} {sunit} (strength from the product).")
                     return f"{_plain(value * strength)} {sunit}"
+            if unit.lower() in _VOLUME_UNITS or str(qty.get("unit", "")).lower() in _VOLUME_UNITS:
+                found = {(float(m.group(1)), m.group(2).lower(), float(m.group(3) or 1))
+                         for n in names for m in _CONCENTRATION.finditer(n)}
+                if len(found) == 1:
+                    amount, sunit, per_ml = found.pop()
+                    notes.append(f"Dose read as {_fmt(value)} mL × {_fmt(amount)} {sunit}/{_fmt(per_ml)} mL "
+                                 "(concentration from the product).")
+                    return f"{_plain(value * amount / per_ml)} {sunit}"
             return f"{_plain(value)} {qty.get('unit') or unit}".strip()
         if rng and rng.get("low") and rng.get("high"):
             low, high = _num(rng["low"].get("value")), _num(rng["high"].get("value"))
@@ -374,8 +399,8 @@ def _days(resource: dict[str, Any], notes: list[str], problems: list[OrderProble
         if days > MAX_COURSE_DAYS:
             problems.append(OrderProblem(
                 "implausible-dose", "days", f"{where}.expectedSupplyDuration",
-                f"{where}.expectedSupplyDuration gives a course of {_show(days)} days is beyond {MAX_COURSE_DAYS} days — probably an entry "
-                "error. It was not used."))
+                f"{where}.expectedSupplyDuration (with refills) gives a course of {_show(days)} days, beyond "
+                f"{MAX_COURSE_DAYS} days — probably an entry error. It was not used."))
             return None
         return max(1, math.ceil(days))
     period = dispense.get("validityPeriod") or {}
@@ -520,6 +545,9 @@ def medication_request_to_order(
     drug_text = kb.drugs[ids[0]].name if single and ids[0] in kb.drugs else name
     dosages = resource.get("dosageInstruction") or []
     dosage = dosages[0] if dosages and isinstance(dosages[0], dict) else {}
+    if len(dosages) > 1:
+        notes.append(f"The order has {len(dosages)} dosage instructions (e.g. a taper); only the first was "
+                     "checked — review the others.")
     dose = _dose(dosage, texts, notes, problems)
     frequency = _frequency(dosage, problems)
     prn = bool(dosage.get("asNeededBoolean") or dosage.get("asNeededCodeableConcept"))

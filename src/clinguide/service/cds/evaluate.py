@@ -139,8 +139,11 @@ def classify(
     for key, value in prefetch.items():
         if key in KEY_TYPES:
             covered.add(KEY_TYPES[key])
+        in_bundle = isinstance(value, dict) and value.get("resourceType") == "Bundle"
         for resource, full_url in iter_entries(value, f"prefetch.{key}"):
             rtype = resource["resourceType"]
+            if rtype == "OperationOutcome" and in_bundle and not _failed(resource):
+                continue  # a searchset's warning ("results limited"): the data are there
             if rtype == "OperationOutcome":
                 covered.discard(KEY_TYPES.get(key, ""))
                 outcomes.append(key)
@@ -155,6 +158,12 @@ def classify(
         # the client used its own prefetch keys (positional item1…item9): trust it as complete
         covered.update(KEY_TYPES.values())
     return resources, covered, outcomes, medications
+
+
+def _failed(outcome: dict[str, Any]) -> bool:
+    """An OperationOutcome reporting an error (not only information or warnings)."""
+    issues = outcome.get("issue") or []
+    return not issues or any(i.get("severity") in ("error", "fatal") for i in issues if isinstance(i, dict))
 
 
 def _host(url: str) -> str:
@@ -304,12 +313,27 @@ def problem_finding(problem: OrderProblem) -> Finding:
                    sources=[])
 
 
+def _not_yet(f: Finding, mapped: MappedMedication, hook: str) -> Finding:
+    """At order-select the dose may not be entered yet (CDS Hooks): say so instead of a critical alarm."""
+    if (hook == "order-select" and f.code == "unparseable-order" and "dose" in f.title.lower()
+            and mapped.order.dose is None and mapped.order.sig is None and not mapped.problems):
+        return f.model_copy(update={
+            "severity": "info", "title": "Dose not entered yet",
+            "detail": "The selected order has no dose yet, so dose and daily-dose limits were not checked; they "
+                      "are checked when the order is signed. Interaction and other checks ran.",
+            "suggestion": None})
+    return f
+
+
 def _superseded(f: Finding, problems: list[OrderProblem]) -> bool:
     """An engine finding that only repeats, vaguely, a number the mapping already reported."""
     return f.code == "unparseable-order" and any(p.field in f.title.lower() for p in problems)
 
 
 def _how_unknown(med: MappedMedication) -> str:
+    concept = med.resource.get("medicationCodeableConcept")
+    named = isinstance(concept, dict) and (concept.get("text") or any(
+        isinstance(x, dict) and x.get("display") for x in concept.get("coding", [])))
     if med.unfollowed:
         return f"its medication reference `{med.unfollowed[:100]}` could not be followed"
     if med.code and med.name.startswith("RxNorm "):
@@ -318,6 +342,8 @@ def _how_unknown(med: MappedMedication) -> str:
         return f"neither RxNorm code {med.code} nor the name '{med.name[:100]}' is in clinguide's knowledge pack"
     if med.name == "unnamed medication":
         return "the order carries neither a code nor a name"
+    if not named and not med.unfollowed:
+        return f"it is coded only as {med.name}, and clinguide identifies drugs by RxNorm code or by name"
     return f"the name '{med.name[:100]}' matches no drug in clinguide's knowledge pack"
 
 
@@ -338,8 +364,9 @@ def unknown_record_card(meds: list[MappedMedication]) -> dict[str, Any]:
         if med.describe() not in names:
             names.append(med.describe())
     lines = "\n".join(f"- {m.describe()} ({m.ref}): {_how_unknown(m)}" for m in meds[:50])
+    listed = ", ".join(names) if len(names) <= 3 else f"{len(names)} medications ({', '.join(names[:2])}, …)"
     return c.info_card(
-        f"Not recognised: {', '.join(names)} — not checked for interactions",
+        f"Not recognised: {listed} — not checked for interactions",
         "clinguide could not identify these medications, so their interactions with the orders it checks "
         "(added sedation and breathing risk with opioids, benzodiazepines and muscle relaxants, and the "
         "other rules of its knowledge pack) were not checked:\n\n" + lines,
@@ -356,7 +383,7 @@ def _entries(meds: list[MappedMedication]) -> list[Any]:
 
 def evaluate_orders(
     drafts: tuple[list[dict[str, Any]], list[dict[str, Any]]], record: Record | dict[str, list[dict[str, Any]]],
-    kb: Any, check: CheckFn, now: dt.datetime,
+    kb: Any, check: CheckFn, now: dt.datetime, hook: str = "order-sign",
 ) -> Outcome:
     if not isinstance(record, Record):
         record = Record(record, {})
@@ -385,7 +412,8 @@ def evaluate_orders(
                 result = _run(check, order, full_case, kb)
                 out.checks_run += 1
                 pairs = [] if result is None else [
-                    (f, result) for f in result.findings if _worth_a_card(f) and not _superseded(f, mapped.problems)]
+                    (_not_yet(f, mapped, hook), result) for f in result.findings
+                    if _worth_a_card(f) and not _superseded(f, mapped.problems)]
             else:
                 entry = next((e for (d, _), e in zip(mapped.orders, mapped.entries, strict=False) if d == drug_id),
                              mapped.entry())
@@ -497,7 +525,7 @@ async def run_hook(
     if hook == "patient-view":
         outcome = evaluate_patient_view(record, kb, check, now)
     else:
-        outcome = evaluate_orders(drafts, record, kb, check, now)
+        outcome = evaluate_orders(drafts, record, kb, check, now, hook)
     cards = sorted(outcome.cards, key=lambda card: _ORDER[card["indicator"]])
     return {"cards": cards + record.notes}
 
