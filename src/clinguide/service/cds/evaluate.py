@@ -279,12 +279,14 @@ def _worth_a_card(f: Finding) -> bool:
     return f.severity in ("warning", "critical") or f.code in INFO_CODES
 
 
-def draft_orders(context: dict[str, Any], hook: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(focused drafts, other drafts) among the context's MedicationRequests."""
-    meds = [
-        r for r in iter_resources(context.get("draftOrders"), "context.draftOrders")
-        if r["resourceType"] == "MedicationRequest" and r.get("status") in DRAFT_STATUSES
-    ]
+def draft_orders(
+    context: dict[str, Any], hook: str, entries: list[tuple[dict[str, Any], str | None]] | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(focused drafts, other drafts) among the context's MedicationRequests (``entries``: the draftOrders
+    Bundle already read by :func:`draft_entries`)."""
+    if entries is None:
+        entries = draft_entries(context)
+    meds = [r for r, _ in entries if r["resourceType"] == "MedicationRequest" and r.get("status") in DRAFT_STATUSES]
     if hook != "order-select":
         return meds, []
     wanted = {s.split("/", 1)[-1] for s in context.get("selections", []) if isinstance(s, str)}
@@ -294,10 +296,9 @@ def draft_orders(context: dict[str, Any], hook: str) -> tuple[list[dict[str, Any
     return focused, [m for m in meds if m.get("id") not in wanted]
 
 
-def draft_medications(context: dict[str, Any]) -> list[tuple[dict[str, Any], str | None]]:
-    """Medication resources that travel in the draftOrders Bundle (referenced by the drafts)."""
-    return [(r, u) for r, u in iter_entries(context.get("draftOrders"), "context.draftOrders")
-            if r["resourceType"] == "Medication"]
+def draft_entries(context: dict[str, Any]) -> list[tuple[dict[str, Any], str | None]]:
+    """The draftOrders Bundle's resources with their fullUrls, validated once."""
+    return list(iter_entries(context.get("draftOrders"), "context.draftOrders"))
 
 
 # ----- findings the service itself makes ------------------------------------------------
@@ -514,8 +515,9 @@ async def run_hook(
     context = request["context"]
     check_context(service_id, hook, context)
     pid = strip_patient(context.get("patientId"))
-    drafts = draft_orders(context, hook) if hook != "patient-view" else ([], [])  # validated before any fetch
-    meds = draft_medications(context) if hook != "patient-view" else []
+    entries = draft_entries(context) if hook != "patient-view" else []  # validated before any fetch
+    drafts = draft_orders(context, hook, entries) if hook != "patient-view" else ([], [])
+    meds = [(r, u) for r, u in entries if r["resourceType"] == "Medication"]
     record = await gather(request, pid, transport, issuer, drafts=drafts[0] + drafts[1], draft_medications=meds)
     if check is None:
         return {"cards": [c.info_card(
