@@ -217,8 +217,20 @@ def drug_from_concept(
             if hit and hit not in found_ids:
                 found_ids.append(hit)
         if found_ids:
-            return tuple(found_ids), code, name
+            return _without_covered_agents(found_ids, kb), code, name
     return (), code, name
+
+
+def _without_covered_agents(ids: list[str], kb: KnowledgeLike) -> tuple[str, ...]:
+    """Drop a combination agent (found by a brand in the display) whose components were found as parts."""
+    found = set(ids)
+    out = []
+    for drug_id in ids:
+        components = set(getattr(kb.drugs.get(drug_id), "components", None) or ())
+        if components and components - {drug_id} and components <= found - {drug_id}:
+            continue
+        out.append(drug_id)
+    return tuple(out)
 
 
 def _other_code(concept: dict[str, Any]) -> str:
