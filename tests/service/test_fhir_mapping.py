@@ -272,3 +272,14 @@ def test_a_dose_is_used_only_as_written(value: float) -> None:
     else:
         assert 0 < value < 1e7
         assert abs(float(mapped.order.dose.split()[0]) - value) <= max(1e-6, value * 1e-9)
+
+
+def test_tablet_count_in_free_text_takes_the_product_strength() -> None:
+    resource = med("t", "diazepam 5 MG Oral Tablet", code="197591")
+    resource["dosageInstruction"] = [{"text": "take 2 tablets by mouth every 8 hours"}]
+    mapped = medication_request_to_order(resource, KB)
+    assert mapped.order.dose == "10 mg"
+    assert mapped.order.sig == "diazepam take 2 tablets by mouth every 8 hours"  # timing still from the text
+    combo = med("c", "Acetaminophen 325 MG / Oxycodone Hydrochloride 5 MG Oral Tablet", code="1049221")
+    combo["dosageInstruction"] = [{"text": "1 tablet every 6 hours"}]
+    assert medication_request_to_order(combo, KB).order.dose is None  # which strength? not guessed

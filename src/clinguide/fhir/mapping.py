@@ -41,6 +41,9 @@ REFUTED = frozenset({"refuted", "entered-in-error"})
 _STRENGTH = re.compile(r"(\d+(?:\.\d+)?)\s*(MG|MCG|G)\b(?!\s*/)", re.IGNORECASE)
 _CONCENTRATION = re.compile(r"(\d+(?:\.\d+)?)\s*(MG|MCG)\s*/\s*(\d+(?:\.\d+)?)?\s*ML\b", re.IGNORECASE)
 _VOLUME_UNITS = frozenset({"ml", "milliliter", "millilitre", "milliliters", "millilitres"})
+# "1 tablet by mouth …", "take 2 capsules …": a unit count at the start of the free-text instructions
+_TEXT_COUNT = re.compile(r"^\s*(?:take\s+)?(\d+(?:\.\d+)?)\s*(tab|tabs|tablet|tablets|cap|caps|capsule|capsules)\b",
+                         re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z][A-Za-z-]*")
 _MASS_UNITS = {"mg": "mg", "milligram": "mg", "milligrams": "mg", "g": "g", "gram": "g", "mcg": "mcg", "ug": "mcg",
                "µg": "mcg", "microgram": "mcg"}
@@ -566,7 +569,14 @@ def medication_request_to_order(
     days = _days(resource, notes, problems)
     route = _route(dosage)
     bad = {p.field for p in problems}
-    use_text = (dose is None or frequency is None) and bool(dosage.get("text")) and not bad & {"dose", "frequency"}
+    text = str(dosage.get("text") or "")
+    if dose is None and single and "dose" not in bad and (count := _TEXT_COUNT.match(text)):
+        # the text gives a tablet count: the product's single strength makes it a mass, as for doseQuantity
+        dose = _dose({"doseAndRate": [{"doseQuantity": {"value": float(count.group(1)), "unit": "tablet"}}]},
+                     texts, notes, problems)
+        if dose is not None and not dose.endswith(("mg", "mcg", "g")):
+            dose = None
+    use_text = (dose is None or frequency is None) and bool(text) and not bad & {"dose", "frequency"}
     if use_text:
         notes.append("Dose or timing read from the free-text instructions.")
     order_code = code if code and single and tuple(kb.drugs_by_rxnorm(code)) == ids else None
