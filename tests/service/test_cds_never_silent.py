@@ -340,3 +340,12 @@ def test_oral_solution_volume_is_read_through_its_concentration(client: TestClie
                                                                             "medications": None}))
     assert "dose-above-max" in topics(cards)  # 50 mL x 1 mg/mL = 50 mg a dose
     assert any("concentration from the product" in c.get("detail", "") for c in cards)
+
+
+def test_home_opioid_recorded_as_a_medication_statement(client: TestClient) -> None:
+    statement = {"resourceType": "MedicationStatement", "id": "home-opioid", "status": "active",
+                 "subject": {"reference": "Patient/p1"}, "medicationCodeableConcept": OXYCODONE}
+    cards = call(client, SIGN, sign([], statements=bundle(statement)))
+    assert critical_pair(cards)
+    statement["status"] = "completed"
+    assert not critical_pair(call(client, SIGN, sign([], statements=bundle(statement))))

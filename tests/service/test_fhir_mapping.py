@@ -283,3 +283,23 @@ def test_tablet_count_in_free_text_takes_the_product_strength() -> None:
     combo = med("c", "Acetaminophen 325 MG / Oxycodone Hydrochloride 5 MG Oral Tablet", code="1049221")
     combo["dosageInstruction"] = [{"text": "1 tablet every 6 hours"}]
     assert medication_request_to_order(combo, KB).order.dose is None  # which strength? not guessed
+
+
+def test_course_from_timing_bounds_when_no_dispense_request() -> None:
+    resource = med("b", "diazepam", dose_mg=5, per_day=3)
+    resource["dosageInstruction"][0]["timing"]["repeat"]["boundsDuration"] = {"value": 2, "unit": "wk", "code": "wk"}
+    assert medication_request_to_order(resource, KB).order.days == 14
+    resource["dosageInstruction"][0]["timing"]["repeat"]["boundsDuration"]["value"] = -2
+    mapped = medication_request_to_order(resource, KB)
+    assert mapped.order.days is None and [p.field for p in mapped.problems] == ["days"]
+
+
+def test_current_medication_statement_counts_as_an_active_medicine() -> None:
+    statement = {"resourceType": "MedicationStatement", "id": "s1", "status": "active",
+                 "subject": {"reference": "Patient/p1"}, "medicationCodeableConcept": {"text": "Valium"},
+                 "dosage": [{"text": "5 mg at bedtime"}]}
+    stopped = {**statement, "id": "s2", "status": "stopped", "medicationCodeableConcept": {"text": "oxycodone"}}
+    for resource in (statement, stopped):
+        validate(resource)
+    data = build_patient({"MedicationStatement": [statement, stopped]}, KB, NOW)
+    assert [(m.drug_ids, m.ref) for m in data.medications] == [(("diazepam",), "MedicationStatement/s1")]

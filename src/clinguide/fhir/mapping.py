@@ -35,6 +35,8 @@ RXNORM_SYSTEMS = frozenset({RXNORM, RXNORM + "/", "https://www.nlm.nih.gov/resea
 UCUM = "http://unitsofmeasure.org"
 
 CURRENT_MED_STATUSES = frozenset({"active", "on-hold"})
+# MedicationStatement (what the patient takes, e.g. home medicines) that counts as current
+CURRENT_STATEMENT_STATUSES = frozenset({"active", "intended", "on-hold"})
 INACTIVE_CLINICAL = frozenset({"inactive", "resolved", "remission"})
 REFUTED = frozenset({"refuted", "entered-in-error"})
 
@@ -105,8 +107,9 @@ class MappedMedication:
 
     @property
     def ref(self) -> str:
+        rtype = str(self.resource.get("_recordedAs") or "MedicationRequest")
         rid = self.resource.get("id")
-        return f"MedicationRequest/{rid}" if rid else "MedicationRequest"
+        return f"{rtype}/{rid}" if rid else rtype
 
     def entry(self) -> MedicationEntry:
         """The first entry (kept for callers that want one); ``entries`` has every ingredient."""
@@ -128,6 +131,15 @@ class PatientData:
     medications: list[MappedMedication]
     notes: list[str] = field(default_factory=list)
     unresolved: list[MappedMedication] = field(default_factory=list)
+
+
+def as_request(statement: dict[str, Any]) -> dict[str, Any]:
+    """A current MedicationStatement read like an active MedicationRequest (its ``dosage`` as the instructions)."""
+    shim: dict[str, Any] = {k: statement[k] for k in ("id", "contained", "medicationCodeableConcept",
+                                                      "medicationReference") if k in statement}
+    shim.update(resourceType="MedicationRequest", status="active", _recordedAs="MedicationStatement",
+                dosageInstruction=statement.get("dosage") or [])
+    return shim
 
 
 def same_medication(a: MappedMedication, b: MappedMedication) -> bool:
@@ -434,7 +446,30 @@ def _days(resource: dict[str, Any], notes: list[str], problems: list[OrderProble
             return None
         notes.append(f"No expected supply duration; course read from the validity period ({days} days).")
         return max(1, days)
-    return None
+    return _bounds_days(resource, notes, problems)
+
+
+def _bounds_days(resource: dict[str, Any], notes: list[str], problems: list[OrderProblem]) -> int | None:
+    """Course length from the first dosage's ``timing.repeat.boundsDuration`` (inpatient orders often have no
+    dispenseRequest)."""
+    dosages = resource.get("dosageInstruction") or []
+    repeat = ((dosages[0] if dosages and isinstance(dosages[0], dict) else {}).get("timing") or {}).get("repeat") or {}
+    bounds = repeat.get("boundsDuration") or {}
+    value = _num(bounds.get("value"))
+    per = _DURATION_DAYS.get(str(bounds.get("code") or bounds.get("unit") or "d").lower())
+    if value is None or not per:
+        return None
+    where = "dosageInstruction[0].timing.repeat.boundsDuration.value"
+    if not _usable(value, where, "days", "a duration", problems):
+        return None
+    days = value * per
+    if days > MAX_COURSE_DAYS:
+        problems.append(OrderProblem("implausible-dose", "days", where,
+                                     f"{where} gives {_show(days)} days, beyond {MAX_COURSE_DAYS} days — probably an "
+                                     "entry error. It was not used."))
+        return None
+    notes.append(f"No dispense duration; course read from the dosage's bounds ({_show(days)} days).")
+    return max(1, math.ceil(days))
 
 
 def _route(dosage: dict[str, Any]) -> str:
@@ -686,7 +721,9 @@ def build_patient(
         if patient.get("gender"):
             fields["sex"] = patient["gender"]
     meds: list[MappedMedication] = []
-    for resource in resources.get("MedicationRequest", []):
+    statements = [as_request(r) for r in resources.get("MedicationStatement", [])
+                  if r.get("status") in CURRENT_STATEMENT_STATUSES]
+    for resource in resources.get("MedicationRequest", []) + statements:
         if resource.get("id") in exclude or resource.get("status") not in CURRENT_MED_STATUSES:
             continue
         mapped = medication_request_to_order(resource, kb, medications)
