@@ -173,6 +173,69 @@ def _host(url: str) -> str:
         return "the named server"
 
 
+def _references(resources: list[dict[str, Any]], index: MedicationIndex, known: list[str]) -> list[str]:
+    """medicationReferences that point outside the resource and are not in ``index`` (nor in ``known``)."""
+    out = list(known)
+    for resource in resources:
+        ref = medication_reference(resource)
+        if ref and not ref.startswith("#") and ref not in index and ref not in out:
+            out.append(ref)
+    return out
+
+
+def _not_allowed_card(server: str, missing: list[str]) -> dict[str, Any]:
+    what = ", ".join(TYPE_WORDS[t] for t in missing) or "referenced medications"
+    return c.info_card(
+        f"Could not read the record: {_host(server)} is not an allowed FHIR server; checks may be incomplete",
+        f"The request asked clinguide to read {what} from `{server[:200]}`, but that FHIR server is not on this "
+        "service's allow-list for the calling EHR, so no request was made and the access token was not sent "
+        "anywhere. Findings below (if any) were made without these data; the absence of other cards does not "
+        "mean the order is safe. An administrator can add the server to `CLINGUIDE_CDS_FHIR_SERVERS` (see "
+        "docs/cds-hooks.md).",
+    )
+
+
+async def _read_server(
+    request: dict[str, Any], pid: str, missing: list[str], wanted: list[str], resources: dict[str, list[Any]],
+    med_entries: list[tuple[dict[str, Any], str | None]], transport: httpx.AsyncBaseTransport | None,
+) -> tuple[MedicationIndex, dict[str, Any] | None]:
+    """Read the missing types, then the Medications referenced, from the (allow-listed) server.
+
+    Returns the Medication index and an info card when some data could not be read."""
+    server = str(request["fhirServer"])
+    token = (request.get("fhirAuthorization") or {}).get("access_token")
+    fetched, errors = await fetch(server, pid, missing, token, transport) if missing else ({}, {})
+    for rtype, value in fetched.items():
+        try:
+            for resource, full_url in iter_entries(value, f"{server} {rtype}"):
+                if resource["resourceType"] == rtype:
+                    resources.setdefault(rtype, []).append(resource)
+                elif resource["resourceType"] == "Medication":
+                    med_entries.append((resource, full_url))
+        except FhirInputError as exc:
+            errors[rtype] = f"the server's answer did not validate ({exc})"
+    index = medication_index(med_entries, server)
+    wanted = _references(resources.get("MedicationRequest", []), index, [r for r in wanted if r not in index])
+    if wanted:
+        found, med_errors = await fetch_medications(server, wanted, token, transport)
+        for ref, med in found.items():
+            try:
+                index[ref] = next(iter_resources(med, f"{server} {ref}"))
+            except (FhirInputError, StopIteration):
+                med_errors[ref] = "the server's answer did not validate"
+        if med_errors:  # the medications stay unresolved and are named on their own card
+            log.info("could not read %d referenced Medication(s)", len(med_errors))
+    if not errors:
+        return index, None
+    what = ", ".join(TYPE_WORDS[t] for t in errors)
+    return index, c.info_card(
+        f"Could not read {what} from the EHR; checks may be incomplete",
+        "clinguide asked the EHR's FHIR server for data the request did not include, and the server did not "
+        "answer usefully:\n\n" + "\n".join(f"- {TYPE_WORDS[t]}: {e}" for t, e in errors.items())
+        + "\n\nFindings below (if any) were made without these data.",
+    )
+
+
 async def gather(
     request: dict[str, Any],
     pid: str,
@@ -181,7 +244,7 @@ async def gather(
     drafts: list[dict[str, Any]] | None = None,
     draft_medications: list[tuple[dict[str, Any], str | None]] | None = None,
 ) -> Record:
-    """Prefetch, then the (allow-listed) FHIR server for what is missing; info cards for what could not be had."""
+    """Prefetch, then the allow-listed FHIR server for what is missing; info cards for what could not be had."""
     resources, covered, outcomes, med_entries = classify(request.get("prefetch"))
     med_entries += draft_medications or []
     notes: list[dict[str, Any]] = []
@@ -189,64 +252,17 @@ async def gather(
     server = request.get("fhirServer")
     allowed = permitted(server, issuer)
     index = medication_index(med_entries, server if allowed else None)
-    wanted_refs: list[str] = []
-    for mr in [*(drafts or []), *resources.get("MedicationRequest", [])]:
-        ref = medication_reference(mr)
-        if ref and not ref.startswith("#") and ref not in index and ref not in wanted_refs:
-            wanted_refs.append(ref)
-    if server and not allowed and (missing or wanted_refs):
-        log.warning("fhirServer not on the allow-list for this caller; nothing fetched")
-        what = ", ".join(TYPE_WORDS[t] for t in missing) or "referenced medications"
-        notes.append(c.info_card(
-            f"Could not read the record: {_host(server)} is not an allowed FHIR server; checks may be incomplete",
-            f"The request asked clinguide to read {what} from `{server[:200]}`, but that FHIR server is not on "
-            "this service's allow-list for the calling EHR, so no request was made and the access token was not "
-            "sent anywhere. Findings below (if any) were made without these data; the absence of other cards "
-            "does not mean the order is safe. An administrator can add the server to `CLINGUIDE_CDS_FHIR_SERVERS`"
-            " (see docs/cds-hooks.md).",
-        ))
-        missing = [t for t in missing if t not in REQUIRED_TYPES]
-        server = None
-        lacking: list[str] = []
-    elif server and (missing or wanted_refs):
-        token = (request.get("fhirAuthorization") or {}).get("access_token")
-        fetched, errors = await fetch(server, pid, missing, token, transport) if missing else ({}, {})
-        for rtype, value in fetched.items():
-            try:
-                for resource, full_url in iter_entries(value, f"{server} {rtype}"):
-                    if resource["resourceType"] == rtype:
-                        resources.setdefault(rtype, []).append(resource)
-                    elif resource["resourceType"] == "Medication":
-                        med_entries.append((resource, full_url))
-            except FhirInputError as exc:
-                errors[rtype] = f"the server's answer did not validate ({exc})"
-        for mr in resources.get("MedicationRequest", []):  # references in what the server just returned
-            ref = medication_reference(mr)
-            if ref and not ref.startswith("#") and ref not in wanted_refs:
-                wanted_refs.append(ref)
-        index = medication_index(med_entries, server)
-        wanted_refs = [r for r in wanted_refs if r not in index]
-        med_errors: dict[str, str] = {}
-        if wanted_refs:
-            found, med_errors = await fetch_medications(server, wanted_refs, token, transport)
-            for ref, med in found.items():
-                try:
-                    index[ref] = next(iter_resources(med, f"{server} {ref}"))
-                except (FhirInputError, StopIteration):
-                    med_errors[ref] = "the server's answer did not validate"
-        if errors:
-            what = ", ".join(TYPE_WORDS[t] for t in errors)
-            notes.append(c.info_card(
-                f"Could not read {what} from the EHR; checks may be incomplete",
-                "clinguide asked the EHR's FHIR server for data the request did not include, and the server "
-                "did not answer usefully:\n\n" + "\n".join(f"- {TYPE_WORDS[t]}: {e}" for t, e in errors.items())
-                + "\n\nFindings below (if any) were made without these data.",
-            ))
-        if med_errors:
-            log.info("could not read %d referenced Medication(s)", len(med_errors))
-        missing = [t for t in missing if t in errors]
-        lacking = []
-    else:
+    current = [*(drafts or []), *resources.get("MedicationRequest", []), *resources.get("MedicationStatement", [])]
+    wanted = _references(current, index, [])
+    lacking: list[str] = []
+    if server and (missing or wanted):
+        if allowed:
+            index, card = await _read_server(request, pid, missing, wanted, resources, med_entries, transport)
+            notes += [card] if card else []
+        else:
+            log.warning("fhirServer not on the allow-list for this caller; nothing fetched")
+            notes.append(_not_allowed_card(str(server), missing))
+    elif not server:
         lacking = [t for t in missing if t in REQUIRED_TYPES]
     if lacking or outcomes:
         what = ", ".join(TYPE_WORDS[t] for t in lacking) or "some prefetched data"
