@@ -282,7 +282,9 @@ def test_tablet_count_in_free_text_takes_the_product_strength() -> None:
     assert mapped.order.sig == "diazepam take 2 tablets by mouth every 8 hours"  # timing still from the text
     combo = med("c", "Acetaminophen 325 MG / Oxycodone Hydrochloride 5 MG Oral Tablet", code="1049221")
     combo["dosageInstruction"] = [{"text": "1 tablet every 6 hours"}]
-    assert medication_request_to_order(combo, KB).order.dose is None  # which strength? not guessed
+    mapped = medication_request_to_order(combo, KB)
+    assert mapped.order.dose is None  # the product as a whole: which strength? not guessed
+    assert [o.dose for _, o in mapped.orders] == ["325 mg", "5 mg"]  # each ingredient: its own strength
 
 
 def test_course_from_timing_bounds_when_no_dispense_request() -> None:

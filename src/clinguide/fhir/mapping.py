@@ -565,6 +565,21 @@ def _mass_dose(dosage: dict[str, Any]) -> bool:
     return False
 
 
+def _part_dose(dosage: dict[str, Any], text: str, naming: list[str], structured: bool, bad: bool) -> str | None:
+    """One ingredient's dose in a combination product: a tablet count (structured or at the start of the text)
+    times this ingredient's strength. A mass dose of the whole product is ambiguous, so it is not split."""
+    if bad or _mass_dose(dosage):
+        return None
+    if structured:
+        dose = _dose(dosage, naming, [], [])
+    elif count := _TEXT_COUNT.match(text):
+        dose = _dose({"doseAndRate": [{"doseQuantity": {"value": float(count.group(1)), "unit": "tablet"}}]},
+                     naming, [], [])
+    else:
+        return None
+    return dose if dose and dose.endswith(("mg", "mcg", "g")) else None
+
+
 def medication_request_to_order(
     resource: dict[str, Any], kb: KnowledgeLike, medications: MedicationIndex | None = None
 ) -> MappedMedication:
@@ -633,8 +648,7 @@ def medication_request_to_order(
         entries.append(MedicationEntry(name=written[:200], dose=order.dose, code=order_code))
     for drug_id in ids if not single else ():
         part_name = kb.drugs[drug_id].name if drug_id in kb.drugs else drug_id
-        # a tablet count takes this ingredient's strength; a mass dose of the whole product is ambiguous
-        part_dose = _dose(dosage, _naming(drug_id, kb, texts), [], []) if dose and not _mass_dose(dosage) else None
+        part_dose = _part_dose(dosage, text, _naming(drug_id, kb, texts), bool(dose), "dose" in bad)
         orders.append((drug_id, Order(
             drug=part_name[:200], dose=part_dose, frequency=order.frequency, days=days, route=route, prn=prn,
             sig=f"{part_name} {dosage['text']}"[:500] if use_text else None,
