@@ -78,7 +78,7 @@ class OrderProblem:
     message: str
 
 
-@dataclass
+@dataclass(eq=False)  # identity: two identical orders are still two orders
 class MappedMedication:
     """One MedicationRequest read as Orders (one per ingredient the pack knows), with what was understood and how."""
 

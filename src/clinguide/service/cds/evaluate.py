@@ -424,7 +424,8 @@ def evaluate_orders(
         for problem in mapped.problems:
             f = problem_finding(problem)
             found.setdefault((f.code, f.title), (f, None))
-        for drug_id, order in mapped.orders:
+        # each ingredient is checked against the rest of the patient, not against its own co-ingredients
+        for i, (drug_id, order) in enumerate(mapped.orders):
             if in_scope(drug_id, kb):
                 result = _run(check, order, full_case, kb)
                 out.checks_run += 1
@@ -432,8 +433,7 @@ def evaluate_orders(
                     (_not_yet(f, mapped, hook), result) for f in result.findings
                     if _worth_a_card(f) and not _superseded(f, mapped.problems)]
             else:
-                entry = next((e for (d, _), e in zip(mapped.orders, mapped.entries, strict=False) if d == drug_id),
-                             mapped.entry())
+                entry = mapped.entries[i] if i < len(mapped.entries) else mapped.entry()
                 pairs = _interactions_of(order, entry, partners, partner_case, kb, check, out)
             for f, result in pairs:
                 found.setdefault((f.code, f.title), (f, result))
