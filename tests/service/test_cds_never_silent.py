@@ -349,3 +349,11 @@ def test_home_opioid_recorded_as_a_medication_statement(client: TestClient) -> N
     assert critical_pair(cards)
     statement["status"] = "completed"
     assert not critical_pair(call(client, SIGN, sign([], statements=bundle(statement))))
+
+
+def test_patient_view_prescription_without_a_dose_is_info(client: TestClient) -> None:
+    body = hook_request("patient-view", prefetch={"patient": patient(), "medications": bundle(
+        mr("d", concept=DIAZEPAM), mr("p", concept={"coding": [{"system": RXNORM, "code": "1049640"}]}))})
+    cards = call(client, VIEW, body)
+    assert [c["source"]["topic"]["code"] for c in cards if c["indicator"] == "critical"] == ["opioid-benzodiazepine"]
+    assert any(c["summary"].endswith("Dose not recorded") and c["indicator"] == "info" for c in cards)

@@ -331,15 +331,21 @@ def problem_finding(problem: OrderProblem) -> Finding:
 
 
 def _not_yet(f: Finding, mapped: MappedMedication, hook: str) -> Finding:
-    """At order-select the dose may not be entered yet (CDS Hooks): say so instead of a critical alarm."""
-    if (hook == "order-select" and f.code == "unparseable-order" and "dose" in f.title.lower()
-            and mapped.order.dose is None and mapped.order.sig is None and not mapped.problems):
-        return f.model_copy(update={
-            "severity": "info", "title": "Dose not entered yet",
-            "detail": "The selected order has no dose yet, so dose and daily-dose limits were not checked; they "
-                      "are checked when the order is signed. Interaction and other checks ran.",
-            "suggestion": None})
-    return f
+    """A dose that is simply absent — at order-select (details may come later, CDS Hooks) or on a prescription
+    already in the record (patient-view) — is said plainly as info, not raised as a critical alarm."""
+    absent = (f.code == "unparseable-order" and "dose" in f.title.lower() and mapped.order.dose is None
+              and mapped.order.sig is None and not mapped.problems)
+    if not absent or hook not in ("order-select", "patient-view"):
+        return f
+    if hook == "order-select":
+        title, detail = "Dose not entered yet", (
+            "The selected order has no dose yet, so dose and daily-dose limits were not checked; they are checked "
+            "when the order is signed. Interaction and other checks ran.")
+    else:
+        title, detail = "Dose not recorded", (
+            "The prescription in the record carries no dose, so its dose and daily-dose limits were not checked. "
+            "Interaction and other checks ran.")
+    return f.model_copy(update={"severity": "info", "title": title, "detail": detail, "suggestion": None})
 
 
 def _superseded(f: Finding, problems: list[OrderProblem]) -> bool:
@@ -496,7 +502,7 @@ def evaluate_patient_view(
             result = _run(check, order, case, kb)
             out.checks_run += 1
             if result is not None:
-                pairs += [(f, result, drug_id) for f in result.findings
+                pairs += [(_not_yet(f, med, "patient-view"), result, drug_id) for f in result.findings
                           if _worth_a_card(f) and not _superseded(f, med.problems)]
         for f, result, drug_id in pairs:
             key = (f.code, "" if f.code in INTERACTION_CODES else f"{med.ref}|{drug_id}|{f.title}")
