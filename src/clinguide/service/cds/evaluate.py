@@ -27,15 +27,9 @@ import httpx
 
 from clinguide.contracts import Case, CheckResult, Finding, Order
 from clinguide.errors import InputError
-from clinguide.fhir.mapping import (
-    MappedMedication,
-    MedicationIndex,
-    OrderProblem,
-    build_patient,
-    medication_index,
-    medication_reference,
-    medication_request_to_order,
-)
+from clinguide.fhir.dosage import OrderProblem
+from clinguide.fhir.mapping import MappedMedication, build_patient, medication_request_to_order
+from clinguide.fhir.medications import MedicationIndex, medication_index, medication_reference
 from clinguide.fhir.resources import FhirInputError, iter_entries, iter_resources, label
 from clinguide.service.cds import cards as c
 from clinguide.service.cds.allowlist import permitted
@@ -260,7 +254,7 @@ async def gather(
             index, card = await _read_server(request, pid, missing, wanted, resources, med_entries, transport)
             notes += [card] if card else []
         else:
-            log.warning("fhirServer not on the allow-list for this caller; nothing fetched")
+            log.warning("fhirServer %s is not on the allow-list for this caller; nothing fetched", _host(str(server)))
             notes.append(_not_allowed_card(str(server), missing))
     elif not server:
         lacking = [t for t in missing if t in REQUIRED_TYPES]
