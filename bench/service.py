@@ -7,6 +7,10 @@ peak RSS (VmHWM from /proc). Targets on the 2-core machine: >= 500 req/s, p99 <=
 RSS <= 250 MB.
 
     python bench/service.py [--concurrency 50] [--seconds 20] [--workers 1]
+    python bench/service.py --in-process [--calls 2000]
+
+``--in-process`` times the hook evaluation itself (``evaluate.run_hook``: FHIR mapping, the checks,
+cards; no HTTP, no JSON) on the shipped example and on a combination-product variant.
 """
 
 from __future__ import annotations
@@ -97,12 +101,48 @@ async def drive(base: str, body: bytes, concurrency: int, seconds: float) -> tup
     return latencies, errors, critical_missing
 
 
+def in_process(calls: int) -> int:
+    """Median and p99 of one order-sign evaluation in this process (the kb loaded once beforehand)."""
+    import copy
+    import datetime as dt
+
+    from clinguide.kb import get_kb
+    from clinguide.service.cds import evaluate
+
+    kb, check = get_kb(), evaluate.load_check()
+    now = dt.datetime(2023, 5, 1, tzinfo=dt.UTC)
+    example = json.loads(EXAMPLE.read_text())
+    combo = copy.deepcopy(example)  # the active opioid as code-only acetaminophen/oxycodone (Percocet 5/325)
+    combo["prefetch"]["medications"]["entry"][0]["resource"]["medicationCodeableConcept"] = {
+        "coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "1049640"}]}
+
+    async def run(request: dict[str, object]) -> list[float]:
+        times = []
+        for _ in range(calls):
+            start = time.perf_counter()
+            result = await evaluate.run_hook("clinguide-order-sign", request, kb, check, now)
+            times.append(time.perf_counter() - start)
+            assert any(c["indicator"] == "critical" for c in result["cards"])
+        return sorted(times)
+
+    for label, request in (("shipped example (diazepam draft, active oxycodone)", example),
+                           ("active opioid as a code-only combination product", combo)):
+        times = asyncio.run(run(request))
+        print(f"order-sign in-process, {label}: {calls} calls")
+        print(f"  median {times[len(times) // 2] * 1000:.2f} ms, p99 {times[int(len(times) * 0.99)] * 1000:.2f} ms")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--in-process", action="store_true", help="time run_hook in this process, no HTTP")
+    parser.add_argument("--calls", type=int, default=2000)
     args = parser.parse_args()
+    if args.in_process:
+        return in_process(args.calls)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "CLINGUIDE_CDS_ALLOW_UNSIGNED": "1"}

@@ -166,7 +166,8 @@ def test_drafts_signed_together_see_each_other(client: TestClient) -> None:
 @pytest.mark.parametrize(("concept", "named"), [
     ({"coding": [{"system": RXNORM, "code": "99999999"}]}, "RxNorm 99999999"),
     ({"text": "Zzzumab 5 MG Oral Tablet"}, "Zzzumab"),
-    ({"coding": [{"system": "http://snomed.info/sct", "code": "12345"}]}, "unnamed"),
+    ({"coding": [{"system": "http://snomed.info/sct", "code": "12345"}]}, "SNOMED CT 12345"),
+    ({}, "unnamed medication"),
 ])
 def test_unknown_draft_gets_a_warning_naming_it(client: TestClient, concept: dict[str, Any], named: str) -> None:
     body = hook_request("order-select", [mr("new", "draft", concept)], prefetch={
@@ -288,3 +289,71 @@ def test_no_prefetch_reads_the_server_only_when_allowed(monkeypatch: pytest.Monk
         assert not critical_pair(cards)
         note = [c for c in cards if c["summary"].startswith("Could not read the record")]
         assert len(note) == 1 and "ehr.example.org" in note[0]["summary"]
+
+
+# ----- EHR oddities found by sending odd requests ----------------------------------------------------
+
+
+@pytest.mark.parametrize("system", ["urn:oid:2.16.840.1.113883.6.88", "http://www.nlm.nih.gov/research/umls/rxnorm/"])
+def test_rxnorm_written_as_oid_or_with_a_slash(client: TestClient, system: str) -> None:
+    active = mr("o", concept={"coding": [{"system": system, "code": "1049621"}]})
+    assert critical_pair(call(client, SIGN, sign([active])))
+
+
+def test_code_without_a_system_is_named_not_guessed(client: TestClient) -> None:
+    cards = call(client, SIGN, sign([mr("o", concept={"coding": [{"code": "1049621"}]})]))
+    assert not critical_pair(cards)
+    unknown = [c for c in cards if c["source"]["topic"]["code"] == "unknown-medication"]
+    assert unknown and "code 1049621 (no code system)" in unknown[0]["summary"]
+
+
+def test_searchset_warning_outcome_does_not_void_the_data(client: TestClient) -> None:
+    searchset = bundle(mr("o", concept=OXYCODONE))
+    searchset["entry"].append({"resource": {"resourceType": "OperationOutcome", "issue": [
+        {"severity": "warning", "code": "informational", "diagnostics": "results limited"}]},
+        "search": {"mode": "outcome"}})
+    cards = call(client, SIGN, sign(searchset))
+    assert critical_pair(cards) and "cds-data" not in topics(cards)
+    searchset["entry"][-1]["resource"]["issue"][0]["severity"] = "error"
+    assert "cds-data" in topics(call(client, SIGN, sign(searchset)))
+
+
+def test_order_select_without_a_dose_yet_is_info_not_critical(client: TestClient) -> None:
+    body = hook_request("order-select", [mr("draft-1", "draft", DIAZEPAM)], prefetch={
+        "patient": patient(), "medications": None})
+    cards = call(client, SELECT, body)
+    assert not any(c["indicator"] == "critical" for c in cards)
+    assert any(c["summary"].endswith("Dose not entered yet") and c["indicator"] == "info" for c in cards)
+    signed = call(client, SIGN, hook_request("order-sign", [mr("draft-1", "draft", DIAZEPAM)], prefetch={
+        "patient": patient(), "medications": None}))
+    assert any(c["source"]["topic"]["code"] == "unparseable-order" and c["indicator"] == "critical" for c in signed)
+
+
+def test_oral_solution_volume_is_read_through_its_concentration(client: TestClient) -> None:
+    draft = mr("draft-1", "draft", {"coding": [{"system": RXNORM, "code": "197590",
+                                                "display": "diazepam 1 MG/ML Oral Solution"}]})
+    draft["dosageInstruction"] = [{"timing": {"repeat": {"frequency": 3, "period": 1, "periodUnit": "d"}},
+                                   "doseAndRate": [{"doseQuantity": {"value": 50, "unit": "mL",
+                                                                     "system": "http://unitsofmeasure.org",
+                                                                     "code": "mL"}}]}]
+    cards = call(client, SIGN, hook_request("order-sign", [draft], prefetch={"patient": patient(),
+                                                                            "medications": None}))
+    assert "dose-above-max" in topics(cards)  # 50 mL x 1 mg/mL = 50 mg a dose
+    assert any("concentration from the product" in c.get("detail", "") for c in cards)
+
+
+def test_home_opioid_recorded_as_a_medication_statement(client: TestClient) -> None:
+    statement = {"resourceType": "MedicationStatement", "id": "home-opioid", "status": "active",
+                 "subject": {"reference": "Patient/p1"}, "medicationCodeableConcept": OXYCODONE}
+    cards = call(client, SIGN, sign([], statements=bundle(statement)))
+    assert critical_pair(cards)
+    statement["status"] = "completed"
+    assert not critical_pair(call(client, SIGN, sign([], statements=bundle(statement))))
+
+
+def test_patient_view_prescription_without_a_dose_is_info(client: TestClient) -> None:
+    body = hook_request("patient-view", prefetch={"patient": patient(), "medications": bundle(
+        mr("d", concept=DIAZEPAM), mr("p", concept={"coding": [{"system": RXNORM, "code": "1049640"}]}))})
+    cards = call(client, VIEW, body)
+    assert [c["source"]["topic"]["code"] for c in cards if c["indicator"] == "critical"] == ["opioid-benzodiazepine"]
+    assert any(c["summary"].endswith("Dose not recorded") and c["indicator"] == "info" for c in cards)

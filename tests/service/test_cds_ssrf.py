@@ -12,8 +12,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from clinguide.kb import provider
 from clinguide.kb.knowledge import KnowledgeBase
@@ -179,3 +182,41 @@ def test_entry_scheme_defaults_to_https(monkeypatch: pytest.MonkeyPatch) -> None
     assert not permitted("https://ehr.example.org/fhir", None)  # the development list needs development mode
     entry = parse_base("https://ehr.example.org/fhir")
     assert entry is not None and not matches("https://ehr.example.org/fhir/%2e%2e/admin", entry)
+
+
+_HOSTS = ["ehr.example.org", "EHR.example.org", "ehr.example.org.", "127.0.0.1", "evil.example",
+          "ehr.example.org.evil.example", "[::1]", "169.254.169.254", "ehr.example.org@evil.example"]
+_PIECES = ["/", "fhir", "..", ".", "%2e", "%2F", "@", "\\", "?", "#", ":", "x", "%00", ";", " ", "\t", "//"]
+
+
+_URLS = st.builds(
+    lambda scheme, user, host, port, head, tail: f"{scheme}://{user}{host}{port}/{head}{''.join(tail)}",
+    st.sampled_from(["https", "https", "http", "HTTPS", "ftp"]),
+    st.sampled_from(["", "", "", "u@", "ehr.example.org@"]),
+    st.sampled_from(["ehr.example.org"] * 4 + _HOSTS),
+    st.sampled_from(["", "", ":443", ":80", ":0"]),
+    st.sampled_from(["fhir/", "fhir", "", "fhirx"]),
+    st.lists(st.sampled_from([*_PIECES, "..", "/.."]), max_size=6),
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(url=_URLS)
+@example(url="https://ehr.example.org/fhir/../admin")
+@example(url="https://ehr.example.org/fhir/./../admin")
+@example(url="https://ehr.example.org/fhir/%2e%2e/admin")
+@example(url="https://ehr.example.org\\@evil.example/fhir")
+@example(url="https://ehr.example.org:443@evil.example/fhir")
+@example(url="https://ehr.example.org/fhir#@evil.example")
+def test_whatever_is_permitted_is_where_the_http_client_goes(url: str) -> None:
+    """No parser differential: a permitted URL, as httpx reads it, is on the listed origin under the listed path."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CLINGUIDE_CDS_ALLOW_UNSIGNED", "1")
+        mp.setenv("CLINGUIDE_CDS_FHIR_SERVERS_UNSIGNED", "https://ehr.example.org/fhir")
+        if not permitted(url, None):
+            return
+    target = httpx.URL(url)
+    assert (target.scheme, target.host, target.port or 443) == ("https", "ehr.example.org", 443)
+    assert not target.userinfo
+    assert target.path == "/fhir" or target.path.startswith("/fhir/")
+    assert ".." not in target.path.split("/")

@@ -102,3 +102,16 @@ def test_every_opioid_code_next_to_a_benzodiazepine(engine: tuple[Any, Any]) -> 
 def test_every_benzodiazepine_code_next_to_an_opioid(engine: tuple[Any, Any]) -> None:
     failures = sweep(*engine, codes(BENZOS), (OXYCODONE_5, "oxycodone hydrochloride 5 MG Oral Tablet"))
     assert failures == {hook: [] for hook in SERVICES}, {h: f"{len(c)} codes: {c}" for h, c in failures.items()}
+
+
+@pytest.mark.parametrize(("name", "klass"), [(OPIOIDS, "opioid"), (BENZOS, "benzodiazepine")])
+def test_every_display_alone_is_read_with_its_class(engine: tuple[Any, Any], name: str, klass: str) -> None:
+    """Without a code the display still gives the drug: every ' / ' part and brand of a combination is read."""
+    from clinguide.fhir.mapping import drug_from_concept
+
+    kb = engine[0]
+    with (VALUESETS / name).open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    missed = [r["code"] for r in rows
+              if not any(klass in kb.drug_classes(d) for d in drug_from_concept({"text": r["display"]}, kb)[0])]
+    assert missed == []

@@ -272,3 +272,36 @@ def test_a_dose_is_used_only_as_written(value: float) -> None:
     else:
         assert 0 < value < 1e7
         assert abs(float(mapped.order.dose.split()[0]) - value) <= max(1e-6, value * 1e-9)
+
+
+def test_tablet_count_in_free_text_takes_the_product_strength() -> None:
+    resource = med("t", "diazepam 5 MG Oral Tablet", code="197591")
+    resource["dosageInstruction"] = [{"text": "take 2 tablets by mouth every 8 hours"}]
+    mapped = medication_request_to_order(resource, KB)
+    assert mapped.order.dose == "10 mg"
+    assert mapped.order.sig == "diazepam take 2 tablets by mouth every 8 hours"  # timing still from the text
+    combo = med("c", "Acetaminophen 325 MG / Oxycodone Hydrochloride 5 MG Oral Tablet", code="1049221")
+    combo["dosageInstruction"] = [{"text": "1 tablet every 6 hours"}]
+    mapped = medication_request_to_order(combo, KB)
+    assert mapped.order.dose is None  # the product as a whole: which strength? not guessed
+    assert [o.dose for _, o in mapped.orders] == ["325 mg", "5 mg"]  # each ingredient: its own strength
+
+
+def test_course_from_timing_bounds_when_no_dispense_request() -> None:
+    resource = med("b", "diazepam", dose_mg=5, per_day=3)
+    resource["dosageInstruction"][0]["timing"]["repeat"]["boundsDuration"] = {"value": 2, "unit": "wk", "code": "wk"}
+    assert medication_request_to_order(resource, KB).order.days == 14
+    resource["dosageInstruction"][0]["timing"]["repeat"]["boundsDuration"]["value"] = -2
+    mapped = medication_request_to_order(resource, KB)
+    assert mapped.order.days is None and [p.field for p in mapped.problems] == ["days"]
+
+
+def test_current_medication_statement_counts_as_an_active_medicine() -> None:
+    statement = {"resourceType": "MedicationStatement", "id": "s1", "status": "active",
+                 "subject": {"reference": "Patient/p1"}, "medicationCodeableConcept": {"text": "Valium"},
+                 "dosage": [{"text": "5 mg at bedtime"}]}
+    stopped = {**statement, "id": "s2", "status": "stopped", "medicationCodeableConcept": {"text": "oxycodone"}}
+    for resource in (statement, stopped):
+        validate(resource)
+    data = build_patient({"MedicationStatement": [statement, stopped]}, KB, NOW)
+    assert [(m.drug_ids, m.ref) for m in data.medications] == [(("diazepam",), "MedicationStatement/s1")]

@@ -94,3 +94,11 @@ def test_example_diazepam_after_spinal_fusion_suggests_baclofen(client: TestClie
     assert create["type"] == "create"
     assert create["resource"]["medicationCodeableConcept"]["text"].lower() == "baclofen"
     assert create["resource"]["subject"] == {"reference": "Patient/example-post-fusion"}
+
+
+def test_example_diazepam_with_a_referenced_code_only_combination_opioid(client: TestClient) -> None:
+    """Percocet as MedicationRequest -> Medication (code only, acetaminophen sorts first) in one searchset."""
+    data = _post(client, "order-sign-diazepam-with-percocet-reference.json")
+    card = data["cards"][0]
+    assert card["indicator"] == "critical" and card["source"]["topic"]["code"] == "opioid-benzodiazepine"
+    assert "oxycodone" in card["detail"]

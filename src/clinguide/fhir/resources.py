@@ -24,6 +24,7 @@ _MODULES = {
     "AllergyIntolerance": "allergyintolerance",
     "Procedure": "procedure",
     "Medication": "medication",
+    "MedicationStatement": "medicationstatement",
     "Bundle": "bundle",
     "OperationOutcome": "operationoutcome",
 }

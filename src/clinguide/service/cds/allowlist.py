@@ -53,7 +53,7 @@ def parse_base(url: str) -> Base | None:
     segments = parts.path.split("/")
     if any(seg in (".", "..") for seg in segments):
         return None
-    return Base(scheme, parts.hostname.lower().rstrip("."), port or _DEFAULT_PORTS[scheme], parts.path.rstrip("/"))
+    return Base(scheme, parts.hostname.lower(), port or _DEFAULT_PORTS[scheme], parts.path.rstrip("/"))
 
 
 def _load(value: str) -> dict[str, list[str]]:

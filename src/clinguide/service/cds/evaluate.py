@@ -27,15 +27,9 @@ import httpx
 
 from clinguide.contracts import Case, CheckResult, Finding, Order
 from clinguide.errors import InputError
-from clinguide.fhir.mapping import (
-    MappedMedication,
-    MedicationIndex,
-    OrderProblem,
-    build_patient,
-    medication_index,
-    medication_reference,
-    medication_request_to_order,
-)
+from clinguide.fhir.dosage import OrderProblem
+from clinguide.fhir.mapping import MappedMedication, build_patient, medication_request_to_order
+from clinguide.fhir.medications import MedicationIndex, medication_index, medication_reference
 from clinguide.fhir.resources import FhirInputError, iter_entries, iter_resources, label
 from clinguide.service.cds import cards as c
 from clinguide.service.cds.allowlist import permitted
@@ -139,8 +133,11 @@ def classify(
     for key, value in prefetch.items():
         if key in KEY_TYPES:
             covered.add(KEY_TYPES[key])
+        in_bundle = isinstance(value, dict) and value.get("resourceType") == "Bundle"
         for resource, full_url in iter_entries(value, f"prefetch.{key}"):
             rtype = resource["resourceType"]
+            if rtype == "OperationOutcome" and in_bundle and not _failed(resource):
+                continue  # a searchset's warning ("results limited"): the data are there
             if rtype == "OperationOutcome":
                 covered.discard(KEY_TYPES.get(key, ""))
                 outcomes.append(key)
@@ -157,11 +154,80 @@ def classify(
     return resources, covered, outcomes, medications
 
 
+def _failed(outcome: dict[str, Any]) -> bool:
+    """An OperationOutcome reporting an error (not only information or warnings)."""
+    issues = outcome.get("issue") or []
+    return not issues or any(i.get("severity") in ("error", "fatal") for i in issues if isinstance(i, dict))
+
+
 def _host(url: str) -> str:
     try:
         return urlsplit(url).hostname or "the named server"
     except ValueError:
         return "the named server"
+
+
+def _references(resources: list[dict[str, Any]], index: MedicationIndex, known: list[str]) -> list[str]:
+    """medicationReferences that point outside the resource and are not in ``index`` (nor in ``known``)."""
+    out = list(known)
+    for resource in resources:
+        ref = medication_reference(resource)
+        if ref and not ref.startswith("#") and ref not in index and ref not in out:
+            out.append(ref)
+    return out
+
+
+def _not_allowed_card(server: str, missing: list[str]) -> dict[str, Any]:
+    what = ", ".join(TYPE_WORDS[t] for t in missing) or "referenced medications"
+    return c.info_card(
+        f"Could not read the record: {_host(server)} is not an allowed FHIR server; checks may be incomplete",
+        f"The request asked clinguide to read {what} from `{server[:200]}`, but that FHIR server is not on this "
+        "service's allow-list for the calling EHR, so no request was made and the access token was not sent "
+        "anywhere. Findings below (if any) were made without these data; the absence of other cards does not "
+        "mean the order is safe. An administrator can add the server to `CLINGUIDE_CDS_FHIR_SERVERS` (see "
+        "docs/cds-hooks.md).",
+    )
+
+
+async def _read_server(
+    request: dict[str, Any], pid: str, missing: list[str], wanted: list[str], resources: dict[str, list[Any]],
+    med_entries: list[tuple[dict[str, Any], str | None]], transport: httpx.AsyncBaseTransport | None,
+) -> tuple[MedicationIndex, dict[str, Any] | None]:
+    """Read the missing types, then the Medications referenced, from the (allow-listed) server.
+
+    Returns the Medication index and an info card when some data could not be read."""
+    server = str(request["fhirServer"])
+    token = (request.get("fhirAuthorization") or {}).get("access_token")
+    fetched, errors = await fetch(server, pid, missing, token, transport) if missing else ({}, {})
+    for rtype, value in fetched.items():
+        try:
+            for resource, full_url in iter_entries(value, f"{server} {rtype}"):
+                if resource["resourceType"] == rtype:
+                    resources.setdefault(rtype, []).append(resource)
+                elif resource["resourceType"] == "Medication":
+                    med_entries.append((resource, full_url))
+        except FhirInputError as exc:
+            errors[rtype] = f"the server's answer did not validate ({exc})"
+    index = medication_index(med_entries, server)
+    wanted = _references(resources.get("MedicationRequest", []), index, [r for r in wanted if r not in index])
+    if wanted:
+        found, med_errors = await fetch_medications(server, wanted, token, transport)
+        for ref, med in found.items():
+            try:
+                index[ref] = next(iter_resources(med, f"{server} {ref}"))
+            except (FhirInputError, StopIteration):
+                med_errors[ref] = "the server's answer did not validate"
+        if med_errors:  # the medications stay unresolved and are named on their own card
+            log.info("could not read %d referenced Medication(s)", len(med_errors))
+    if not errors:
+        return index, None
+    what = ", ".join(TYPE_WORDS[t] for t in errors)
+    return index, c.info_card(
+        f"Could not read {what} from the EHR; checks may be incomplete",
+        "clinguide asked the EHR's FHIR server for data the request did not include, and the server did not "
+        "answer usefully:\n\n" + "\n".join(f"- {TYPE_WORDS[t]}: {e}" for t, e in errors.items())
+        + "\n\nFindings below (if any) were made without these data.",
+    )
 
 
 async def gather(
@@ -172,7 +238,7 @@ async def gather(
     drafts: list[dict[str, Any]] | None = None,
     draft_medications: list[tuple[dict[str, Any], str | None]] | None = None,
 ) -> Record:
-    """Prefetch, then the (allow-listed) FHIR server for what is missing; info cards for what could not be had."""
+    """Prefetch, then the allow-listed FHIR server for what is missing; info cards for what could not be had."""
     resources, covered, outcomes, med_entries = classify(request.get("prefetch"))
     med_entries += draft_medications or []
     notes: list[dict[str, Any]] = []
@@ -180,64 +246,17 @@ async def gather(
     server = request.get("fhirServer")
     allowed = permitted(server, issuer)
     index = medication_index(med_entries, server if allowed else None)
-    wanted_refs: list[str] = []
-    for mr in [*(drafts or []), *resources.get("MedicationRequest", [])]:
-        ref = medication_reference(mr)
-        if ref and not ref.startswith("#") and ref not in index and ref not in wanted_refs:
-            wanted_refs.append(ref)
-    if server and not allowed and (missing or wanted_refs):
-        log.warning("fhirServer not on the allow-list for this caller; nothing fetched")
-        what = ", ".join(TYPE_WORDS[t] for t in missing) or "referenced medications"
-        notes.append(c.info_card(
-            f"Could not read the record: {_host(server)} is not an allowed FHIR server; checks may be incomplete",
-            f"The request asked clinguide to read {what} from `{server[:200]}`, but that FHIR server is not on "
-            "this service's allow-list for the calling EHR, so no request was made and the access token was not "
-            "sent anywhere. Findings below (if any) were made without these data; the absence of other cards "
-            "does not mean the order is safe. An administrator can add the server to `CLINGUIDE_CDS_FHIR_SERVERS`"
-            " (see docs/cds-hooks.md).",
-        ))
-        missing = [t for t in missing if t not in REQUIRED_TYPES]
-        server = None
-        lacking: list[str] = []
-    elif server and (missing or wanted_refs):
-        token = (request.get("fhirAuthorization") or {}).get("access_token")
-        fetched, errors = await fetch(server, pid, missing, token, transport) if missing else ({}, {})
-        for rtype, value in fetched.items():
-            try:
-                for resource, full_url in iter_entries(value, f"{server} {rtype}"):
-                    if resource["resourceType"] == rtype:
-                        resources.setdefault(rtype, []).append(resource)
-                    elif resource["resourceType"] == "Medication":
-                        med_entries.append((resource, full_url))
-            except FhirInputError as exc:
-                errors[rtype] = f"the server's answer did not validate ({exc})"
-        for mr in resources.get("MedicationRequest", []):  # references in what the server just returned
-            ref = medication_reference(mr)
-            if ref and not ref.startswith("#") and ref not in wanted_refs:
-                wanted_refs.append(ref)
-        index = medication_index(med_entries, server)
-        wanted_refs = [r for r in wanted_refs if r not in index]
-        med_errors: dict[str, str] = {}
-        if wanted_refs:
-            found, med_errors = await fetch_medications(server, wanted_refs, token, transport)
-            for ref, med in found.items():
-                try:
-                    index[ref] = next(iter_resources(med, f"{server} {ref}"))
-                except (FhirInputError, StopIteration):
-                    med_errors[ref] = "the server's answer did not validate"
-        if errors:
-            what = ", ".join(TYPE_WORDS[t] for t in errors)
-            notes.append(c.info_card(
-                f"Could not read {what} from the EHR; checks may be incomplete",
-                "clinguide asked the EHR's FHIR server for data the request did not include, and the server "
-                "did not answer usefully:\n\n" + "\n".join(f"- {TYPE_WORDS[t]}: {e}" for t, e in errors.items())
-                + "\n\nFindings below (if any) were made without these data.",
-            ))
-        if med_errors:
-            log.info("could not read %d referenced Medication(s)", len(med_errors))
-        missing = [t for t in missing if t in errors]
-        lacking = []
-    else:
+    current = [*(drafts or []), *resources.get("MedicationRequest", []), *resources.get("MedicationStatement", [])]
+    wanted = _references(current, index, [])
+    lacking: list[str] = []
+    if server and (missing or wanted):
+        if allowed:
+            index, card = await _read_server(request, pid, missing, wanted, resources, med_entries, transport)
+            notes += [card] if card else []
+        else:
+            log.warning("fhirServer %s is not on the allow-list for this caller; nothing fetched", _host(str(server)))
+            notes.append(_not_allowed_card(str(server), missing))
+    elif not server:
         lacking = [t for t in missing if t in REQUIRED_TYPES]
     if lacking or outcomes:
         what = ", ".join(TYPE_WORDS[t] for t in lacking) or "some prefetched data"
@@ -270,12 +289,14 @@ def _worth_a_card(f: Finding) -> bool:
     return f.severity in ("warning", "critical") or f.code in INFO_CODES
 
 
-def draft_orders(context: dict[str, Any], hook: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(focused drafts, other drafts) among the context's MedicationRequests."""
-    meds = [
-        r for r in iter_resources(context.get("draftOrders"), "context.draftOrders")
-        if r["resourceType"] == "MedicationRequest" and r.get("status") in DRAFT_STATUSES
-    ]
+def draft_orders(
+    context: dict[str, Any], hook: str, entries: list[tuple[dict[str, Any], str | None]] | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(focused drafts, other drafts) among the context's MedicationRequests (``entries``: the draftOrders
+    Bundle already read by :func:`draft_entries`)."""
+    if entries is None:
+        entries = draft_entries(context)
+    meds = [r for r, _ in entries if r["resourceType"] == "MedicationRequest" and r.get("status") in DRAFT_STATUSES]
     if hook != "order-select":
         return meds, []
     wanted = {s.split("/", 1)[-1] for s in context.get("selections", []) if isinstance(s, str)}
@@ -285,10 +306,9 @@ def draft_orders(context: dict[str, Any], hook: str) -> tuple[list[dict[str, Any
     return focused, [m for m in meds if m.get("id") not in wanted]
 
 
-def draft_medications(context: dict[str, Any]) -> list[tuple[dict[str, Any], str | None]]:
-    """Medication resources that travel in the draftOrders Bundle (referenced by the drafts)."""
-    return [(r, u) for r, u in iter_entries(context.get("draftOrders"), "context.draftOrders")
-            if r["resourceType"] == "Medication"]
+def draft_entries(context: dict[str, Any]) -> list[tuple[dict[str, Any], str | None]]:
+    """The draftOrders Bundle's resources with their fullUrls, validated once."""
+    return list(iter_entries(context.get("draftOrders"), "context.draftOrders"))
 
 
 # ----- findings the service itself makes ------------------------------------------------
@@ -304,12 +324,33 @@ def problem_finding(problem: OrderProblem) -> Finding:
                    sources=[])
 
 
+def _not_yet(f: Finding, mapped: MappedMedication, hook: str) -> Finding:
+    """A dose that is simply absent — at order-select (details may come later, CDS Hooks) or on a prescription
+    already in the record (patient-view) — is said plainly as info, not raised as a critical alarm."""
+    absent = (f.code == "unparseable-order" and "dose" in f.title.lower() and mapped.order.dose is None
+              and mapped.order.sig is None and not mapped.problems)
+    if not absent or hook not in ("order-select", "patient-view"):
+        return f
+    if hook == "order-select":
+        title, detail = "Dose not entered yet", (
+            "The selected order has no dose yet, so dose and daily-dose limits were not checked; they are checked "
+            "when the order is signed. Interaction and other checks ran.")
+    else:
+        title, detail = "Dose not recorded", (
+            "The prescription in the record carries no dose, so its dose and daily-dose limits were not checked. "
+            "Interaction and other checks ran.")
+    return f.model_copy(update={"severity": "info", "title": title, "detail": detail, "suggestion": None})
+
+
 def _superseded(f: Finding, problems: list[OrderProblem]) -> bool:
     """An engine finding that only repeats, vaguely, a number the mapping already reported."""
     return f.code == "unparseable-order" and any(p.field in f.title.lower() for p in problems)
 
 
 def _how_unknown(med: MappedMedication) -> str:
+    concept = med.resource.get("medicationCodeableConcept")
+    named = isinstance(concept, dict) and (concept.get("text") or any(
+        isinstance(x, dict) and x.get("display") for x in concept.get("coding", [])))
     if med.unfollowed:
         return f"its medication reference `{med.unfollowed[:100]}` could not be followed"
     if med.code and med.name.startswith("RxNorm "):
@@ -318,6 +359,8 @@ def _how_unknown(med: MappedMedication) -> str:
         return f"neither RxNorm code {med.code} nor the name '{med.name[:100]}' is in clinguide's knowledge pack"
     if med.name == "unnamed medication":
         return "the order carries neither a code nor a name"
+    if not named and not med.unfollowed:
+        return f"it is coded only as {med.name}, and clinguide identifies drugs by RxNorm code or by name"
     return f"the name '{med.name[:100]}' matches no drug in clinguide's knowledge pack"
 
 
@@ -338,8 +381,9 @@ def unknown_record_card(meds: list[MappedMedication]) -> dict[str, Any]:
         if med.describe() not in names:
             names.append(med.describe())
     lines = "\n".join(f"- {m.describe()} ({m.ref}): {_how_unknown(m)}" for m in meds[:50])
+    listed = ", ".join(names) if len(names) <= 3 else f"{len(names)} medications ({', '.join(names[:2])}, …)"
     return c.info_card(
-        f"Not recognised: {', '.join(names)} — not checked for interactions",
+        f"Not recognised: {listed} — not checked for interactions",
         "clinguide could not identify these medications, so their interactions with the orders it checks "
         "(added sedation and breathing risk with opioids, benzodiazepines and muscle relaxants, and the "
         "other rules of its knowledge pack) were not checked:\n\n" + lines,
@@ -356,7 +400,7 @@ def _entries(meds: list[MappedMedication]) -> list[Any]:
 
 def evaluate_orders(
     drafts: tuple[list[dict[str, Any]], list[dict[str, Any]]], record: Record | dict[str, list[dict[str, Any]]],
-    kb: Any, check: CheckFn, now: dt.datetime,
+    kb: Any, check: CheckFn, now: dt.datetime, hook: str = "order-sign",
 ) -> Outcome:
     if not isinstance(record, Record):
         record = Record(record, {})
@@ -380,15 +424,16 @@ def evaluate_orders(
         for problem in mapped.problems:
             f = problem_finding(problem)
             found.setdefault((f.code, f.title), (f, None))
-        for drug_id, order in mapped.orders:
+        # each ingredient is checked against the rest of the patient, not against its own co-ingredients
+        for i, (drug_id, order) in enumerate(mapped.orders):
             if in_scope(drug_id, kb):
                 result = _run(check, order, full_case, kb)
                 out.checks_run += 1
                 pairs = [] if result is None else [
-                    (f, result) for f in result.findings if _worth_a_card(f) and not _superseded(f, mapped.problems)]
+                    (_not_yet(f, mapped, hook), result) for f in result.findings
+                    if _worth_a_card(f) and not _superseded(f, mapped.problems)]
             else:
-                entry = next((e for (d, _), e in zip(mapped.orders, mapped.entries, strict=False) if d == drug_id),
-                             mapped.entry())
+                entry = mapped.entries[i] if i < len(mapped.entries) else mapped.entry()
                 pairs = _interactions_of(order, entry, partners, partner_case, kb, check, out)
             for f, result in pairs:
                 found.setdefault((f.code, f.title), (f, result))
@@ -451,7 +496,7 @@ def evaluate_patient_view(
             result = _run(check, order, case, kb)
             out.checks_run += 1
             if result is not None:
-                pairs += [(f, result, drug_id) for f in result.findings
+                pairs += [(_not_yet(f, med, "patient-view"), result, drug_id) for f in result.findings
                           if _worth_a_card(f) and not _superseded(f, med.problems)]
         for f, result, drug_id in pairs:
             key = (f.code, "" if f.code in INTERACTION_CODES else f"{med.ref}|{drug_id}|{f.title}")
@@ -486,8 +531,9 @@ async def run_hook(
     context = request["context"]
     check_context(service_id, hook, context)
     pid = strip_patient(context.get("patientId"))
-    drafts = draft_orders(context, hook) if hook != "patient-view" else ([], [])  # validated before any fetch
-    meds = draft_medications(context) if hook != "patient-view" else []
+    entries = draft_entries(context) if hook != "patient-view" else []  # validated before any fetch
+    drafts = draft_orders(context, hook, entries) if hook != "patient-view" else ([], [])
+    meds = [(r, u) for r, u in entries if r["resourceType"] == "Medication"]
     record = await gather(request, pid, transport, issuer, drafts=drafts[0] + drafts[1], draft_medications=meds)
     if check is None:
         return {"cards": [c.info_card(
@@ -497,7 +543,7 @@ async def run_hook(
     if hook == "patient-view":
         outcome = evaluate_patient_view(record, kb, check, now)
     else:
-        outcome = evaluate_orders(drafts, record, kb, check, now)
+        outcome = evaluate_orders(drafts, record, kb, check, now, hook)
     cards = sorted(outcome.cards, key=lambda card: _ORDER[card["indicator"]])
     return {"cards": cards + record.notes}
 
