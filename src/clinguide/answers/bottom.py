@@ -72,8 +72,9 @@ def _vocabulary(text: str) -> set[str]:
 
 def _joins(lead: str, sentence: str) -> str:
     """After a lead that ends in ':' a sentence continues in lower case ("No: do not ...")."""
-    if lead.endswith(":") and len(sentence) > 1 and sentence[0].isupper() and sentence[1].islower():
-        return f"{lead} {sentence[0].lower()}{sentence[1:]}"
+    first_word = sentence.split(" ", 1)[0]
+    if lead.endswith(":") and sentence[:1].isupper() and not (len(first_word) > 1 and first_word.isupper()):
+        return f"{lead} {sentence[0].lower()}{sentence[1:]}"  # not an acronym such as ACP
     return f"{lead} {sentence}".strip()
 
 
@@ -192,9 +193,7 @@ def _interaction(
     used: list[str] = []
     pair = {frame.drugs[0], frame.other}
     about_pair = [
-        s
-        for s in kb.statements.values()
-        if pair <= set(s.drugs) and applies(s) and usable(kb, s, statement_text(s))
+        s for s in kb.statements.values() if pair <= set(s.drugs) and applies(s) and usable(kb, s, statement_text(s))
     ]
     if audience == "patient" and about_pair:
         texts.append(statement_text(about_pair[0]))
@@ -227,6 +226,8 @@ def build(
     lead = _words(spec.get("lead", {}).get(audience, ""), a, b)
     result: BottomLine | None = None
     for recipe in spec.get("bottom", []):
+        if (recipe.get("if") == "drugs" and not u.drugs) or (recipe.get("if") == "no-drugs" and u.drugs):
+            continue
         if "rule" in recipe:
             result = _interaction(kb, frame, audience, statement_text, applies)
         elif "template" in recipe:
@@ -257,10 +258,11 @@ def build(
     if result is None:
         return None
     close = spec.get("close")
-    if close and close in kb.statements and applies(kb.statements[close]):
+    if close and close in kb.statements and applies(kb.statements[close]) and close not in result.statements:
         closing = kb.statements[close]
-        joined = fit(result.text, [statement_text(closing)])
-        if joined != result.text:
+        first = sentences(result.text)[0] if sentences(result.text) else result.text
+        joined = fit(first, [statement_text(closing)])  # the answer's first sentence, then "talk to your team"
+        if joined != first:
             result.text = joined
             result.statements.append(closing.id)
             result.sources += [s for s in shown_sources(kb, closing.sources) if s not in result.sources]
@@ -282,7 +284,9 @@ def _about_all(
     candidates = [
         s
         for s in kb.statements.values()
-        if wanted <= set(s.drugs) and applies(s) and usable(kb, s, statement_text(s))
+        if wanted <= set(s.drugs)
+        and applies(s)
+        and usable(kb, s, statement_text(s))
         and (not s.settings or u.setting in s.settings)
     ]
     if not candidates:

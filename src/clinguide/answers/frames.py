@@ -21,6 +21,20 @@ if TYPE_CHECKING:
 
 FRAMES_PATH = Path(__file__).with_name("frames.yaml")
 ALCOHOL = "alcohol"
+OLDER_ADULTS = "older-adults"
+_AGE_WORDS = frozenset({"year", "years", "yr", "yrs", "yo"})
+
+
+def _stated_age(tokens: tuple[str, ...]) -> int:
+    """An age written as "80 year old" / "aged 72" / "I am 70", or 0."""
+    for index, token in enumerate(tokens):
+        if not token.isdigit() or not 0 < int(token) < 130:
+            continue
+        after = tokens[index + 1] if index + 1 < len(tokens) else ""
+        before = tokens[index - 1] if index else ""
+        if after in _AGE_WORDS or before in ("aged", "age", "am", "im"):
+            return int(token)
+    return 0
 
 
 @dataclass(frozen=True)
@@ -107,11 +121,15 @@ def frame_of(u: Understanding, kb: KnowledgeBase) -> Frame:
     book = frame_book()
     tokens = _generic_tokens(kb, u.tokens)
     other = _other(u)
-    populations = tuple(name for name, phrases in book.populations.items() if phrases.find(tokens))
+    found = {name for name, phrases in book.populations.items() if phrases.find(tokens)}
+    if _stated_age(u.tokens) >= kb.policy.older_adult_min_age:
+        found.add(OLDER_ADULTS)
+    populations = tuple(name for name in book.populations if name in found)
     for spec in book.frames:
         if not _fits(spec, u, other):
             continue
-        if spec.triggers.entries and not spec.triggers.find(tokens):
+        by_population = bool(set(spec.raw.get("populations", [])) & found)
+        if spec.triggers.entries and not spec.triggers.find(tokens) and not by_population:
             continue
         return Frame(spec.id, u.drugs, other, populations, u.setting, spec.raw)
     last = book.frames[-1]
