@@ -23,6 +23,7 @@ Sections = list[tuple[str, list["Statement"]]]
 _WORD = re.compile(r"[a-z]{3,}")
 DUPLICATE_OVERLAP = 0.6
 CLOSING_SECTION = "prescriber"
+FALLBACK_SECTION = "cautions"
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,9 @@ def split(
         if statement.id in taken or statement.id in exclude:
             return False
         key = key_of[statement.id]
+        if forced and key not in chosen and len(chosen) >= limit.sections:
+            # a kept safety point never opens a sixth section: it joins the safety section (or the first)
+            key = FALLBACK_SECTION if FALLBACK_SECTION in chosen else next(iter(chosen))
         body = text(statement)
         vocabulary = _vocabulary(body)
         if not forced:
@@ -143,7 +147,7 @@ def split(
         return True
 
     closing = dict(pool).get(CLOSING_SECTION, [])
-    for statement in [*keep, *closing]:
+    for statement in [*closing, *keep]:  # the closing section first, so it always has its place
         try_add(statement, forced=True)
     for key in sorted(pool_order, key=section_rank):
         for statement in dict(pool)[key]:

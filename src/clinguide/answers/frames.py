@@ -131,6 +131,10 @@ def frame_of(u: Understanding, kb: KnowledgeBase) -> Frame:
         by_population = bool(set(spec.raw.get("populations", [])) & found)
         if spec.triggers.entries and not spec.triggers.find(tokens) and not by_population:
             continue
-        return Frame(spec.id, u.drugs, other, populations, u.setting, spec.raw)
+        drugs = u.drugs
+        if spec.raw.get("canonical_order") and len(drugs) >= 2:
+            drugs = tuple(sorted(drugs[:2])) + drugs[2:]
+            other = drugs[1]
+        return Frame(spec.id, drugs, other, populations, u.setting, spec.raw)
     last = book.frames[-1]
     return Frame(last.id, u.drugs, other, populations, u.setting, last.raw)
