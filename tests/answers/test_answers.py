@@ -129,6 +129,16 @@ GOLDEN: list[tuple[str, str, str, Check]] = [
     ("Can I take diazepam with ibuprofen?", "patient", "interaction",
      lambda kb, b: "no information" in lower(b) and "not mean it is safe" in lower(b)),
     ("Can I take diazepam with oxycodone?", "clinician", "interaction", lambda kb, b: "avoid" in lower(b)),
+    ("how long does valium stay in your system", "patient", "half-life", lambda kb, b: "two days" in lower(b)),
+    ("How many valium can I take in a day?", "patient", "max-dose",
+     lambda kb, b: f"{number(kb.dosing('diazepam', 'adult').max_daily_mg)} mg" in b),  # type: ignore[union-attr]
+    # a monograph field answers where no statement does; the pack's older-adult age is rendered, not typed
+    ("Is methocarbamol ok for my 75 year old dad?", "patient", "older-adults",
+     lambda kb, b: f"aged {kb.policy.older_adult_min_age} or older to avoid methocarbamol" in b),
+    # where the pack has nothing for the drug, the answer says so instead of answering about another drug
+    ("Is it safe to take cyclobenzaprine while breastfeeding?", "patient", "pregnancy",
+     lambda kb, b: "no checked information on cyclobenzaprine" in lower(b)),
+    ("can I drive on tizanidine", "clinician", "driving", lambda kb, b: "no driving statement for tizanidine" in b),
 ]
 
 
@@ -154,7 +164,11 @@ def test_bottom_line_is_short_and_carries_published_citations(kb: KnowledgeBase,
     article = ask(question, audience=audience, kb=kb)
     assert len(sentences(article.bottom_line)) <= MAX_SENTENCES, article.bottom_line
     assert len(article.bottom_line.split()) <= MAX_WORDS, article.bottom_line
-    honest_gap = "no information" in article.bottom_line or "no interaction rule" in article.bottom_line
+    honest_gap = any(
+        words in article.bottom_line
+        for words in ("no information", "no interaction rule", "no checked information", "no reviewed statement",
+                      "no driving statement", "no older-adult statement")
+    )
     assert article.bottom_line_citations or honest_gap, "a bottom line without citations"
     assert not [s for s in cited_ids(article, article.bottom_line_citations) if s.startswith("SEED")]
 
@@ -222,6 +236,7 @@ RED_FLAG_QUESTIONS: list[tuple[str, str]] = [
     ("I inject drugs and have new back pain", "same-day"),
     ("I had cancer and now have back pain at night, severe night pain", "same-day"),
     ("my foot drop started with the back pain, what helps?", "same-day"),
+    ("my back hurts and I have a temperature of 39", "same-day"),
     ("I was in a car accident and now my back is in spasm", "emergency"),
     ("I had my spinal fusion last week and my wound is leaking", "contact-surgical-team"),
     ("after my fusion I have a fever, can I take tylenol?", "contact-surgical-team"),

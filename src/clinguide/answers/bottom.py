@@ -253,6 +253,10 @@ def build(
             statement = best_key()
             if statement is not None:
                 result = _from_statement(kb, statement, lead, statement_text)
+        elif "monograph" in recipe and frame.drugs:
+            result = _monograph_fact(kb, frame, recipe, audience)
+        elif "gap" in recipe and frame.drugs:
+            result = BottomLine(fit(_words(recipe["gap"][audience], a, b), []), [], verdict="gap")
         if result is not None:
             break
     if result is None:
@@ -267,6 +271,27 @@ def build(
             result.statements.append(closing.id)
             result.sources += [s for s in shown_sources(kb, closing.sources) if s not in result.sources]
     return result
+
+
+def _monograph_fact(kb: KnowledgeBase, frame: Frame, recipe: dict[str, Any], audience: str) -> BottomLine | None:
+    """A monograph's own field (e.g. its older-adult rule), cited by the field's sources.
+
+    Clinicians get the field's text; patients get the recipe's wording for the field's
+    ``recommendation`` (e.g. "avoid"), when the recipe has one.
+    """
+    fact = getattr(kb.drugs[frame.drugs[0]], recipe["monograph"], None)
+    if fact is None:
+        return None
+    sources = shown_sources(kb, fact.sources)
+    if not sources:
+        return None
+    if audience == "clinician":
+        return BottomLine(fit("", [kb.render(fact.text)]), sources)
+    wording = recipe.get("patient", {}).get(getattr(fact, "recommendation", ""), "")
+    if not wording:
+        return None
+    a, b = _names(kb, frame)
+    return BottomLine(fit(kb.render(_words(wording, a, b)), []), sources)
 
 
 def _about_all(

@@ -78,9 +78,7 @@ def must_keep(
         out.append(statement)
     if frame.answer_type == "interaction" and frame.other:
         out += [
-            s
-            for s in pool
-            if s.safety and frame.other in s.drugs and set(s.drugs) & set(frame.drugs) and s not in out
+            s for s in pool if s.safety and frame.other in s.drugs and set(s.drugs) & set(frame.drugs) and s not in out
         ]  # the pair's own warnings (not another drug's warning about the same agent)
     return out
 
