@@ -152,7 +152,9 @@ def split(
     for statement in [*closing, *keep]:  # the closing section first, so it always has its place
         try_add(statement, forced=True)
     for key in sorted(pool_order, key=section_rank):
-        for statement in dict(pool)[key]:
+        items = dict(pool)[key]
+        # a statement with a published source comes before an unsourced editorial one
+        for statement in sorted(items, key=lambda s: not shown_sources(kb, s.sources)):
             try_add(statement, forced=False)
 
     order = {s.id: i for i, s in enumerate(flat)}
