@@ -139,6 +139,14 @@ GOLDEN: list[tuple[str, str, str, Check]] = [
     ("Is it safe to take cyclobenzaprine while breastfeeding?", "patient", "pregnancy",
      lambda kb, b: "no checked information on cyclobenzaprine" in lower(b)),
     ("can I drive on tizanidine", "clinician", "driving", lambda kb, b: "no driving statement for tizanidine" in b),
+    # a condition named with the drug: the statement about both (the label contraindication)
+    ("Can I take Valium for back spasm if I have sleep apnea?", "patient", "condition",
+     lambda kb, b: "sleep apnea" in lower(b) and "should not take diazepam" in lower(b)),
+    ("Can I take Valium for back spasm if I have sleep apnea?", "clinician", "condition",
+     lambda kb, b: "contraindication" in lower(b)),
+    # the pack's dosing is for adults: a child's age gets an honest gap, not an adult dose
+    ("can i give my 15 year old cyclobenzaprine", "patient", "children",
+     lambda kb, b: "for adults" in lower(b) and "mg" not in lower(b)),
 ]
 
 
@@ -167,7 +175,7 @@ def test_bottom_line_is_short_and_carries_published_citations(kb: KnowledgeBase,
     honest_gap = any(
         words in article.bottom_line
         for words in ("no information", "no interaction rule", "no checked information", "no reviewed statement",
-                      "no driving statement", "no older-adult statement")
+                      "no driving statement", "no older-adult statement", "no paediatric statement")
     )
     assert article.bottom_line_citations or honest_gap, "a bottom line without citations"
     assert not [s for s in cited_ids(article, article.bottom_line_citations) if s.startswith("SEED")]

@@ -253,10 +253,12 @@ def build(
             statement = best_key()
             if statement is not None:
                 result = _from_statement(kb, statement, lead, statement_text)
+        elif recipe.get("condition") and frame.drugs and frame.conditions:
+            result = _condition(kb, frame, recipe, audience, statement_text, applies)
         elif "monograph" in recipe and frame.drugs:
             result = _monograph_fact(kb, frame, recipe, audience)
-        elif "gap" in recipe and frame.drugs:
-            result = BottomLine(fit(_words(recipe["gap"][audience], a, b), []), [], verdict="gap")
+        elif "gap" in recipe:
+            result = BottomLine(fit(_words(recipe["gap"][audience], a or "these medicines", b), []), [], verdict="gap")
         if result is not None:
             break
     if result is None:
@@ -271,6 +273,46 @@ def build(
             result.statements.append(closing.id)
             result.sources += [s for s in shown_sources(kb, closing.sources) if s not in result.sources]
     return result
+
+
+def _about_condition(statement: Statement, condition: str) -> bool:
+    stem = condition.split("-")[0]
+    return condition in statement.topics or any(t == stem or t.startswith(f"{stem}-") for t in statement.topics)
+
+
+def _condition(
+    kb: KnowledgeBase,
+    frame: Frame,
+    recipe: dict[str, Any],
+    audience: str,
+    statement_text: Callable[[Statement], str],
+    applies: Applies,
+) -> BottomLine | None:
+    """The drug with a condition the question names: a statement about both, else the monograph's condition rule
+    (the rule ``check`` applies), worded for patients by the rule's code."""
+    drug = kb.drugs[frame.drugs[0]]
+    for condition in frame.conditions:
+        for statement in kb.statements.values():
+            if (
+                drug.id in statement.drugs
+                and _about_condition(statement, condition)
+                and applies(statement)
+                and usable(kb, statement, statement_text(statement))
+            ):
+                return _from_statement(kb, statement, "", statement_text)
+        expanded = kb.expand_conditions([condition])
+        rule = next((r for r in drug.condition_rules if set(r.conditions) & expanded), None)
+        sources = shown_sources(kb, rule.sources) if rule else []
+        if rule is None or not sources:
+            continue
+        if audience == "clinician":
+            return BottomLine(fit("", [kb.render(rule.text)]), sources)
+        wording = recipe.get("patient", {}).get(rule.code) or recipe.get("patient", {}).get("default")
+        if wording:
+            name = kb.conditions[condition].patient_name or kb.conditions[condition].name
+            text = _words(wording, drug.name.lower(), "").replace("{condition}", name.lower())
+            return BottomLine(fit(text, []), sources)
+    return None
 
 
 def _monograph_fact(kb: KnowledgeBase, frame: Frame, recipe: dict[str, Any], audience: str) -> BottomLine | None:
