@@ -144,6 +144,9 @@ GOLDEN: list[tuple[str, str, str, Check]] = [
      lambda kb, b: "sleep apnea" in lower(b) and "should not take diazepam" in lower(b)),
     ("Can I take Valium for back spasm if I have sleep apnea?", "clinician", "condition",
      lambda kb, b: "contraindication" in lower(b)),
+    ("I'm 68, what muscle relaxant is safest?", "patient", "older-adults",
+     lambda kb, b: f"{kb.policy.older_adult_min_age} or older" in b and "avoiding most muscle relaxants" in b),
+    ("Is it bad to take valium every night for a month?", "patient", "how-long", lambda kb, b: _diazepam_days(kb) in b),
     # the pack's dosing is for adults: a child's age gets an honest gap, not an adult dose
     ("can i give my 15 year old cyclobenzaprine", "patient", "children",
      lambda kb, b: "for adults" in lower(b) and "mg" not in lower(b)),
