@@ -132,9 +132,12 @@ GOLDEN: list[tuple[str, str, str, Check]] = [
     ("how long does valium stay in your system", "patient", "half-life", lambda kb, b: "two days" in lower(b)),
     ("How many valium can I take in a day?", "patient", "max-dose",
      lambda kb, b: f"{number(kb.dosing('diazepam', 'adult').max_daily_mg)} mg" in b),  # type: ignore[union-attr]
-    # a monograph field answers where no statement does; the pack's older-adult age is rendered, not typed
+    # the pack's older-adult age is rendered, not typed
     ("Is methocarbamol ok for my 75 year old dad?", "patient", "older-adults",
-     lambda kb, b: f"aged {kb.policy.older_adult_min_age} or older to avoid methocarbamol" in b),
+     lambda kb, b: f"{kb.policy.older_adult_min_age} or older" in b and "avoid" in b and "methocarbamol" in b),
+    # a monograph field answers where no statement does (the relaxant's Beers rule)
+    ("Is carisoprodol ok for my 75 year old dad?", "clinician", "older-adults",
+     lambda kb, b: "beers" in lower(b) and "carisoprodol" in lower(b)),
     # where the pack has nothing for the drug, the answer says so instead of answering about another drug
     ("Is it safe to take cyclobenzaprine while breastfeeding?", "patient", "pregnancy",
      lambda kb, b: "no checked information on cyclobenzaprine" in lower(b)),
