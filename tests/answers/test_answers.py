@@ -373,3 +373,30 @@ def test_alcohol_answer_agrees_with_check(kb: KnowledgeBase) -> None:
     article = ask("Can I drink alcohol with diazepam?", audience="clinician", kb=kb)
     rule = next(r for r in kb.interactions if r.code == "alcohol")
     assert set(rule.sources) <= cited_ids(article, article.bottom_line_citations)
+
+
+# ----- the frames are data: every id they name exists, and they carry review metadata -------------
+
+
+def test_frames_data_names_only_pack_statements(kb: KnowledgeBase) -> None:
+    from clinguide.answers.frames import frame_book
+
+    raw = frame_book().raw
+    assert raw["review"]["status"] == "approved" and raw["review"]["reviewer"] and raw["review"]["last_reviewed"]
+    named: list[str] = list(raw["universal_keep"])
+    for population in raw["populations"].values():
+        named += population.get("keep", [])
+    for frame in raw["frames"]:
+        named += frame.get("keep", [])
+        named += [frame["close"]] if frame.get("close") else []
+        for recipe in frame.get("bottom", []):
+            named += recipe.get("statements", [])
+            for wording in (recipe.get("template"), recipe.get("gap")):
+                if wording:
+                    assert set(wording) == {"clinician", "patient"}, frame["id"]
+    missing = sorted(set(named) - set(kb.statements))
+    assert not missing, f"frames.yaml names statements the pack does not have: {missing}"
+    ids = [frame["id"] for frame in raw["frames"]]
+    assert len(ids) == len(set(ids))
+    for level in ("emergency", "same-day", "contact-surgical-team"):
+        assert set(raw["red_flag_bottom"][level]) == {"clinician", "patient"}
