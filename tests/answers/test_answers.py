@@ -7,6 +7,8 @@ import re
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clinguide.answers.bottom import MAX_SENTENCES, MAX_WORDS, sentences
 from clinguide.answers.compose import ask
@@ -400,3 +402,35 @@ def test_frames_data_names_only_pack_statements(kb: KnowledgeBase) -> None:
     assert len(ids) == len(set(ids))
     for level in ("emergency", "same-day", "contact-surgical-team"):
         assert set(raw["red_flag_bottom"][level]) == {"clinician", "patient"}
+
+
+# ----- properties -------------------------------------------------------------------------------
+
+WORDS = st.sampled_from(
+    [
+        "diazepam", "valium", "flexeril", "tizanidine", "with", "alcohol", "dose", "max", "how", "long", "or",
+        "no", "fever", "after", "fusion", "back", "spasm", "can't", "pee", "pregnant", "older", "my", "80",
+        "year", "old", "stop", "is", "safe", "drive", "work", "ciprofloxacin", "oxycodone", "and", "?",
+    ]
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(WORDS, min_size=1, max_size=10), st.sampled_from(AUDIENCES))
+def test_any_question_gets_a_short_cited_answer_within_budget(words: list[str], audience: str) -> None:
+    from clinguide.clinical.red_flags import find_red_flags
+    from clinguide.kb import shipped_kb
+
+    kb = shipped_kb()
+    question = " ".join(words)
+    article = ask(question, audience=audience, kb=kb)
+    assert len(article.bottom_line.split()) <= MAX_WORDS or not article.covered
+    if article.covered:
+        assert len(sentences(article.bottom_line)) <= MAX_SENTENCES
+        assert default_words(article) <= WORD_BUDGET[audience]
+        assert len(article.sections) <= MAX_SECTIONS and len(default_citations(article)) <= MAX_REFERENCES
+    # an urgent block only when the detector finds a red flag in the question
+    if article.urgent is not None:
+        assert find_red_flags(kb, [question])
+    listed = {ref.n for ref in article.references}
+    assert default_citations(article) <= listed
