@@ -415,7 +415,7 @@ WORDS = st.sampled_from(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(st.lists(WORDS, min_size=1, max_size=10), st.sampled_from(AUDIENCES))
 def test_any_question_gets_a_short_cited_answer_within_budget(words: list[str], audience: str) -> None:
     from clinguide.clinical.red_flags import find_red_flags
