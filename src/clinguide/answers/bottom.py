@@ -358,5 +358,8 @@ def _about_all(
     ]
     if not candidates:
         return None
-    best = min(candidates, key=lambda s: (not s.key, u.setting not in s.settings, len(s.drugs)))
+    lead_section = (frame.spec.get("sections") or [None])[0]
+    best = min(
+        candidates, key=lambda s: (not s.key, s.section != lead_section, u.setting not in s.settings, len(s.drugs))
+    )
     return _from_statement(kb, best, lead, statement_text)
