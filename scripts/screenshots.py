@@ -10,6 +10,7 @@ import importlib.util
 import sys
 import tempfile
 from pathlib import Path
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("clinguide_web_live", ROOT / "tests" / "web" / "live.py")
@@ -55,6 +56,15 @@ def main() -> int:
         page.emulate_media(media="print")
         shot("ask-print")
         page.emulate_media(media="screen")
+        phone = browser.new_context(base_url=live.url, viewport={"width": 390, "height": 844}).new_page()
+        for name, question in (
+            ("ask-patient-phone", QUESTION),
+            ("ask-urgent-phone", "back pain with leg numbness and I can't control my bladder"),
+        ):
+            phone.goto("/?" + urlencode({"q": question, "audience": "patient"}))
+            path = OUT / f"{name}.png"
+            phone.screenshot(path=str(path))
+            print(path.relative_to(ROOT))
 
         page.goto("/assess")
         page.get_by_label("Age (years)").fill("45")

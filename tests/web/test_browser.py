@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 
@@ -14,8 +14,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 QUESTION = "Should I take Valium for back spasm?"
 
 
-def _ask(page: Any, question: str) -> None:
+def _ask(page: Any, question: str, audience: str = "I am a clinician") -> None:
     page.goto("/")
+    page.get_by_label(audience).check()  # asked before the first answer (issue 11)
     page.get_by_label("Your question").fill(question)
     page.get_by_role("button", name="Ask").click()
     page.locator("article.article").wait_for()
@@ -32,8 +33,8 @@ def test_ask_shows_cited_sections(page: Any) -> None:
     assert page.locator(target).count() == 1  # the superscript links to its reference
     citation.click()
     assert urlparse(page.url).fragment == target[1:]
-    assert "Last updated" in page.locator(".meta-bar").inner_text()
-    assert page.locator(".review-steps [aria-current=step]").inner_text() == "Approved"
+    assert "Checked against sources; clinician review pending" in page.locator(".review-line").inner_text()
+    assert page.locator(".review-steps").count() == 0
     # htmx pushed a shareable URL
     query = parse_qs(urlparse(page.url).query)
     assert query["q"] == [QUESTION]
@@ -104,6 +105,9 @@ def test_keyboard_reaches_the_question_box(page: Any) -> None:
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Skip to main content"
     page.keyboard.press("Enter")
+    page.keyboard.press("Tab")  # the audience question comes first (issue 11)
+    assert page.evaluate("document.activeElement.name") == "audience"
+    page.keyboard.press("Space")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "q"
     page.keyboard.type(QUESTION)
@@ -125,5 +129,69 @@ def test_approve_proposal_and_see_it_live(page: Any, live: Live) -> None:
     page.locator(".alert-ok").wait_for()
     assert "approved" in page.locator(".alert-ok").inner_text()
     assert "Rex Reviewer" in page.locator("table.history").inner_text()
-    page.goto("/?" + "q=Should+I+take+Valium+for+back+spasm%3F&audience=clinician")
+    # the edited statement leads the bottom line's recipe and sits in "More detail": open it (full=1)
+    page.goto("/?" + "q=Should+I+take+Valium+for+back+spasm%3F&audience=clinician&full=1")
     assert PROPOSAL_MARKER in page.locator("article.article").inner_text()
+
+
+# ----- phone (issue 11) ---------------------------------------------------------------------
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def phone(browser: Any, live: Live) -> Any:
+    context = browser.new_context(base_url=live.url, viewport=PHONE)
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
+
+
+def _within(page: Any, selector: str, screens: float) -> bool:
+    """The element's top and bottom lie within the first ``screens`` phone screens of the page."""
+    box = page.locator(selector).first.bounding_box()
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= PHONE["height"] * screens
+
+
+@pytest.mark.parametrize(
+    ("question", "level"),
+    [
+        ("back pain with leg numbness and I can't control my bladder", "emergency"),
+        ("I had a spinal fusion last week and now my wound is leaking", "contact-surgical-team"),
+        ("Should I take Valium for back spasm?", None),
+        ("Can I drink alcohol on Valium?", None),
+    ],
+)
+def test_phone_patient_sees_bottom_line_and_urgent_first(phone: Any, question: str, level: str | None) -> None:
+    phone.goto("/?" + urlencode({"q": question, "audience": "patient"}))
+    phone.locator("article.article").wait_for()
+    assert _within(phone, ".bottom-line", 1), "bottom line not on the first screen"
+    if level:
+        assert phone.locator(f".urgent.urgent-{level}").is_visible()
+        assert _within(phone, ".urgent", 1), "urgent block not on the first screen"
+    else:
+        assert phone.locator(".urgent").count() == 0
+    assert _within(phone, ".followup-box", 2), "follow-ups not within two screens"
+    # citation superscripts are at least 24 px tap targets, and the reference list leads back
+    for box in phone.eval_on_selector_all(
+        "sup.cite a", "els => els.filter(e => e.offsetParent).map(e => e.getBoundingClientRect().toJSON())"
+    ):
+        assert box["width"] >= 24 and box["height"] >= 24, box
+    first = phone.locator(".bottom-line sup.cite a").first
+    if first.count():
+        target = first.get_attribute("href")
+        first.click()
+        assert urlparse(phone.url).fragment == target[1:]
+        phone.locator(f"{target} a.ref-back").click()
+        assert urlparse(phone.url).fragment == "article-h"
+
+
+def test_phone_more_detail_opens_without_script(browser: Any, live: Live) -> None:
+    context = browser.new_context(base_url=live.url, viewport=PHONE, java_script_enabled=False)
+    page = context.new_page()
+    page.goto("/?" + urlencode({"q": "Should I take Valium for back spasm?", "audience": "patient"}))
+    more = page.locator("details.more")
+    hidden = more.locator(".article-section").first
+    assert not hidden.is_visible()
+    more.locator("summary").click()
+    assert hidden.is_visible()
+    context.close()

@@ -39,7 +39,9 @@ def test_ask_renders_article_with_citations_review_and_disclaimer(client: TestCl
     cited = set(re.findall(r'<a href="#ref-(\d+)"', html))
     listed = set(re.findall(r'<li id="ref-(\d+)"', html))
     assert cited and cited <= listed  # every superscript points at a listed reference
-    assert "Review status" in html and "Last updated:" in html
+    # one quiet, honest review line instead of workflow chips (issue 11)
+    assert "Checked against sources; clinician review pending" in html
+    assert "review-steps" not in html and "Under review" not in html
     assert 'class="disclaimer"' in html
     assert "Have a follow-up question?" in html
     follow_ups = re.findall(r'<li><a href="/\?q=[^"]+&amp;audience=clinician"', html)
@@ -77,11 +79,52 @@ def test_ask_escapes_the_question(client: TestClient) -> None:
 
 
 def test_ask_not_covered_panel(client: TestClient) -> None:
-    response = client.get("/", params={"q": OFF_TOPIC})
+    response = client.get("/", params={"q": OFF_TOPIC, "audience": "patient"})
     assert response.status_code == 200
     assert 'class="panel not-covered"' in response.text
     assert "Not covered" in response.text
     assert 'class="article"' not in response.text
+
+
+def test_ask_asks_the_audience_before_the_first_answer(client: TestClient) -> None:
+    """No silent clinician default: without a choice (or a remembered one) the page asks first."""
+    html = client.get("/", params={"q": QUESTION}).text
+    assert "One question first" in html
+    assert 'class="article"' not in html and "Bottom line" not in html
+    assert 'value="clinician" checked' not in html and 'value="patient" checked' not in html
+    assert html.index("Which best describes you?") < html.index('<label for="q">Your question</label>')
+    assert "/?q=Should+I+take+Valium+for+back+spasm%3F&amp;audience=patient" in html
+
+
+def test_ask_page_shows_no_internal_ids(client: TestClient) -> None:
+    for audience in ("patient", "clinician"):
+        html = client.get("/", params={"q": QUESTION, "audience": audience}).text
+        text = _text(html.split('id="article-h"')[1])
+        assert not re.search(r"\bS\d{2,3}[a-z]?\b|SEED\d{3}|\.ya?ml\b", text), re.findall(r"\bS\d{2,3}\b|SEED\d+", text)
+        # the per-item labels are gone (some statements still say "secondary summary" in their own words)
+        assert "(from a health summary, not a study)" not in text and "(partly from a secondary summary)" not in text
+        assert text.count("A secondary summary: a review of other sources") <= 1
+
+
+def test_ask_answer_order_urgent_bottom_line_follow_ups_sections_more(client: TestClient) -> None:
+    html = client.get("/", params={"q": "back pain and I can't control my bladder", "audience": "patient"}).text
+    assert 'class="urgent urgent-emergency"' in html
+    assert html.index('class="urgent') < html.index('class="bottom-line"') < html.index('class="followup-box')
+    ordinary = client.get("/", params={"q": QUESTION, "audience": "patient"}).text
+    assert 'class="urgent' not in ordinary
+    assert ordinary.index('class="bottom-line"') < ordinary.index('class="followup-box') < ordinary.index(
+        'class="article-section"'
+    )
+    # "More detail" is a plain <details>: collapsed by default, open with full=1, no script needed
+    assert '<details class="more">' in ordinary and "<summary>More detail" in ordinary
+    full = client.get("/", params={"q": QUESTION, "audience": "patient", "full": "1"}).text
+    assert '<details class="more" open>' in full
+
+
+def test_ask_references_have_a_way_back(client: TestClient) -> None:
+    html = client.get("/", params={"q": QUESTION, "audience": "patient"}).text
+    listed = re.findall(r'<li id="ref-(\d+)"', html)
+    assert listed and html.count('class="ref-back no-print" href="#article-h"') == len(listed)
 
 
 def test_ask_bad_audience_is_a_friendly_422(client: TestClient) -> None:

@@ -72,8 +72,9 @@ def _vocabulary(text: str) -> set[str]:
 
 def _joins(lead: str, sentence: str) -> str:
     """After a lead that ends in ':' a sentence continues in lower case ("No: do not ...")."""
-    if lead.endswith(":") and len(sentence) > 1 and sentence[0].isupper() and sentence[1].islower():
-        return f"{lead} {sentence[0].lower()}{sentence[1:]}"
+    first_word = sentence.split(" ", 1)[0]
+    if lead.endswith(":") and sentence[:1].isupper() and not (len(first_word) > 1 and first_word.isupper()):
+        return f"{lead} {sentence[0].lower()}{sentence[1:]}"  # not an acronym such as ACP
     return f"{lead} {sentence}".strip()
 
 
@@ -192,9 +193,7 @@ def _interaction(
     used: list[str] = []
     pair = {frame.drugs[0], frame.other}
     about_pair = [
-        s
-        for s in kb.statements.values()
-        if pair <= set(s.drugs) and applies(s) and usable(kb, s, statement_text(s))
+        s for s in kb.statements.values() if pair <= set(s.drugs) and applies(s) and usable(kb, s, statement_text(s))
     ]
     if audience == "patient" and about_pair:
         texts.append(statement_text(about_pair[0]))
@@ -227,6 +226,8 @@ def build(
     lead = _words(spec.get("lead", {}).get(audience, ""), a, b)
     result: BottomLine | None = None
     for recipe in spec.get("bottom", []):
+        if (recipe.get("if") == "drugs" and not u.drugs) or (recipe.get("if") == "no-drugs" and u.drugs):
+            continue
         if "rule" in recipe:
             result = _interaction(kb, frame, audience, statement_text, applies)
         elif "template" in recipe:
@@ -252,19 +253,87 @@ def build(
             statement = best_key()
             if statement is not None:
                 result = _from_statement(kb, statement, lead, statement_text)
+        elif recipe.get("condition") and frame.drugs and frame.conditions:
+            result = _condition(kb, frame, recipe, audience, statement_text, applies)
+        elif "monograph" in recipe and frame.drugs:
+            result = _monograph_fact(kb, frame, recipe, audience)
+        elif "gap" in recipe:
+            result = BottomLine(fit(_words(recipe["gap"][audience], a or "these medicines", b), []), [], verdict="gap")
         if result is not None:
             break
     if result is None:
         return None
     close = spec.get("close")
-    if close and close in kb.statements and applies(kb.statements[close]):
+    if close and close in kb.statements and applies(kb.statements[close]) and close not in result.statements:
         closing = kb.statements[close]
-        joined = fit(result.text, [statement_text(closing)])
-        if joined != result.text:
+        first = sentences(result.text)[0] if sentences(result.text) else result.text
+        joined = fit(first, [statement_text(closing)])  # the answer's first sentence, then "talk to your team"
+        if joined != first:
             result.text = joined
             result.statements.append(closing.id)
             result.sources += [s for s in shown_sources(kb, closing.sources) if s not in result.sources]
     return result
+
+
+def _about_condition(statement: Statement, condition: str) -> bool:
+    stem = condition.split("-")[0]
+    return condition in statement.topics or any(t == stem or t.startswith(f"{stem}-") for t in statement.topics)
+
+
+def _condition(
+    kb: KnowledgeBase,
+    frame: Frame,
+    recipe: dict[str, Any],
+    audience: str,
+    statement_text: Callable[[Statement], str],
+    applies: Applies,
+) -> BottomLine | None:
+    """The drug with a condition the question names: a statement about both, else the monograph's condition rule
+    (the rule ``check`` applies), worded for patients by the rule's code."""
+    drug = kb.drugs[frame.drugs[0]]
+    for condition in frame.conditions:
+        for statement in kb.statements.values():
+            if (
+                drug.id in statement.drugs
+                and _about_condition(statement, condition)
+                and applies(statement)
+                and usable(kb, statement, statement_text(statement))
+            ):
+                return _from_statement(kb, statement, "", statement_text)
+        expanded = kb.expand_conditions([condition])
+        rule = next((r for r in drug.condition_rules if set(r.conditions) & expanded), None)
+        sources = shown_sources(kb, rule.sources) if rule else []
+        if rule is None or not sources:
+            continue
+        if audience == "clinician":
+            return BottomLine(fit("", [kb.render(rule.text)]), sources)
+        wording = recipe.get("patient", {}).get(rule.code) or recipe.get("patient", {}).get("default")
+        if wording:
+            name = kb.conditions[condition].patient_name or kb.conditions[condition].name
+            text = _words(wording, drug.name.lower(), "").replace("{condition}", name.lower())
+            return BottomLine(fit(text, []), sources)
+    return None
+
+
+def _monograph_fact(kb: KnowledgeBase, frame: Frame, recipe: dict[str, Any], audience: str) -> BottomLine | None:
+    """A monograph's own field (e.g. its older-adult rule), cited by the field's sources.
+
+    Clinicians get the field's text; patients get the recipe's wording for the field's
+    ``recommendation`` (e.g. "avoid"), when the recipe has one.
+    """
+    fact = getattr(kb.drugs[frame.drugs[0]], recipe["monograph"], None)
+    if fact is None:
+        return None
+    sources = shown_sources(kb, fact.sources)
+    if not sources:
+        return None
+    if audience == "clinician":
+        return BottomLine(fit("", [kb.render(fact.text)]), sources)
+    wording = recipe.get("patient", {}).get(getattr(fact, "recommendation", ""), "")
+    if not wording:
+        return None
+    a, b = _names(kb, frame)
+    return BottomLine(fit(kb.render(_words(wording, a, b)), []), sources)
 
 
 def _about_all(
@@ -282,10 +351,15 @@ def _about_all(
     candidates = [
         s
         for s in kb.statements.values()
-        if wanted <= set(s.drugs) and applies(s) and usable(kb, s, statement_text(s))
+        if wanted <= set(s.drugs)
+        and applies(s)
+        and usable(kb, s, statement_text(s))
         and (not s.settings or u.setting in s.settings)
     ]
     if not candidates:
         return None
-    best = min(candidates, key=lambda s: (not s.key, u.setting not in s.settings, len(s.drugs)))
+    lead_section = (frame.spec.get("sections") or [None])[0]
+    best = min(
+        candidates, key=lambda s: (not s.key, s.section != lead_section, u.setting not in s.settings, len(s.drugs))
+    )
     return _from_statement(kb, best, lead, statement_text)

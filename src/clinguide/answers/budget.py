@@ -23,6 +23,7 @@ Sections = list[tuple[str, list["Statement"]]]
 _WORD = re.compile(r"[a-z]{3,}")
 DUPLICATE_OVERLAP = 0.6
 CLOSING_SECTION = "prescriber"
+FALLBACK_SECTION = "cautions"
 
 
 @dataclass(frozen=True)
@@ -59,25 +60,37 @@ def near_duplicate(a: frozenset[str], b: frozenset[str]) -> bool:
 
 def must_keep(
     kb: KnowledgeBase, frame: Frame, pool: list[Statement], applies: Callable[[Statement], bool]
-) -> list[Statement]:
-    """Safety points the frame never drops: listed ones that apply, and the pair's own warnings."""
+) -> tuple[list[Statement], list[Statement]]:
+    """(always kept, kept first while the budget allows).
+
+    Always: the frame's listed safety points, the population asked about, and the pair's own
+    warnings for an interaction question. First in line but within the budget: the universal
+    points (boxed warning, driving) for the main drug.
+    """
     book = frame_book().raw
+    main = set(frame.drugs[:1])
+
+    def pick(ids: list[str], drugs: set[str]) -> list[Statement]:
+        out: list[Statement] = []
+        for sid in dict.fromkeys(ids):
+            statement = kb.statements.get(sid)
+            if statement is None or not applies(statement):
+                continue
+            if drugs and statement.drugs and not set(statement.drugs) & drugs:
+                continue
+            out.append(statement)
+        return out
+
     wanted: list[str] = list(frame.spec.get("keep", []))
-    if frame.drugs:
-        wanted += book.get("universal_keep", [])
     for population in frame.populations:
         wanted += book["populations"][population].get("keep", [])
-    out: list[Statement] = []
-    for sid in dict.fromkeys(wanted):
-        statement = kb.statements.get(sid)
-        if statement is None or not applies(statement):
-            continue
-        if frame.drugs and statement.drugs and not set(statement.drugs) & set(frame.drugs):
-            continue
-        out.append(statement)
+    always = pick(wanted, main)
     if frame.answer_type == "interaction" and frame.other:
-        out += [s for s in pool if s.safety and frame.other in s.drugs and s not in out]
-    return out
+        always += [
+            s for s in pool if s.safety and frame.other in s.drugs and set(s.drugs) & main and s not in always
+        ]  # the pair's own warnings (not another drug's warning about the same agent)
+    first = [s for s in pick(book.get("universal_keep", []), main) if s not in always] if main else []
+    return always, first
 
 
 def split(
@@ -97,8 +110,8 @@ def split(
     limit = limits(audience)
     flat = [s for _key, items in pool for s in items]
     key_of = {s.id: key for key, items in pool for s in items}
-    keep = must_keep(kb, frame, flat, applies)
-    for statement in keep:
+    keep, first = must_keep(kb, frame, flat, applies)
+    for statement in [*keep, *first]:
         key_of.setdefault(statement.id, section_of(statement))
 
     preferred = list(frame.spec.get("sections", []))
@@ -122,6 +135,9 @@ def split(
         if statement.id in taken or statement.id in exclude:
             return False
         key = key_of[statement.id]
+        if forced and key not in chosen and len(chosen) >= limit.sections:
+            # a kept safety point never opens a sixth section: it joins the safety section (or the first)
+            key = FALLBACK_SECTION if FALLBACK_SECTION in chosen else next(iter(chosen))
         body = text(statement)
         vocabulary = _vocabulary(body)
         if not forced:
@@ -143,10 +159,14 @@ def split(
         return True
 
     closing = dict(pool).get(CLOSING_SECTION, [])
-    for statement in [*keep, *closing]:
+    for statement in keep:
         try_add(statement, forced=True)
+    for statement in [*closing, *first]:  # next in line, within the budget
+        try_add(statement, forced=False)
     for key in sorted(pool_order, key=section_rank):
-        for statement in dict(pool)[key]:
+        items = dict(pool)[key]
+        # a statement with a published source comes before an unsourced editorial one
+        for statement in sorted(items, key=lambda s: not shown_sources(kb, s.sources)):
             try_add(statement, forced=False)
 
     order = {s.id: i for i, s in enumerate(flat)}

@@ -91,9 +91,7 @@ def _bottom_line(kb: KnowledgeBase, u: Understanding, audience: str) -> Statemen
     keys = [
         s
         for s in kb.statements.values()
-        if s.key
-        and _applies(s, u, audience, open_drugs=False)
-        and bottom_lines.usable(kb, s, _text(kb, s, audience))
+        if s.key and _applies(s, u, audience, open_drugs=False) and bottom_lines.usable(kb, s, _text(kb, s, audience))
     ]
     if not keys:
         return None
@@ -432,9 +430,11 @@ def ask(question: str, audience: str = "clinician", kb: KnowledgeBase | None = N
         audience,
         statement_text=text,
         applies=applies,
-        best_key=lambda: selection.bottom if selection.bottom and bottom_lines.usable(
-            kb, selection.bottom, text(selection.bottom)
-        ) else None,
+        best_key=lambda: (
+            selection.bottom
+            if selection.bottom and bottom_lines.usable(kb, selection.bottom, text(selection.bottom))
+            else None
+        ),
     )
     if bottom is None:  # no recipe fits: the first sourced item leads (reported as a pack gap by the tests)
         first = next(

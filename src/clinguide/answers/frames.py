@@ -21,6 +21,22 @@ if TYPE_CHECKING:
 
 FRAMES_PATH = Path(__file__).with_name("frames.yaml")
 ALCOHOL = "alcohol"
+OLDER_ADULTS = "older-adults"
+CHILDREN = "children"
+ADULT_AGE = 18  # the pack's dosing is for adults; a younger stated age gets the children frame
+_AGE_WORDS = frozenset({"year", "years", "yr", "yrs", "yo"})
+
+
+def _stated_age(tokens: tuple[str, ...]) -> int:
+    """An age written as "80 year old" / "aged 72" / "I am 70", or 0."""
+    for index, token in enumerate(tokens):
+        if not token.isdigit() or not 0 < int(token) < 130:
+            continue
+        after = tokens[index + 1] if index + 1 < len(tokens) else ""
+        before = tokens[index - 1] if index else ""
+        if after in _AGE_WORDS or before in ("aged", "age", "am", "im"):
+            return int(token)
+    return 0
 
 
 @dataclass(frozen=True)
@@ -65,6 +81,7 @@ class Frame:
     other: str | None = None  # the second drug or substance of an interaction question
     populations: tuple[str, ...] = ()
     setting: str = "back-spasm"
+    conditions: tuple[str, ...] = ()  # pack condition ids named in the question
     spec: dict[str, Any] = field(default_factory=dict)
 
 
@@ -99,6 +116,8 @@ def _fits(spec: FrameSpec, u: Understanding, other: str | None) -> bool:
         return False
     if needs.get("other") and not (u.drugs and other):
         return False
+    if len(u.conditions) < int(needs.get("conditions", 0)):
+        return False
     return not ("setting" in needs and u.setting != needs["setting"])
 
 
@@ -107,12 +126,25 @@ def frame_of(u: Understanding, kb: KnowledgeBase) -> Frame:
     book = frame_book()
     tokens = _generic_tokens(kb, u.tokens)
     other = _other(u)
-    populations = tuple(name for name, phrases in book.populations.items() if phrases.find(tokens))
+    found = {name for name, phrases in book.populations.items() if phrases.find(tokens)}
+    age = _stated_age(u.tokens)
+    if age >= kb.policy.older_adult_min_age:
+        found.add(OLDER_ADULTS)
+    elif 0 < age < ADULT_AGE:
+        found.add(CHILDREN)
+    populations = tuple(name for name in book.populations if name in found)
     for spec in book.frames:
         if not _fits(spec, u, other):
             continue
-        if spec.triggers.entries and not spec.triggers.find(tokens):
-            continue
-        return Frame(spec.id, u.drugs, other, populations, u.setting, spec.raw)
+        wanted_populations = set(spec.raw.get("populations", []))
+        if spec.triggers.entries or wanted_populations:  # a frame with neither matches on its needs alone
+            by_population = bool(wanted_populations & found)
+            if not by_population and not (spec.triggers.entries and spec.triggers.find(tokens)):
+                continue
+        drugs = u.drugs
+        if spec.raw.get("canonical_order") and len(drugs) >= 2:
+            drugs = tuple(sorted(drugs[:2])) + drugs[2:]
+            other = drugs[1]
+        return Frame(spec.id, drugs, other, populations, u.setting, u.conditions, spec.raw)
     last = book.frames[-1]
-    return Frame(last.id, u.drugs, other, populations, u.setting, last.raw)
+    return Frame(last.id, u.drugs, other, populations, u.setting, u.conditions, last.raw)

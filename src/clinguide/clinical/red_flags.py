@@ -166,7 +166,19 @@ def _present(sequence: tuple[str, ...], text_clauses: list[list[str]]) -> bool:
     return False
 
 
-def trigger_matches(trigger: str, text_clauses: list[list[str]]) -> bool:
+def _fold(word: str) -> str:
+    return word.rstrip("s") if len(word) > 3 else word
+
+
+@lru_cache(maxsize=4096)
+def _trigger_words(trigger: str) -> frozenset[str]:
+    return frozenset(_fold(word) for part in compile_trigger(trigger) for word in part)
+
+
+def trigger_matches(trigger: str, text_clauses: list[list[str]], text_words: frozenset[str] | None = None) -> bool:
+    """``trigger`` occurs un-negated in the clauses (``text_words``, their folded words, is a quick pre-check)."""
+    if text_words is not None and not _trigger_words(trigger) <= text_words:
+        return False
     parts = compile_trigger(trigger)
     return bool(parts) and all(_present(part, text_clauses) for part in parts)
 
@@ -179,11 +191,12 @@ def find_red_flags(kb: KnowledgeBase, texts: Iterable[str], setting: str | None 
     text_clauses = [clause for text in texts if text for clause in clauses(str(text))]
     if not text_clauses:
         return []
+    text_words = frozenset(_fold(word) for clause in text_clauses for word in clause)
     found: list[tuple[int, int, RedFlagMatch]] = []
     for position, flag in enumerate(kb.red_flags):
         if setting is not None and setting not in flag.settings:
             continue
-        matched = next((t for t in flag.triggers if trigger_matches(t, text_clauses)), None)
+        matched = next((t for t in flag.triggers if trigger_matches(t, text_clauses, text_words)), None)
         if matched is None:
             continue
         level_rank = LEVEL_ORDER.index(flag.level) if flag.level in LEVEL_ORDER else len(LEVEL_ORDER)

@@ -34,8 +34,6 @@ def review_line(article: Article) -> str:
     return " · ".join(parts)
 
 
-_review_line = review_line
-
 
 def _shown(article: Article, full: bool) -> list[ArticleSection]:
     return [*article.sections, *article.more] if full else list(article.sections)

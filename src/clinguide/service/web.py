@@ -49,7 +49,6 @@ ALCOHOL = ("none", "moderate", "heavy")
 SEXES = ("female", "male", "other", "unknown")
 MED_ROWS = 4
 MAX_QUESTION = 500
-REVIEW_STEPS = (("submitted", "Submitted"), ("under-review", "Under review"), ("approved", "Approved"))
 VERDICT_WORDS = {
     "consider-short-term": "May be considered — short term only",
     "not-yet": "Not yet",
@@ -261,37 +260,43 @@ def mount_static(app: FastAPI) -> None:
 
 
 # ----- ask ---------------------------------------------------------------------
-def _audience(request: Request, given: str | None) -> tuple[str, str | None]:
-    """(audience, problem): the query value, else the remembered cookie, else clinician."""
+def _audience(request: Request, given: str | None) -> tuple[str | None, str | None]:
+    """(audience, problem): the query value, else the remembered cookie, else None (we ask; no silent default)."""
     if given:
         if given in AUDIENCES:
             return given, None
-        return "clinician", f"'{given}' is not an audience; choose clinician or patient."
+        return None, f"'{given}' is not an audience; choose clinician or patient."
     remembered = request.cookies.get(COOKIE_AUDIENCE)
-    return (remembered if remembered in AUDIENCES else "clinician"), None
+    return (remembered if remembered in AUDIENCES else None), None
 
 
-def _article_view(article: Any) -> dict[str, Any]:
-    review = article.review
-    status = review.status
-    steps = []
-    reached = True
-    current_index = next((i for i, (key, _) in enumerate(REVIEW_STEPS) if key == status), -1)
-    for i, (key, label) in enumerate(REVIEW_STEPS):
-        reached = current_index >= i
-        steps.append({"key": key, "label": label, "done": reached, "current": i == current_index})
+def _article_view(article: Any, full: bool) -> dict[str, Any]:
+    """What the ask page shows besides the Article itself: the review line and the reference lists."""
+    from clinguide.render.article import SECONDARY, review_line, shown_references
+
+    main_refs = shown_references(article, full=False)
+    main_numbers = {ref.n for ref in main_refs}
+    more_refs = [ref for ref in article.references if ref.n not in main_numbers]
     return {
-        "review_steps": steps,
-        "review_known": current_index >= 0,
-        "last_updated": _nice_date(review.last_updated),
-        "last_updated_iso": str(review.last_updated)[:10] if review.last_updated else None,
+        "review_line": review_line(article),
+        "last_updated": _nice_date(article.review.last_updated),
+        "last_updated_iso": str(article.review.last_updated)[:10] if article.review.last_updated else None,
+        "main_refs": main_refs,
+        "more_refs": more_refs,
+        "secondary_kind": SECONDARY,
+        "has_secondary": any(ref.kind == SECONDARY for ref in article.references),
+        "full": full,
+        "printed_on": _nice_date(dt.date.today()),
     }
 
 
 @router.get("/", response_class=HTMLResponse, name="ask")
-def ask_page(request: Request, q: str | None = None, audience: str | None = None) -> HTMLResponse:
+def ask_page(
+    request: Request, q: str | None = None, audience: str | None = None, full: str | None = None
+) -> HTMLResponse:
     question = (q or "").strip()
     chosen, problem = _audience(request, audience)
+    show_full = full in ("1", "true", "yes")
     context: dict[str, Any] = {
         "nav": "ask",
         "question": question,
@@ -300,6 +305,7 @@ def ask_page(request: Request, q: str | None = None, audience: str | None = None
         "examples": EXAMPLE_QUESTIONS,
         "article": None,
         "error": None,
+        "need_audience": False,
         "title": question or "Ask a question",
     }
     status = 200
@@ -312,12 +318,15 @@ def ask_page(request: Request, q: str | None = None, audience: str | None = None
             "message": f"Please keep the question under {MAX_QUESTION} characters (it has {len(question)}).",
         }
         status = 422
+    elif question and chosen is None:
+        context["need_audience"] = True  # asked before the first answer: patients must not get the clinician text
     elif question:
         try:
             article = _run("ask", "question", question, audience=chosen)
             context["article"] = article
-            context.update(_article_view(article))
+            context.update(_article_view(article, show_full))
             context["switch_url"] = {a: "/?" + urlencode({"q": question, "audience": a}) for a in AUDIENCES}
+            context["full_url"] = "/?" + urlencode({"q": question, "audience": chosen, "full": "1"})
         except PageError as err:
             context["error"] = {"title": err.title, "message": err.message}
             status = err.status
@@ -325,7 +334,7 @@ def ask_page(request: Request, q: str | None = None, audience: str | None = None
     template = "_answer.html" if context["partial"] else "ask.html"
     response = _render(request, template, context, status)
     if audience in AUDIENCES:
-        response.set_cookie(COOKIE_AUDIENCE, chosen, max_age=60 * 60 * 24 * 365, samesite="lax", httponly=True)
+        response.set_cookie(COOKIE_AUDIENCE, audience, max_age=60 * 60 * 24 * 365, samesite="lax", httponly=True)
     return response
 
 
