@@ -38,12 +38,17 @@ def run_all(ctx: CheckContext) -> list[Finding]:
     return sort_findings(ctx.findings)
 
 
+# One problem each, whatever rules raised it (a severe-renal rule and a renal rule, a condition rule
+# and a dose rule for the same impairment).
+ONE_PER_CODE = frozenset({"pregnancy", "hepatic-impairment", "renal-impairment"})
+
+
 def sort_findings(findings: list[Finding]) -> list[Finding]:
     """One finding per problem: findings with the same code and title are merged (the most severe
     kept, the other details appended, sources united), then sorted by severity and code."""
     merged: dict[tuple[str, str], Finding] = {}
     for f in findings:
-        key = (f.code, f.title)
+        key = (f.code, "" if f.code in ONE_PER_CODE else f.title)
         first = merged.get(key)
         if first is None:
             merged[key] = f

@@ -63,6 +63,7 @@ _COMPARATORS = {
     ">": 1, ">=": 0, "≥": 0, "above": 1, "over": 1, "greater than": 1, "more than": 1, "=": 0, "of": 0, "is": 0,
     "at": 0, "~": 0, "about": 0, "approx": 0, "approximately": 0,
 }  # fmt: skip
+_HYPHEN = re.compile(r"(?<=[a-z])-(?=[a-z])")
 _BRACKETED = re.compile(r"\([^)]*\)")
 _SPLIT = re.compile(r"[,;]|\.\s")
 _AND = re.compile(r"\s+(?:and|&|\+|plus|also)\s+|\s*/\s*(?=[a-z]{3,})|\s+or\s+")
@@ -218,13 +219,18 @@ class Resolver:
         expanded = piece
         for pattern, full in self.abbreviations:
             expanded = pattern.sub(full, expanded)
+        spaced = _HYPHEN.sub(" ", expanded)  # "narrow-angle glaucoma" is written both ways
         found: list[str] = []
-        for candidate in dict.fromkeys((piece, expanded)):
+        for candidate in dict.fromkeys((piece, expanded, spaced)):
             match = self.kb.resolve_condition(candidate)
             if match:
                 found.append(match.id)
                 break
         covered, left = self._scan(expanded)
+        if left:
+            covered_spaced, left_spaced = self._scan(spaced)
+            if len(left_spaced) < len(left):
+                covered, left = covered_spaced, left_spaced
         if found:
             ids.extend(found + covered)
             return
