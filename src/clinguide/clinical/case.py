@@ -62,6 +62,12 @@ def _resolve_drug_name(kb: KnowledgeBase, text: str) -> str | None:
     return None
 
 
+def _negated(kb: KnowledgeBase, text: str) -> bool:
+    """An entry that says there is nothing ("none", "NKDA"); built only for entries no name matched."""
+    resolver = resolver_for(kb)
+    return resolver is not None and resolver.negated(text)
+
+
 def _class_by_name(kb: KnowledgeBase, text: str) -> str | None:
     key = text.strip().lower()
     for cls in kb.classes.values():
@@ -113,18 +119,17 @@ def prepare_case(case: Case, kb: KnowledgeBase) -> CaseContext:
         cond_ids.append(ALCOHOL_HEAVY_CONDITION)
     ctx.conditions = kb.expand_conditions(cond_ids)
 
-    resolver = resolver_for(kb)
     for entry in case.medications:
         name, dose, code = (entry.name, entry.dose, entry.code) if isinstance(entry, MedicationEntry) else (
             entry, None, None)
-        if not code and resolver is not None and resolver.negated(name):
-            continue  # "none", "no regular medicines"
         drug_id: str | None = None
         if code:
             ids = kb.drugs_by_rxnorm(code)
             drug_id = ids[0] if ids else None
         if drug_id is None:
             drug_id = _resolve_drug_name(kb, name)
+        if drug_id is None and not code and _negated(kb, name):
+            continue  # "none", "no regular medicines"
         if drug_id is None:
             ctx.unknown_medications.append(name)
         else:
@@ -134,8 +139,6 @@ def prepare_case(case: Case, kb: KnowledgeBase) -> CaseContext:
         ctx.drugs.append(CaseDrug(f"alcohol ({case.alcohol} use)", ALCOHOL_AGENT))
 
     for text in case.allergies:
-        if resolver is not None and resolver.negated(text):
-            continue  # "NKDA", "no known allergies"
         drug_id = _resolve_drug_name(kb, text)
         if drug_id:
             ctx.allergy_drugs.append((text, drug_id))
@@ -143,7 +146,7 @@ def prepare_case(case: Case, kb: KnowledgeBase) -> CaseContext:
         class_id = _class_by_name(kb, text)
         if class_id:
             ctx.allergy_classes.append((text, class_id))
-        else:
+        elif not _negated(kb, text):  # "NKDA", "no known allergies"
             ctx.unknown_allergies.append(text)
 
     tried: set[str] = set()

@@ -42,19 +42,26 @@ class Resolution:
 
 
 def _phrase_pattern(phrases: list[str], anchor: str = "") -> re.Pattern[str] | None:
-    cleaned = sorted({p.strip().lower() for p in phrases if p.strip()}, key=len, reverse=True)
+    """One regex for a list of phrases, longest first, matching whole words only.
+
+    The word boundaries sit outside one alternation (not around each phrase), which keeps the
+    compile time of a long list small; phrases that start or end with a symbol ("?") go unbounded.
+    """
+    cleaned = sorted({" ".join(p.lower().split()) for p in phrases if p.strip()}, key=len, reverse=True)
     if not cleaned:
         return None
-    alternatives = "|".join(_word_re(p) for p in cleaned)
-    return re.compile(f"{anchor}(?:{alternatives})")
+    words = [p for p in cleaned if p[0].isalnum() and p[-1].isalnum()]
+    symbols = [p for p in cleaned if p not in words]
+    parts = []
+    if words:
+        parts.append(r"(?<![\w/])(?:" + "|".join(_body(p) for p in words) + r")(?![\w/])")
+    if symbols:
+        parts.append("(?:" + "|".join(_body(p) for p in symbols) + ")")
+    return re.compile(f"{anchor}(?:{'|'.join(parts)})")
 
 
-def _word_re(phrase: str) -> str:
-    """A phrase as a regex with word boundaries where the phrase starts or ends with a word character."""
-    body = r"\s+".join(re.escape(w) for w in phrase.split())
-    start = r"(?<![\w/])" if phrase[0].isalnum() else ""
-    end = r"(?![\w/])" if phrase[-1].isalnum() else ""
-    return f"{start}{body}{end}"
+def _body(phrase: str) -> str:
+    return r"\s+".join(re.escape(w) for w in phrase.split())
 
 
 _NUMBER = r"(\d+(?:\.\d+)?)"
@@ -83,16 +90,16 @@ class Resolver:
         self.status_after = _phrase_pattern(language.status_after + language.uncertainty)
         self.terminators = [t.lower() for t in language.terminators]
         self.filler = {w.lower() for w in language.filler}
-        self.abbreviations = [(re.compile(_word_re(k.lower())), v.lower())
-                              for k, v in sorted(language.abbreviations.items(), key=lambda kv: -len(kv[0]))]
+        self.abbreviation_map = {" ".join(k.lower().split()): v.lower() for k, v in language.abbreviations.items()}
+        self.abbreviations = _phrase_pattern(list(self.abbreviation_map))
         names: dict[str, str] = {}
         for key, cid in kb.condition_index.items():
-            names.setdefault(key, cid)
+            names.setdefault(" ".join(key.split()), cid)
         self.names = names
-        self.name_pattern = _phrase_pattern(list(names))
+        self.longest_name = max((len(k.split()) for k in names), default=1)
         test_names = {n.lower(): t.id for t in language.lab_tests for n in t.names}
         comparators = "|".join(re.escape(c) for c in sorted(_COMPARATORS, key=len, reverse=True))
-        tests = "|".join(_word_re(n) for n in sorted(test_names, key=len, reverse=True))
+        tests = r"(?<![\w/])(?:" + "|".join(_body(n) for n in sorted(test_names, key=len, reverse=True)) + r")(?![\w/])"
         self.test_names = test_names
         self.lab = re.compile(rf"(?P<test>{tests})\s*(?:(?:was|is|of|=|:|-)\s*)?(?P<cmp>{comparators})?\s*{_NUMBER}")
         aliases = {a.lower(): c for c in language.renal_categories for a in c.aliases}
@@ -217,8 +224,8 @@ class Resolver:
         if not piece:
             return
         expanded = piece
-        for pattern, full in self.abbreviations:
-            expanded = pattern.sub(full, expanded)
+        if self.abbreviations is not None:
+            expanded = self.abbreviations.sub(lambda m: self.abbreviation_map[" ".join(m.group(0).split())], piece)
         spaced = _HYPHEN.sub(" ", expanded)  # "narrow-angle glaucoma" is written both ways
         found: list[str] = []
         for candidate in dict.fromkeys((piece, expanded, spaced)):
@@ -244,17 +251,26 @@ class Resolver:
         unknown.append(original)
 
     def _scan(self, text: str) -> tuple[list[str], list[str]]:
-        """Condition names found as whole words, and the words left that are not filler."""
-        if self.name_pattern is None:
-            return [], []
+        """Condition names found as whole words (longest first), and the words left that are not filler.
+
+        Word n-grams are looked up in the name dictionary rather than compiled into one large regex:
+        compiling hundreds of alternatives costs a noticeable part of a CLI call's start-up.
+        """
+        tokens = [t.strip(",;:.") for t in text.split()]
         found: list[str] = []
-        rest = text
-        for m in self.name_pattern.finditer(text):
-            key = " ".join(m.group(0).split())
-            cid = self.names.get(key)
-            if cid:
-                found.append(cid)
-                rest = rest.replace(m.group(0), " ", 1)
+        left_tokens: list[str] = []
+        i = 0
+        while i < len(tokens):
+            for n in range(min(self.longest_name, len(tokens) - i), 0, -1):
+                cid = self.names.get(" ".join(tokens[i:i + n]))
+                if cid:
+                    found.append(cid)
+                    i += n
+                    break
+            else:
+                left_tokens.append(tokens[i])
+                i += 1
+        rest = " ".join(left_tokens)
         rest = _BRACKETED.sub(" ", rest) if found else rest  # "(ocular)" qualifies a name that was found
         left = [w for w in _WORDS.findall(rest) if w not in self.filler and not w.isdigit()]
         return list(dict.fromkeys(found)), left
