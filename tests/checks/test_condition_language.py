@@ -64,6 +64,7 @@ PHRASES: list[tuple[str, set[str]]] = [
     ("CHF", {"heart-failure"}),
     ("known seizure disorder", {"seizure-disorder"}),
     ("COPD but no OSA", {"copd"}),
+    ("hx of opioid abuse, clean 5 yrs", {OUD}),
 ]
 
 # phrases that must NOT give the condition (negations) -> ids that must be absent

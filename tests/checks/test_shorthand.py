@@ -53,6 +53,8 @@ SIGS = [
     ("diazepam 5 mg q 8 hrs prn x 5 days", "diazepam", 5, 3, 5, set(), set()),
     ("cyclobenzaprine 7.5mg po tid x10d", "cyclobenzaprine", 7.5, 3, 10, set(), set()),
     ("methocarbamol 750 mg 2 tabs qid", "methocarbamol", 1500, 4, None, set(), set()),
+    ("Percocet 5/325 1-2 po q4-6h prn pain #40", "oxycodone-acetaminophen", None, 6, 4, set(), {"implausible-dose"}),
+    ("valium 5 bid prn spasm x 7d", "diazepam", 5, 2, 7, {"dose-unit-assumed"}, set()),
 ]
 
 

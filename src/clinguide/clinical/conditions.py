@@ -221,8 +221,8 @@ class Resolver:
     def _piece(self, piece: str, ids: list[str], unknown: list[str], notes: list[str]) -> None:
         original = piece
         piece = self._strip_status(piece, notes)
-        if not piece:
-            return
+        if not piece or all(w in self.filler or w.isdigit() for w in _WORDS.findall(piece)):
+            return  # only status words left ("clean 5 yrs", "in remission"): they qualify the problem before
         expanded = piece
         if self.abbreviations is not None:
             expanded = self.abbreviations.sub(lambda m: self.abbreviation_map[" ".join(m.group(0).split())], piece)

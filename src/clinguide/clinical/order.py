@@ -190,7 +190,7 @@ def _calculate(out: PreparedOrder) -> None:
                              f"the higher dose, {fmt(dose.high_mg or 0)} mg, is checked")
             if dose.unit not in ("mg", "mgs", "milligram", "milligrams"):
                 steps.append(f"{fmt(dose.high)} {dose.unit} = {fmt(dose.high_mg or 0)} mg")
-        else:
+        elif not out.component_mg:
             steps.append(f"dose '{dose.text}' is not a mass and was not converted to mg")
     if freq is not None:
         n.frequency = freq.text
@@ -217,7 +217,8 @@ def _calculate(out: PreparedOrder) -> None:
                          f"{fmt(hi * n.doses_per_day)} mg/day")
     if n.dose_mg is not None and n.doses_per_day is not None:
         n.daily_mg = round(n.dose_mg * n.doses_per_day, 4)
-        steps.append(f"{fmt(n.dose_mg)} mg × {fmt(n.doses_per_day)} doses/day = {fmt(n.daily_mg)} mg/day")
+        per = "dose/day" if n.doses_per_day == 1 else "doses/day"
+        steps.append(f"{fmt(n.dose_mg)} mg × {fmt(n.doses_per_day)} {per} = {fmt(n.daily_mg)} mg/day")
         if n.days:
             n.course_total_mg = round(n.daily_mg * n.days, 4)
             steps.append(f"{fmt(n.daily_mg)} mg/day × {n.days} days = {fmt(n.course_total_mg)} mg in the course")

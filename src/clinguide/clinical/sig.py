@@ -308,6 +308,7 @@ _UNITS = re.compile(
     re.IGNORECASE,
 )
 _BARE_DOSE = re.compile(r"(?P<sign>(?<![\w.])[-−]\s*)?(?<![\w.#/])(?P<n>\d+(?:\.\d+)?)(?![\w/.%])")
+_COUNT = re.compile(rf"\s*(?P<lo>\d+(?:\.\d+)?)\s*(?:(?:-|–|to|or)\s*(?P<hi>\d+(?:\.\d+)?))?(?![\w/.])")
 _NEGATIVE_DAYS = re.compile(r"(?:\b(?:x|for)\s*|×\s*|#\s*|\bdisp(?:ense)?\s*[:#]?\s*)[-−]\s*\d", re.IGNORECASE)
 _NAME_STRENGTH = re.compile(r"[-\s](?P<n>\d+(?:\.\d+)?)\s*(?:mg)?$", re.IGNORECASE)
 _LETTERS = re.compile(r"[A-Za-z]{2,}")
@@ -352,6 +353,14 @@ def parse_sig(sig: str) -> ParsedSig:
         drug_text = text[: combo.end()]
         dose = _dose_from_match(m2) if m2 else None
         after = rest[m2.end():] if m2 else rest
+        count = None if m2 else _COUNT.match(rest)
+        if count:  # "Percocet 5/325 1-2 po q4h": a bare count after a combination strength is units
+            lo = _num(count.group("lo"))
+            hi = _num(count.group("hi")) if count.group("hi") else lo
+            if min(lo, hi) <= 0:
+                raise SigParseError("dose", f"{count.group(0).strip()!r} is not a number of units to take")
+            dose = Dose(min(lo, hi), max(lo, hi), "units", "non-mass", None, None, count.group(0).strip())
+            after = rest[count.end():]
     elif m is None:
         bare = _BARE_DOSE.search(text)
         if bare is None or not _LETTERS.search(text[: bare.start()]):
@@ -384,7 +393,7 @@ def parse_sig(sig: str) -> ParsedSig:
             units_per_dose = (min(lo, hi), max(lo, hi))
             after = after[: um.start()] + " " + after[um.end():]
     elif dose is not None and dose.kind == "non-mass" and dose.unit.rstrip("s") in ("tab", "tablet", "cap", "capsule",
-                                                                                     "pill"):
+                                                                                     "pill", "unit"):
         units_per_dose = (dose.low, dose.high)
         named = _NAME_STRENGTH.search(drug_text)
         if named and not combination:  # "Robaxin-750 1 tab": the strength is in the product name
