@@ -308,7 +308,7 @@ _UNITS = re.compile(
     re.IGNORECASE,
 )
 _BARE_DOSE = re.compile(r"(?P<sign>(?<![\w.])[-−]\s*)?(?<![\w.#/])(?P<n>\d+(?:\.\d+)?)(?![\w/.%])")
-_COUNT = re.compile(rf"\s*(?P<lo>\d+(?:\.\d+)?)\s*(?:(?:-|–|to|or)\s*(?P<hi>\d+(?:\.\d+)?))?(?![\w/.])")
+_COUNT = re.compile(r"\s*(?P<lo>\d+(?:\.\d+)?)\s*(?:(?:-|–|to|or)\s*(?P<hi>\d+(?:\.\d+)?))?(?![\w/.])")
 _NEGATIVE_DAYS = re.compile(r"(?:\b(?:x|for)\s*|×\s*|#\s*|\bdisp(?:ense)?\s*[:#]?\s*)[-−]\s*\d", re.IGNORECASE)
 _NAME_STRENGTH = re.compile(r"[-\s](?P<n>\d+(?:\.\d+)?)\s*(?:mg)?$", re.IGNORECASE)
 _LETTERS = re.compile(r"[A-Za-z]{2,}")
