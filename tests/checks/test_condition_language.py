@@ -65,6 +65,8 @@ PHRASES: list[tuple[str, set[str]]] = [
     ("known seizure disorder", {"seizure-disorder"}),
     ("COPD but no OSA", {"copd"}),
     ("hx of opioid abuse, clean 5 yrs", {OUD}),
+    ("COPD on 2L home O2", {"copd", "severe-respiratory-insufficiency"}),
+    ("OSA noncompliant with CPAP", {"sleep-apnea"}),
 ]
 
 # phrases that must NOT give the condition (negations) -> ids that must be absent

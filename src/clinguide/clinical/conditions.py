@@ -70,6 +70,7 @@ _COMPARATORS = {
     ">": 1, ">=": 0, "≥": 0, "above": 1, "over": 1, "greater than": 1, "more than": 1, "=": 0, "of": 0, "is": 0,
     "at": 0, "~": 0, "about": 0, "approx": 0, "approximately": 0,
 }  # fmt: skip
+_MEASURE = re.compile(r"\d+(?:\.\d+)?(?:l|lpm|l/min|%|mg|ml|yrs?|y|wks?|mos?)?")  # "2", "2l", "5yrs"
 _HYPHEN = re.compile(r"(?<=[a-z])-(?=[a-z])")
 _BRACKETED = re.compile(r"\([^)]*\)")
 _SPLIT = re.compile(r"[,;]|\.\s")
@@ -272,7 +273,7 @@ class Resolver:
                 i += 1
         rest = " ".join(left_tokens)
         rest = _BRACKETED.sub(" ", rest) if found else rest  # "(ocular)" qualifies a name that was found
-        left = [w for w in _WORDS.findall(rest) if w not in self.filler and not w.isdigit()]
+        left = [w for w in _WORDS.findall(rest) if w not in self.filler and not _MEASURE.fullmatch(w)]
         return list(dict.fromkeys(found)), left
 
 
