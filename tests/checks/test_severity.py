@@ -139,3 +139,15 @@ def test_findings_are_unique_per_code_and_title(kb):
     keys = [(f.code, f.title) for f in result.findings]
     assert len(keys) == len(set(keys))
     assert len(find(result, "renal-impairment")) == 1
+
+
+def test_missing_age_is_one_finding(kb):
+    result = check("diazepam 2 mg tid x 3 days", {"medications": ["oxycodone", "zolpidem"], "sex": "male"}, kb=kb)
+    age = [f for f in result.findings if f.code == "missing-data" and f.title.startswith("Age not given")]
+    assert len(age) == 1
+
+
+def test_kidney_number_reading_is_shown(kb):
+    result = check("baclofen 5 mg tid x 3 days", {"age": 50, "conditions": ["CrCl 20"]}, kb=kb)
+    f = find(result, "condition-interpreted")[0]
+    assert "G4" in f.detail and "not the same measure" in f.detail and f.sources == ["S109"]

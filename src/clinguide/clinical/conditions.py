@@ -194,7 +194,7 @@ class Resolver:
             shown = f"{'eGFR' if test == 'egfr' else 'CrCl'} {m.group('cmp') or ''}{value:g} {unit}".replace("  ", " ")
             if category is None:
                 continue
-            note = f"{shown}: KDIGO {category.stage} ({category.term})"
+            note = f"{shown}: KDIGO {category.stage} ({category.term}){self._gives(category)}"
             if test == "crcl":
                 note += "; a creatinine clearance is placed on the eGFR scale, which is not the same measure"
             notes.append(note)
@@ -203,13 +203,18 @@ class Resolver:
         if self.ckd_stage is not None:
             for m in list(self.ckd_stage.finditer(rest)):
                 category = self.stage_aliases[(m.group("a") or m.group("b")).lower()]
-                notes.append(f"CKD stage '{m.group(0).strip()}': KDIGO {category.stage} ({category.term})")
+                notes.append(f"CKD stage '{m.group(0).strip()}': KDIGO {category.stage} ({category.term})"
+                             f"{self._gives(category)}")
                 ids.extend(category.conditions)
                 rest = rest.replace(m.group(0), " ")
         rest = " ".join(rest.split()).strip(" .:-,")
         if rest != chunk and all(w in self.filler for w in _WORDS.findall(rest)):
             return ""
         return rest
+
+    def _gives(self, category: RenalCategory) -> str:
+        names = [self.kb.conditions[c].name for c in category.conditions if c in self.kb.conditions]
+        return f", read as {', '.join(names)}" if names else ", not renal impairment for dosing"
 
     def _category(self, value: float) -> RenalCategory | None:
         for category in self.lang.renal_categories:
