@@ -55,6 +55,11 @@ SIGS = [
     ("methocarbamol 750 mg 2 tabs qid", "methocarbamol", 1500, 4, None, set(), set()),
     ("Percocet 5/325 1-2 po q4-6h prn pain #40", "oxycodone-acetaminophen", None, 6, 4, set(), {"implausible-dose"}),
     ("valium 5 bid prn spasm x 7d", "diazepam", 5, 2, 7, {"dose-unit-assumed"}, set()),
+    ("Valium 5mg PO q6-8h PRN spasm, max 3/day, #30", "diazepam", 5, 3, 10, set(), set()),
+    ("cyclobenzaprine 10mg, take 1/2 to 1 tab at bedtime", "cyclobenzaprine", 10, 1, None, set(), {"dose-above-max"}),
+    ("diazepam 10 mg, 1/2 tab tid", "diazepam", 5, 3, None, set(), set()),
+    ("tizanidine 4 mg q6h prn max 3 doses per day", "tizanidine", 4, 3, None, set(), {"frequency-above-max"}),
+    ("Norco 10/325 q4h prn", "hydrocodone-acetaminophen", None, 6, None, set(), {"implausible-dose"}),
 ]
 
 
