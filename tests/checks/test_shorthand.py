@@ -174,3 +174,32 @@ def test_baclofen_in_ckd4(kb):
     renal = [f for f in result.findings if f.code == "renal-impairment"]
     assert len(renal) == 1  # merged: one finding per problem
     assert "neurotoxicity" in renal[0].detail
+
+
+# ----- parser properties ----------------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from clinguide.clinical.sig import SigParseError, parse_sig  # noqa: E402
+
+_numbers = st.one_of(st.integers(-50, 2000).map(str), st.floats(-5, 50, allow_nan=False).map(lambda x: f"{x:.2f}"))
+_tail = st.sampled_from(["tid", "bid prn", "q6h", "qid x 5 days", "#30", "tid and hs", "1-2 tabs q8h", "", "daily"])
+_units = st.sampled_from(["mg", "", " mg", "g", "mcg", " tabs"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(n=_numbers, unit=_units, tail=_tail, drug=st.sampled_from(["diazepam", "flexeril", "Norco 5/325", "baclofen"]))
+def test_sig_numbers_are_never_silently_changed(n, unit, tail, drug):
+    sig = f"{drug} {n}{unit} {tail}".strip()
+    try:
+        parsed = parse_sig(sig)
+    except SigParseError:
+        return
+    if parsed.dose is not None and parsed.dose.kind == "mass" and not parsed.units_per_dose:
+        value = float(n)
+        assert value > 0, sig  # a negative or zero number is an error, never its absolute value
+        if unit.strip() in ("mg", ""):
+            assert parsed.dose.low_mg == pytest.approx(value), sig
+    if parsed.frequency is not None:
+        assert parsed.frequency.doses_per_day > 0
