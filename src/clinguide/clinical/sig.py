@@ -119,7 +119,9 @@ _TIMES = re.compile(
     r"(?:(?:a|per|each|/)\s*)?(?:day|daily|24 ?h(?:ours?)?)\b",
     re.IGNORECASE,
 )
-_UP_TO = re.compile(r"\b(?:up to|max(?:imum)?|not more than|no more than)\b", re.IGNORECASE)
+# "up to 3 times a day" is as needed; "titrate to max 20 mg tid" is a titration target, not prn
+_UP_TO = re.compile(r"\b(?:up to|max(?:imum)?|not more than|no more than)\b"
+                    r"(?!\s*(?:of\s*)?\d+(?:\.\d+)?\s*(?:mg|g|mcg)\b)", re.IGNORECASE)
 _NEGATIVE_INTERVAL = re.compile(r"\b(?:q|every|each)\s*[-−]\s*\d", re.IGNORECASE)
 # "TID and HS", "tid + qhs", "three times a day and at bedtime": a bedtime dose on top of a daytime schedule
 _PLUS_BEDTIME = re.compile(
