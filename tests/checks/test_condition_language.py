@@ -67,6 +67,9 @@ PHRASES: list[tuple[str, set[str]]] = [
     ("hx of opioid abuse, clean 5 yrs", {OUD}),
     ("COPD on 2L home O2", {"copd", "severe-respiratory-insufficiency"}),
     ("OSA noncompliant with CPAP", {"sleep-apnea"}),
+    ("pregnant 24 weeks", {"pregnancy", "pregnancy-20-weeks"}),
+    ("G2P1 at 31 weeks", {"pregnancy-30-weeks"}),
+    ("IUP at 22w", {"pregnancy-20-weeks"}),
 ]
 
 # phrases that must NOT give the condition (negations) -> ids that must be absent
@@ -83,6 +86,7 @@ NEGATED: list[tuple[str, set[str]]] = [
     ("COPD but no OSA", {"sleep-apnea"}),
     ("none", set()),
     ("NKDA", set()),
+    ("not pregnant", {"pregnancy"}),
 ]
 
 
@@ -169,3 +173,13 @@ def test_negated_condition_gives_no_finding(kb):
 def test_none_in_medications_and_allergies_is_not_unknown(kb):
     result = check("diazepam 2 mg tid x 5 days", {"medications": ["none"], "allergies": ["NKDA"]}, kb=kb)
     assert not {"unknown-medication"} & _codes(result)
+
+
+def test_gestational_age_in_a_problem_counts_like_the_case_field(kb):
+    res = resolve_condition_text("pregnant 12 weeks", kb)
+    assert res.gestational_weeks == 12 and "pregnancy-20-weeks" not in res.ids
+    result = check("naproxen 500 mg bid x 3 days", {"age": 33, "sex": "female", "conditions": ["G2P1 at 31 weeks"]},
+                   kb=kb)
+    f = next(f for f in result.findings if f.code == "pregnancy")
+    assert f.severity == "critical" and result.verdict == "do-not-prescribe"
+    assert not any("Gestational age not given" in f.title for f in result.findings)

@@ -36,6 +36,7 @@ class CaseContext:
     unknown_conditions: list[str] = field(default_factory=list)
     negated_conditions: list[str] = field(default_factory=list)  # "no history of OSA": read as absent
     condition_notes: list[str] = field(default_factory=list)  # how a value was read ("eGFR 25: KDIGO G4")
+    gestational_weeks: float | None = None  # from the case field, or read from a problem ("pregnant 24 weeks")
     drugs: list[CaseDrug] = field(default_factory=list)
     unknown_medications: list[str] = field(default_factory=list)
     allergy_drugs: list[tuple[str, str]] = field(default_factory=list)  # (as written, drug id)
@@ -112,9 +113,13 @@ def prepare_case(case: Case, kb: KnowledgeBase) -> CaseContext:
         ctx.unknown_conditions.extend(resolution.unknown)
         ctx.negated_conditions.extend(resolution.negated)
         ctx.condition_notes.extend(resolution.notes)
-    if case.pregnant or case.gestational_weeks is not None:
+        if resolution.gestational_weeks is not None and ctx.gestational_weeks is None:
+            ctx.gestational_weeks = resolution.gestational_weeks
+    if case.gestational_weeks is not None:
+        ctx.gestational_weeks = case.gestational_weeks
+    if case.pregnant or ctx.gestational_weeks is not None:
         cond_ids.append(PREGNANCY_CONDITION)
-        cond_ids.extend(gestation_conditions(case.gestational_weeks, kb))
+        cond_ids.extend(gestation_conditions(ctx.gestational_weeks, kb))
     if case.alcohol == "heavy":
         cond_ids.append(ALCOHOL_HEAVY_CONDITION)
     ctx.conditions = kb.expand_conditions(cond_ids)

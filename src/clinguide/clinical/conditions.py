@@ -39,6 +39,7 @@ class Resolution:
     negated: tuple[str, ...] = ()  # pieces read as absent
     unknown: tuple[str, ...] = ()  # pieces not understood
     notes: tuple[str, ...] = ()  # how it was read ("eGFR 25 → KDIGO G4 (severely decreased)")
+    gestational_weeks: float | None = None  # "pregnant 24 weeks", "G2P1 at 31 wks"
 
 
 def _phrase_pattern(phrases: list[str], anchor: str = "") -> re.Pattern[str] | None:
@@ -71,6 +72,8 @@ _COMPARATORS = {
     "at": 0, "~": 0, "about": 0, "approx": 0, "approximately": 0,
 }  # fmt: skip
 _MEASURE = re.compile(r"\d+(?:\.\d+)?(?:l|lpm|l/min|%|mg|ml|yrs?|y|wks?|mos?)?")  # "2", "2l", "5yrs"
+_WEEKS = re.compile(r"(?<![\w.])(?P<w>\d+(?:\.\d+)?)\s*(?:\+\s*\d\s*/\s*7\s*)?(?:weeks?|wks?|w)(?![a-z])")
+_GRAVIDA = re.compile(r"\bg\d+\s*p\d+(?:[-\d]*)\b")
 _HYPHEN = re.compile(r"(?<=[a-z])-(?=[a-z])")
 _BRACKETED = re.compile(r"\([^)]*\)")
 _SPLIT = re.compile(r"[,;]|\.\s")
@@ -90,6 +93,7 @@ class Resolver:
         self.status_before = _phrase_pattern(language.status_before + language.uncertainty, anchor=r"^\s*")
         self.status_after = _phrase_pattern(language.status_after + language.uncertainty)
         self.terminators = [t.lower() for t in language.terminators]
+        self.pregnancy_words = _phrase_pattern(language.pregnancy_words)
         self.filler = {w.lower() for w in language.filler}
         self.abbreviation_map = {" ".join(k.lower().split()): v.lower() for k, v in language.abbreviations.items()}
         self.abbreviations = _phrase_pattern(list(self.abbreviation_map))
@@ -121,13 +125,37 @@ class Resolver:
         notes: list[str] = []
         if not lowered:
             return Resolution(raw)
+        weeks: list[float] = []
         for chunk in self._chunks(lowered):
             keep, absent = self._negation(chunk)
             if absent:
                 negated.append(absent)
             if keep:
-                self._positive(keep, ids, unknown, notes)
-        return Resolution(raw, tuple(dict.fromkeys(ids)), tuple(negated), tuple(unknown), tuple(notes))
+                keep = self._gestation(keep, ids, weeks)
+                if keep:
+                    self._positive(keep, ids, unknown, notes)
+        return Resolution(raw, tuple(dict.fromkeys(ids)), tuple(negated), tuple(unknown), tuple(notes),
+                          max(weeks) if weeks else None)
+
+    def _gestation(self, chunk: str, ids: list[str], weeks: list[float]) -> str:
+        """'pregnant 24 weeks', 'IUP at 31 wks', 'G2P1 at 22w': pregnancy and its week; the rest of the chunk."""
+        said = (self.pregnancy_words is not None and self.pregnancy_words.search(chunk)) or _GRAVIDA.search(chunk)
+        if not said:
+            return chunk
+        m = _WEEKS.search(chunk)
+        if m is None:
+            return chunk
+        value = float(m.group("w"))
+        if not 0 < value <= 45:
+            return chunk
+        weeks.append(value)
+        ids.append("pregnancy")
+        ids.extend(c for rule in self.lang.gestation if value >= rule.from_weeks for c in rule.conditions)
+        rest = chunk[: m.start()] + " " + chunk[m.end():]
+        if self.pregnancy_words is not None:
+            rest = self.pregnancy_words.sub(" ", rest)
+        rest = _GRAVIDA.sub(" ", rest)
+        return "" if all(w in self.filler for w in _WORDS.findall(rest)) else rest.strip()
 
     def negated(self, text: str) -> bool:
         """True when the whole entry says something is absent ("none", "no opioids", "NKDA")."""
