@@ -284,6 +284,10 @@ class Resolver:
             return
         unknown.append(original)
 
+    def _plain(self, token: str) -> bool:
+        """A filler word or a measure, which does not change the meaning of the name after it."""
+        return all(w in self.filler or _MEASURE.fullmatch(w) for w in _WORDS.findall(token))
+
     def _scan(self, text: str) -> tuple[list[str], list[str]]:
         """Condition names found as whole words (longest first), and the words left that are not filler.
 
@@ -295,9 +299,12 @@ class Resolver:
         left_tokens: list[str] = []
         i = 0
         while i < len(tokens):
+            # a name right after a word we do not know is part of another thing ("foot ulcer", "venous ulcer")
+            modified = i > 0 and bool(left_tokens) and left_tokens[-1] == tokens[i - 1] and not self._plain(
+                tokens[i - 1])
             for n in range(min(self.longest_name, len(tokens) - i), 0, -1):
                 cid = self.names.get(" ".join(tokens[i:i + n]))
-                if cid:
+                if cid and not modified:
                     found.append(cid)
                     i += n
                     break
