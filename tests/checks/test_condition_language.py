@@ -185,7 +185,8 @@ def test_gestational_age_in_a_problem_counts_like_the_case_field(kb):
     assert not any("Gestational age not given" in f.title for f in result.findings)
 
 
-@pytest.mark.parametrize(("text", "not_id"), [("diabetic foot ulcer", "peptic-ulcer"), ("venous ulcer", "peptic-ulcer")])
+@pytest.mark.parametrize(("text", "not_id"),
+                         [("diabetic foot ulcer", "peptic-ulcer"), ("venous ulcer", "peptic-ulcer")])
 def test_a_name_modified_by_an_unknown_word_is_another_thing(kb, text, not_id):
     res = resolve_condition_text(text, kb)
     assert not_id not in res.ids and res.unknown
