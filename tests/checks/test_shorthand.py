@@ -203,3 +203,13 @@ def test_sig_numbers_are_never_silently_changed(n, unit, tail, drug):
             assert parsed.dose.low_mg == pytest.approx(value), sig
     if parsed.frequency is not None:
         assert parsed.frequency.doses_per_day > 0
+
+
+def test_gestational_weeks_with_pregnant_false_is_bad_input(kb):
+    from clinguide.checks.engine import InputError
+
+    with pytest.raises(InputError) as err:
+        check("ibuprofen 400 mg tid", {"pregnant": False, "gestational_weeks": 22}, kb=kb)
+    assert "gestational_weeks" in str(err.value)
+    with pytest.raises(InputError):
+        check("ibuprofen 400 mg tid", {"gestational_weeks": -3}, kb=kb)
