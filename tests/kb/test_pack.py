@@ -115,8 +115,14 @@ def test_duration_limits_match_the_reference(kb):
 
 def test_unverified_rxnorm_codes_are_marked_and_never_used_for_matching(kb):
     assert kb.drugs["diazepam"].rxnorm.code == "3322" and kb.drugs["diazepam"].rxnorm.verified
-    assert kb.drugs["cyclobenzaprine"].rxnorm is None or not kb.drugs["cyclobenzaprine"].rxnorm.verified
-    assert kb.drugs_by_rxnorm("21949") == ()  # believed cyclobenzaprine code, unverified
+    # cyclobenzaprine 21949 was believed only; the US Core RxNorm ingredient list (VS05) now verifies it
+    assert kb.drugs["cyclobenzaprine"].rxnorm.verified and kb.drugs["cyclobenzaprine"].rxnorm.sources == ["VS05"]
+    assert kb.drugs_by_rxnorm("21949") == ("cyclobenzaprine",)
+    for drug in kb.drugs.values():
+        if drug.rxnorm and not drug.rxnorm.verified:
+            assert drug.id not in kb.drugs_by_rxnorm(drug.rxnorm.code)
+        if drug.rxnorm and drug.rxnorm.verified:
+            assert drug.rxnorm.sources, drug.id
 
 
 def test_value_set_product_codes_resolve(kb):

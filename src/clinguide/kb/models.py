@@ -616,6 +616,8 @@ class ConditionLanguage(Strict):
     renal_categories: list[RenalCategory] = Field(default_factory=list)
     renal_sources: list[SourceId] = Field(min_length=1)
     gestation: list[GestationRule] = Field(default_factory=list)
+    pregnancy_words: list[str] = Field(
+        default_factory=list, description="Words that make 'N weeks' in a problem a gestational age.")
     gestation_sources: list[SourceId] = Field(min_length=1)
     sources: list[SourceId] = Field(min_length=1)
 
