@@ -68,6 +68,7 @@ def _problems(exc: RequestValidationError) -> list[dict[str, str]]:
         field = ".".join(loc) or "body"
         if err.get("type") == "json_invalid":
             ctx = err.get("ctx") or {}
+            field = "body"  # FastAPI locates a parse error by character offset ("body.0"): not a field
             message = f"the body is not valid JSON ({ctx.get('error', 'parse error')})"
         elif err.get("type") == "extra_forbidden":
             message = "is not a known field"
@@ -110,6 +111,11 @@ def install(app: FastAPI) -> None:
             return SafeJSONResponse({"error": _title(exc.status_code), "detail": exc.detail},
                                     status_code=exc.status_code, headers=getattr(exc, "headers", None))
         detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
+        if exc.status_code == 400 and detail == "There was an error parsing the body":
+            # the same answer as any other malformed JSON: 400 on CDS Hooks paths, 422 on the JSON API
+            status = 400 if request.url.path.startswith("/cds-services") else 422
+            return SafeJSONResponse(body("malformed JSON", "body: the body is not valid JSON (not UTF-8 text)", "body"),
+                                    status_code=status)
         if exc.status_code == 404:
             detail = f"nothing at {_shown(request.method, 10)} {_shown(request.url.path)}"
         elif exc.status_code == 405:
