@@ -676,13 +676,22 @@ class EditorialStore:
                 )
             ]
             if with_diff:
-                live = self.live_yaml(proposal.kind, proposal.item_id, session=session) or ""
-                out["live_yaml"] = live or None
+                live = self.live_yaml(proposal.kind, proposal.item_id, session=session)
+                out["live_yaml"] = live
+                # An open proposal is compared with what is served now. A decided one with the version it
+                # was made against: once approved it *is* the live version, and comparing it with itself
+                # (or with its own review block) would show the change reversed or as nothing at all.
+                if proposal.state in ("draft", "submitted", "under-review"):
+                    before, against = live or "", "live"
+                else:
+                    before, against = self._base_yaml(session, proposal) or "", "base"
+                out["diff_against"] = against
+                out["before_yaml"] = before or None
                 out["diff"] = "".join(
                     difflib.unified_diff(
-                        live.splitlines(keepends=True),
-                        _normalised(proposal.yaml_text).splitlines(keepends=True),
-                        fromfile=f"live/{proposal.kind}/{proposal.item_id}",
+                        _without_review(before).splitlines(keepends=True),
+                        _without_review(_normalised(proposal.yaml_text)).splitlines(keepends=True),
+                        fromfile=f"{against}/{proposal.kind}/{proposal.item_id}",
                         tofile=f"proposal/{proposal.id}/{proposal.kind}/{proposal.item_id}",
                     )
                 )
@@ -737,6 +746,19 @@ class EditorialStore:
         raw, _ = read_raw(self.pack_dir)
         for item in raw:
             if item.kind == kind and item.id == item_id:
+                return _dump(item.data)
+        return None
+
+    def _base_yaml(self, session: Session, proposal: Proposal) -> str | None:
+        """The item as it was served when the proposal was made: its base content version, or the shipped pack."""
+        from clinguide.kb.loader import read_raw
+
+        if proposal.base_version_id is not None:
+            row = session.get(ContentVersion, proposal.base_version_id)
+            return None if row is None or row.retired else row.yaml_text
+        raw, _ = read_raw(self.pack_dir)
+        for item in raw:
+            if item.kind == proposal.kind and item.id == proposal.item_id:
                 return _dump(item.data)
         return None
 
@@ -926,6 +948,19 @@ def _looks_like_source(value: str) -> bool:
     import re
 
     return re.fullmatch(r"S\d{2}[a-z]?|SEED\d{3}", value) is not None
+
+
+def _without_review(yaml_text: str) -> str:
+    """The item without its review block, which approval sets: the diff shows the content change only."""
+    if not yaml_text:
+        return ""
+    try:
+        doc = yaml.safe_load(yaml_text)
+    except yaml.YAMLError:
+        return yaml_text
+    if isinstance(doc, dict) and "review" in doc:
+        return _dump({k: v for k, v in doc.items() if k != "review"})
+    return yaml_text
 
 
 def _normalised(yaml_text: str) -> str:
