@@ -913,7 +913,10 @@ def editorial_proposal(request: Request, raw_id: str) -> HTMLResponse:
         return _error_page(request, err, "editorial")
     except Exception as exc:
         return _error_page(request, _editorial_error(exc), "editorial")
-    context.update(actor=actor, csrf=_csrf(token or ""), notice=request.query_params.get("done"))
+    # only known outcomes are shown: the query string is not a place to put words on this page
+    notice = {"approve": "approved", "reject": "rejected", "start-review": "review started"}.get(
+        request.query_params.get("done", ""))
+    context.update(actor=actor, csrf=_csrf(token or ""), notice=notice)
     return _editorial_page(request, "editorial_proposal.html", context)
 
 
