@@ -153,3 +153,19 @@ def test_json_never_carries_raw_markup(real_client: TestClient, method: str, pat
     assert b"<" not in raw and b">" not in raw, raw[:300]
     assert response.headers["content-type"].startswith("application/json")
     json.loads(raw)  # still plain JSON: the escapes decode to the same strings
+
+
+def test_serve_refuses_settings_that_cannot_work(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "CLINGUIDE_DATA_DIR": str(tmp_path)}
+    for extra, expected in (
+        ({"CLINGUIDE_API_AUTH": "key"}, "CLINGUIDE_API_KEYS"),
+        ({"CLINGUIDE_RATE_LIMIT_PER_MINUTE": "lots"}, "CLINGUIDE_RATE_LIMIT_PER_MINUTE='lots' is not a whole number"),
+    ):
+        result = subprocess.run([sys.executable, "-m", "clinguide.cli", "serve", "--port", "1"],
+                                env={**env, **extra}, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2, result.stderr
+        assert expected in result.stderr and "Traceback" not in result.stderr
