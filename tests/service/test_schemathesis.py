@@ -67,3 +67,66 @@ def test_every_check_passes(schema) -> None:  # type: ignore[no-untyped-def]
                 assert mode is GenerationMode.NEGATIVE, op.path
     assert len(calls) >= 15, calls  # every operation was exercised
     assert not failures, "\n".join(f"{n}× {k}" for k, n in failures.most_common(10)) + "\n\n" + first[0]
+
+
+@pytest.fixture(scope="module")
+def editorial_schema(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The app over a fresh editorial store, and an editor's token (so generated calls get past 401)."""
+    from clinguide.editorial import db
+    from clinguide.editorial.workflow import EditorialStore
+    from clinguide.service import editorial_api
+    from clinguide.service.app import create_app
+
+    data = tmp_path_factory.mktemp("schemathesis-editorial")
+    url = f"sqlite:///{data / 'clinguide.db'}"
+    mp = pytest.MonkeyPatch()
+    mp.setenv("CLINGUIDE_DATA_DIR", str(data))
+    mp.setenv("CLINGUIDE_DATABASE_URL", url)
+    _user, token = EditorialStore(url).create_user("Schema Editor", "editor")
+    app = create_app()
+    yield schemathesis.openapi.from_asgi("/openapi.json", app), token
+    mp.undo()
+    editorial_api._stores.clear()
+    db.dispose(url)
+
+
+def test_editorial_api_signed_in(editorial_schema) -> None:  # type: ignore[no-untyped-def]
+    """Every check on /api/editorial/* with a valid editor token. Not "valid data accepted": a proposal's
+    YAML, or an approval, can be schema-valid and still refused (400/409/422) by the pack or the workflow."""
+    from schemathesis.checks import positive_data_acceptance
+
+    schema, token = editorial_schema
+    checks = [check for check in CHECKS.get_all() if check is not positive_data_acceptance]
+    statuses: Counter[int] = Counter()
+    failures: Counter[str] = Counter()
+    first: list[str] = []
+    for operation in schema.include(path_regex="^/api/editorial").get_all_operations():
+        op = operation.ok()
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+
+            @hypothesis.settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
+                                 suppress_health_check=list(hypothesis.HealthCheck),
+                                 phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate])
+            @hypothesis.given(case=op.as_strategy(generation_mode=mode))
+            def run(case) -> None:  # type: ignore[no-untyped-def]
+                # the generated credential is swapped for a valid one; a case whose mutation is to leave the
+                # credential out keeps it out (and must get 401)
+                if case.headers and any(name.lower() == "authorization" for name in case.headers):
+                    case.headers = {k: v for k, v in case.headers.items() if k.lower() != "authorization"}
+                    case.headers["Authorization"] = f"Bearer {token}"
+                try:
+                    response = case.call()
+                    statuses[response.status_code] += 1
+                    case.validate_response(response, checks=checks)
+                except (Exception, BaseExceptionGroup) as exc:
+                    where = f"{case.method} {case.operation.path} [{case.meta.generation.mode.value}]"
+                    failures[f"{where}: {_summary(exc)}"] += 1
+                    if not first:
+                        first.append(str(exc)[:4000])
+
+            try:
+                run()
+            except hypothesis.errors.Unsatisfiable:
+                assert mode is GenerationMode.NEGATIVE, op.path
+    assert statuses[200] >= 5 and statuses[404] >= 1, statuses  # the token was accepted: real work was done
+    assert not failures, "\n".join(f"{n}× {k}" for k, n in failures.most_common(10)) + "\n\n" + first[0]

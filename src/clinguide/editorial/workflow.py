@@ -661,6 +661,7 @@ class EditorialStore:
 
     # ----- reading -------------------------------------------------------------
     def get(self, proposal_id: int, with_diff: bool = False) -> dict[str, Any]:
+        _check_id(proposal_id)
         with self._read() as session:
             proposal = session.get(Proposal, proposal_id)
             if proposal is None:
@@ -712,6 +713,7 @@ class EditorialStore:
         with self._read() as session:
             query = select(AuditEntry).order_by(AuditEntry.id)
             if proposal_id is not None:
+                _check_id(proposal_id)
                 if session.get(Proposal, proposal_id) is None:
                     raise NotFound(f"no proposal {proposal_id}")
                 query = query.where(AuditEntry.proposal_id == proposal_id)
@@ -825,6 +827,7 @@ class EditorialStore:
             raise Forbidden(f"{actor.name} wrote proposal {proposal.id} and cannot {what} it")
 
     def _locked(self, session: Session, proposal_id: int, expected_version: int | None) -> Proposal:
+        _check_id(proposal_id)
         query = select(Proposal).where(Proposal.id == proposal_id)
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update()
@@ -934,6 +937,12 @@ class EditorialStore:
             "created_at": _iso(proposal.created_at),
             "updated_at": _iso(proposal.updated_at),
         }
+
+
+def _check_id(proposal_id: int) -> None:
+    """Proposal numbers are database integers: anything outside that range cannot exist."""
+    if not 1 <= proposal_id <= 2**31 - 1:
+        raise NotFound(f"no proposal {proposal_id}" if abs(proposal_id) < 10**12 else "no proposal of that number")
 
 
 def _check_days(valid_days: int | None) -> int:

@@ -134,7 +134,7 @@ def install(app: FastAPI) -> None:
 
 
 def _title(status: int) -> str:
-    return {404: "not found", 405: "method not allowed", 401: "unauthorized", 403: "forbidden",
+    return {400: "bad request", 404: "not found", 405: "method not allowed", 401: "unauthorized", 403: "forbidden",
             409: "conflict", 422: "invalid request", 503: "service unavailable"}.get(status, "request error")
 
 
