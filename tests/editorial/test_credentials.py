@@ -245,3 +245,13 @@ def test_upgrade_from_0001_gives_existing_tokens_an_expiry(db_url: str, pack_dir
     assert dt.timedelta(days=89) < left <= dt.timedelta(days=90)
     _actor, session_id = store.start_session("old-token")
     assert store.session_actor(session_id).name == "old"
+
+
+def test_out_of_range_proposal_numbers_are_not_found(store: EditorialStore, people: People) -> None:
+    for number in (0, -1, 2**31, 10**25):
+        with pytest.raises(NotFound):
+            store.get(number, with_diff=True)
+        with pytest.raises(NotFound):
+            store.approve(people.reviewer, number)
+        with pytest.raises(NotFound):
+            store.history(proposal_id=number)

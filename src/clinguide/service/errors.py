@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import traceback
 from typing import Any
 
@@ -36,7 +37,7 @@ class ApiError(Exception):
 def dumps(data: Any) -> bytes:
     """JSON with <, > and & written as \\u escapes: the same strings to a JSON reader, but nothing a
     request echoed back can ever be read as markup, whatever a client does with the body."""
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").encode("utf-8")
 
 
@@ -61,11 +62,28 @@ def body(error: str, detail: str, field: str | None = None, **extra: Any) -> dic
     return out
 
 
+_UNION_TAG = re.compile(r"^(?:[a-z]+-[a-z-]+(?:\[.*\])?|(?:str|int|float|bool|list|dict)(?:\[.*\])?)$")
+_MODEL_NAME = re.compile(r"^[A-Z][A-Za-z0-9]+$")
+
+
+def _field_path(loc: list[str], extra: bool = False) -> str:
+    """The dotted place of a problem, without pydantic's names of union members ('constrained-str',
+    'MedicationEntry') that mean nothing to the sender: body.case.medications.0.dose, not
+    body.case.medications.0.MedicationEntry.dose."""
+    kept = [
+        part
+        for i, part in enumerate(loc)
+        if not _UNION_TAG.match(part) and not (_MODEL_NAME.match(part) and (i < len(loc) - 1 or not extra))
+    ]
+    return ".".join(kept) or "body"
+
+
 def _problems(exc: RequestValidationError) -> list[dict[str, str]]:
     problems = []
+    seen: set[tuple[str, str]] = set()
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ())]
-        field = ".".join(loc) or "body"
+        field = _field_path(loc, extra=err.get("type") == "extra_forbidden")
         if err.get("type") == "json_invalid":
             ctx = err.get("ctx") or {}
             field = "body"  # FastAPI locates a parse error by character offset ("body.0"): not a field
@@ -76,7 +94,9 @@ def _problems(exc: RequestValidationError) -> list[dict[str, str]]:
             message = "is required"
         else:
             message = str(err.get("msg", "is not valid"))
-        problems.append({"field": field, "message": message})
+        if (field, message) not in seen:
+            seen.add((field, message))
+            problems.append({"field": field, "message": message})
     return problems
 
 
