@@ -169,3 +169,16 @@ def test_serve_refuses_settings_that_cannot_work(tmp_path: Path) -> None:
                                 env={**env, **extra}, capture_output=True, text=True, timeout=60)
         assert result.returncode == 2, result.stderr
         assert expected in result.stderr and "Traceback" not in result.stderr
+
+
+def test_openapi_names_the_api_credential_when_one_is_needed(mini: Any) -> None:
+    open_doc = mini().get("/openapi.json").json()
+    assert "security" not in open_doc["paths"]["/api/check"]["post"]
+    doc = mini(CLINGUIDE_API_AUTH="key", CLINGUIDE_API_KEYS=KEY_A).get("/openapi.json").json()
+    assert doc["components"]["securitySchemes"]["ApiKey"] == {"type": "apiKey", "in": "header", "name": "X-API-Key"}
+    assert doc["paths"]["/api/check"]["post"]["security"] == [{"ApiKey": []}]
+    responses = doc["paths"]["/api/check"]["post"]["responses"]
+    assert {"401", "413", "415", "422", "429"} <= set(responses)
+    assert responses["429"]["headers"]["Retry-After"]["schema"] == {"type": "integer"}
+    assert responses["422"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    assert "HTTPValidationError" not in doc["components"]["schemas"]

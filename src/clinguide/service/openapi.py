@@ -117,6 +117,28 @@ def _cross_field_rules(schemas: dict[str, Any]) -> None:
         ]
 
 
+def _document_api_auth(doc: dict[str, Any]) -> None:
+    """When /api/* needs a credential (CLINGUIDE_API_AUTH), say which, so clients and /docs can send it."""
+    from clinguide.settings import get_settings
+
+    mode = get_settings().api_auth
+    if mode == "off":
+        return
+    schemes = doc["components"].setdefault("securitySchemes", {})
+    requirement: list[dict[str, list[str]]] = []
+    if mode in ("key", "key-or-jwt"):
+        schemes["ApiKey"] = {"type": "apiKey", "in": "header", "name": "X-API-Key"}
+        requirement.append({"ApiKey": []})
+    if mode in ("jwt", "key-or-jwt"):
+        schemes["ClientJWT"] = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+        requirement.append({"ClientJWT": []})
+    for path, item in doc.get("paths", {}).items():
+        if path.startswith("/api/") and not path.startswith("/api/editorial"):
+            for operation in item.values():
+                if isinstance(operation, dict) and "responses" in operation:
+                    operation["security"] = requirement
+
+
 def build(app: FastAPI) -> dict[str, Any]:
     doc = get_openapi(
         title=app.title, version=app.version, description=app.description, routes=app.routes, tags=app.openapi_tags
@@ -131,6 +153,7 @@ def build(app: FastAPI) -> dict[str, Any]:
         schemas.update(schemas["ErrorResponse"].pop("$defs", {}))
     _document_errors(doc)
     _cross_field_rules(schemas)
+    _document_api_auth(doc)
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
     return doc
