@@ -27,7 +27,15 @@ pytestmark = pytest.mark.timeout(600)
 @pytest.fixture(scope="module")
 def schema(real_client: TestClient):  # type: ignore[no-untyped-def]
     """The shipped pack; unsigned local calls allowed so that generated CDS calls reach the hook logic."""
-    return schemathesis.openapi.from_asgi("/openapi.json", real_client.app)
+    return _with_413_as_rejection(schemathesis.openapi.from_asgi("/openapi.json", real_client.app))
+
+
+def _with_413_as_rejection(schema):  # type: ignore[no-untyped-def]
+    """A schema-violating body too large to read is rightly refused with 413 (documented on every operation
+    with a body); schemathesis's default list of rejection statuses leaves 413 out."""
+    rejection = schema.config.checks.negative_data_rejection
+    rejection.expected_statuses = [*rejection.expected_statuses, "413"]
+    return schema
 
 
 def _summary(exc: BaseException) -> str:
@@ -84,7 +92,7 @@ def editorial_schema(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[
     mp.setenv("CLINGUIDE_DATABASE_URL", url)
     _user, token = EditorialStore(url).create_user("Schema Editor", "editor")
     app = create_app()
-    yield schemathesis.openapi.from_asgi("/openapi.json", app), token
+    yield _with_413_as_rejection(schemathesis.openapi.from_asgi("/openapi.json", app)), token
     mp.undo()
     editorial_api._stores.clear()
     db.dispose(url)
