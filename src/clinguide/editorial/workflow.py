@@ -278,7 +278,7 @@ class EditorialStore:
         token = secrets.token_urlsafe(32)
         actor = actor or Actor(None, ADMIN, "editor")
         now = utcnow()
-        expires = now + dt.timedelta(days=days)
+        expires = (now + dt.timedelta(days=days)).replace(microsecond=0)
         try:
             with self._write() as session:
                 if session.scalar(select(User.id).where(User.name == name)) is not None:
@@ -375,7 +375,7 @@ class EditorialStore:
         actor = actor or Actor(None, ADMIN, "editor")
         token = secrets.token_urlsafe(32)
         now = utcnow()
-        expires = now + dt.timedelta(days=days)
+        expires = (now + dt.timedelta(days=days)).replace(microsecond=0)
         with self._write() as session:
             user = self._user_by_name(session, name)
             if not user.active:
