@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from clinguide.errors import InputError
+
 
 def _flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
@@ -15,7 +17,7 @@ def _list(name: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in os.environ.get(name, "").split(",") if part.strip())
 
 
-class SettingError(ValueError):
+class SettingError(InputError):
     """An environment variable holds a value that is not accepted; the message names it."""
 
 
@@ -26,16 +28,16 @@ def _int(name: str, default: int, low: int, high: int) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise SettingError(f"{name}={raw!r} is not a whole number (accepted: {low}–{high})") from None
+        raise SettingError(f"{name}={raw!r} is not a whole number (accepted: {low}–{high})", name) from None
     if not low <= value <= high:
-        raise SettingError(f"{name}={value} is out of range (accepted: {low}–{high})")
+        raise SettingError(f"{name}={value} is out of range (accepted: {low}–{high})", name)
     return value
 
 
 def _choice(name: str, default: str, accepted: tuple[str, ...]) -> str:
     raw = os.environ.get(name, "").strip().lower() or default
     if raw not in accepted:
-        raise SettingError(f"{name}={raw!r} is not accepted (accepted: {', '.join(accepted)})")
+        raise SettingError(f"{name}={raw!r} is not accepted (accepted: {', '.join(accepted)})", name)
     return raw
 
 
