@@ -129,7 +129,10 @@ def prepare_case(case: Case, kb: KnowledgeBase) -> CaseContext:
             entry, None, None)
         drug_id: str | None = None
         if code:
+            # a combination product's code names every ingredient: each one counts (Percocet = oxycodone + APAP)
             ids = kb.drugs_by_rxnorm(code)
+            for extra in ids[1:]:
+                ctx.drugs.append(CaseDrug(name, extra, None))
             drug_id = ids[0] if ids else None
         if drug_id is None:
             drug_id = _resolve_drug_name(kb, name)

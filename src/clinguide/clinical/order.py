@@ -129,6 +129,11 @@ def prepare_order(order: Order, kb: KnowledgeBase) -> PreparedOrder:
     drug: Drug | None = None
     if order.code:
         ids = kb.drugs_by_rxnorm(order.code)
+        if len(ids) > 1:
+            # a combination product's code: the pack's combination entry with exactly these ingredients
+            combined = next((d for d in kb.drugs.values() if d.components and set(d.components) == set(ids)), None)
+            if combined is not None:
+                ids = (combined.id,)
         if ids:
             drug = kb.drugs[ids[0]]
             if order.code.strip() in kb.extended_release_codes:
