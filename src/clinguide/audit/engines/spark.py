@@ -45,7 +45,11 @@ def session() -> Any:
                .config("spark.ui.enabled", "false")
                .config("spark.sql.ansi.enabled", "false")
                .config("spark.sql.session.timeZone", "UTC")
-               .config("spark.sql.shuffle.partitions", "8")
+               .config("spark.sql.shuffle.partitions", os.environ.get("CLINGUIDE_SPARK_SHUFFLE_PARTITIONS", "4"))
+               .config("spark.ui.showConsoleProgress", "false")
+               # small data, many short queries: compiling code costs more than it saves
+               .config("spark.sql.codegen.wholeStage", "false")
+               .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1 -Dlog4j2.level=error")
                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
                .config("spark.driver.memory", os.environ.get("CLINGUIDE_SPARK_DRIVER_MEMORY", "2g")))
     spark = builder.getOrCreate()
