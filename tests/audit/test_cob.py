@@ -29,7 +29,7 @@ def _numerator_patient(pid: str) -> list[dict]:
 
 
 def test_a_patient_with_overlap_is_in_the_numerator(tmp_path: Path) -> None:
-    summary, cob, _ = audit(write(tmp_path, _numerator_patient("a") + [patient("b")]))
+    summary, cob, _ = audit(write(tmp_path, [*_numerator_patient("a"), patient("b")]))
     assert cob["a"]["in_numerator"] == 1 and cob["a"]["overlap_days"] == 60
     assert cob["b"]["in_denominator"] == 0
     assert (summary["eligible"], summary["denominator"], summary["numerator"], summary["rate"]) == (2, 1, 1, 1.0)

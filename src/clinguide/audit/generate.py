@@ -116,7 +116,7 @@ def generate(n: int, out: Path, year: int = 2025, seed: int = 42) -> dict[str, i
             k = 0
 
             def add(product: Product, day: dt.date, days: int, status: str = "completed",
-                    _pid: str = pid) -> None:
+                    _pid: str = pid, lines: list[str] = lines) -> None:
                 nonlocal k
                 k += 1
                 lines.append(_dispense(f"{_pid}-d{k}", _pid, product, day, days, status))

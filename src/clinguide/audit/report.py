@@ -154,7 +154,8 @@ def _table(headers: list[str], rows: list[list[Any]], numeric: set[int] | None =
 
 
 CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Liberation Sans",sans-serif;margin:24px auto;max-width:980px;
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Liberation Sans",sans-serif;margin:24px auto;
+max-width:980px;
 color:#1d1d1f;line-height:1.4;padding:0 16px}
 h1{font-size:1.5em;margin-bottom:0}h2{font-size:1.15em;border-bottom:2px solid #ddd;padding-bottom:3px;margin-top:28px}
 .muted{color:#666}.big{font-size:2.4em;font-weight:700;margin:0}.kpis{display:flex;gap:18px;flex-wrap:wrap}
@@ -217,7 +218,8 @@ def render_html(s: dict[str, Any]) -> str:
                [[r["code"], r["severity"], r["findings"], r["dispenses"], r["patients"]] for r in f["by_code"]],
                {2, 3, 4}),
         "<h3>Most frequent findings</h3>",
-        _table(["Finding", "Title", "Count"], [[r["code"], r["title"], r["findings"]] for r in f["by_title"][:15]], {2}),
+        _table(["Finding", "Title", "Count"], [[r["code"], r["title"], r["findings"]] for r in f["by_title"][:15]],
+               {2}),
         "<h3>Warnings and critical findings by age band</h3>",
         _bar_chart(band_items),
         _table(["Age band", *codes_in_bands], [[band, *(matrix.get((band, c), 0) for c in codes_in_bands)]
@@ -238,8 +240,8 @@ def render_html(s: dict[str, Any]) -> str:
              [[r["code"] or "(none)", r["display"], r["dispenses"], r["patients"]] for r in u["top"][:20]], {2, 3})
          if u["dispenses"] else "<p>Unknown medication codes: none.</p>"),
         (f"<p><b>Bad lines:</b> {b['count']:,} skipped; the run continued.</p>"
-         + _table(["Resource", "Problem", "Lines"], [[r["resource"], r["problem"], r["lines"]] for r in b["by_problem"]],
-                  {2})
+         + _table(["Resource", "Problem", "Lines"],
+                  [[r["resource"], r["problem"], r["lines"]] for r in b["by_problem"]], {2})
          + _table(["File", "Line", "Problem"], [[r["file"], r["line"], r["problem"]] for r in b["first"][:25]], {1})
          if b["count"] else "<p>Bad lines: none.</p>"),
         _table(["Resource", "File", "Lines", "Blank", "Bad"],

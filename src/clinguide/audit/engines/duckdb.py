@@ -18,6 +18,7 @@ from clinguide.audit.rules import FINDING_COLUMNS
 
 ROWS_PER_PARTITION = 40_000
 IN_PROCESS_BELOW = 20_000  # fewer check rows than this: no process pool (its start-up would dominate)
+_ICD10 = ", ".join("'" + s + "'" for s in ICD10_SYSTEMS)
 _CODING = "'[{\"system\":\"VARCHAR\",\"code\":\"VARCHAR\",\"display\":\"VARCHAR\"}]'"
 
 
@@ -114,8 +115,7 @@ FROM (
   SELECT *, {_patient_ref('subject')} AS patient_id,
     COALESCE({_day('onset')}, {_day('onset_start')}, {_day('recorded')}) AS start_day,
     COALESCE({_day('abatement')}, {_day('onset_end')}) AS end_day,
-    list_filter(TRY(from_json(codings, {_CODING})), lambda x: x.system IN ({', '.join(_q(s) for s in ICD10_SYSTEMS)}))[1]
-      AS icd
+    list_filter(TRY(from_json(codings, {_CODING})), lambda x: x.system IN ({_ICD10}))[1] AS icd
   FROM ({fields})
 )""",
     "MedicationRequest": lambda fields: f"""

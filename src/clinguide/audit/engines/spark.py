@@ -197,8 +197,9 @@ class SparkEngine:
         for sql in (
             "CREATE OR REPLACE TEMP VIEW patients AS SELECT patient_id, birth, gender FROM stage_patient "
             "WHERE problem IS NULL AND NOT blank",
-            "CREATE OR REPLACE TEMP VIEW dispenses AS SELECT disp_id, resource_id, patient_id, status, day, days_supply,"
-            " rx_code, display, dosage, src_file, src_line FROM stage_dispense WHERE problem IS NULL AND NOT blank",
+            "CREATE OR REPLACE TEMP VIEW dispenses AS SELECT disp_id, resource_id, patient_id, status, day, "
+            "days_supply, rx_code, display, dosage, src_file, src_line FROM stage_dispense "
+            "WHERE problem IS NULL AND NOT blank",
             "CREATE OR REPLACE TEMP VIEW conditions AS SELECT patient_id, code, start_day, end_day, verification "
             "FROM stage_condition WHERE problem IS NULL AND NOT blank",
             "CREATE OR REPLACE TEMP VIEW requests AS SELECT patient_id, status FROM stage_request "
