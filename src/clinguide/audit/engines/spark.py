@@ -51,7 +51,9 @@ def session() -> Any:
                .config("spark.sql.codegen.wholeStage", "false")
                .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1 -Dlog4j2.level=error")
                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-               .config("spark.driver.memory", os.environ.get("CLINGUIDE_SPARK_DRIVER_MEMORY", "2g")))
+               .config("spark.driver.memory", os.environ.get("CLINGUIDE_SPARK_DRIVER_MEMORY", "2g"))
+               .config("spark.sql.files.maxPartitionBytes",
+                       os.environ.get("CLINGUIDE_SPARK_MAX_PARTITION_BYTES", "128m")))
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
@@ -156,7 +158,10 @@ class SparkEngine:
             raw = self.spark.read.text(str(path))
         tagged = raw.select(F.col("value").alias("line"), F.spark_partition_id().alias("_pid"),
                             F.monotonically_increasing_id().alias("_mid"))
-        counts = sorted((int(r["_pid"]), int(r["count"])) for r in tagged.groupBy("_pid").count().collect())
+        if raw.rdd.getNumPartitions() <= 1:  # one partition (small or gzipped file): row index = line - 1
+            counts: list[tuple[int, int]] = []
+        else:
+            counts = sorted((int(r["_pid"]), int(r["count"])) for r in tagged.groupBy("_pid").count().collect())
         offsets: list[Any] = []
         running = 0
         for pid, count in counts:
