@@ -9,6 +9,8 @@ from typing import Any
 SEVERITY_COLOURS = {"critical": "#b3261e", "warning": "#c77700", "info": "#4a6fa5"}
 AGE_ORDER = ("0-17", "18-44", "45-64", "65-74", "75-84", "85+", "unknown")
 LISTED_BAD = 10
+# about the data rather than the patient: kept in the tables, left out of the age-band view
+DATA_GAP_CODES = frozenset({"missing-data", "unknown-condition", "unknown-medication"})
 LISTED_UNKNOWN = 10
 
 
@@ -72,6 +74,10 @@ def render_text(s: dict[str, Any]) -> str:
         add("  No findings.")
     for r in f["by_code"]:
         add(f"  {r['findings']:>10,}  {r['severity']:<8}  {r['code']:<28} {n(r['patients'])} patients")
+    if f["by_title"]:
+        add("  Most frequent:")
+        for r in f["by_title"][:10]:
+            add(f"  {r['findings']:>10,}  {r['title']} ({r['code']})")
     add("")
     add("Top drugs dispensed in the year:")
     for r in f["top_drugs"][:10]:
@@ -79,7 +85,7 @@ def render_text(s: dict[str, Any]) -> str:
     bands = _by_band(f["by_age_band"])
     if bands:
         add("")
-        add("Warnings and critical findings by age band:")
+        add("Safety findings (warning or critical) by age band:")
         for band in AGE_ORDER:
             if band in bands:
                 add(f"  {band:<8} " + ", ".join(f"{code} {n(c)}" for code, c in bands[band]))
@@ -92,7 +98,7 @@ def render_text(s: dict[str, Any]) -> str:
 def _by_band(rows: list[dict[str, Any]]) -> dict[str, list[tuple[str, int]]]:
     bands: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for r in rows:
-        if r["severity"] in ("warning", "critical"):
+        if r["severity"] in ("warning", "critical") and r["code"] not in DATA_GAP_CODES:
             bands[r["age_band"]].append((r["code"], r["findings"]))
     return bands
 
@@ -179,11 +185,12 @@ def render_html(s: dict[str, Any]) -> str:
                   for r in f["by_code"]]
     band_totals: dict[str, int] = defaultdict(int)
     for r in f["by_age_band"]:
-        if r["severity"] in ("warning", "critical"):
+        if r["severity"] in ("warning", "critical") and r["code"] not in DATA_GAP_CODES:
             band_totals[r["age_band"]] += r["findings"]
     band_items = [(band, band_totals[band], "#c77700") for band in AGE_ORDER if band in band_totals]
     drug_items = [(r["drug"], r["dispenses"], "#4a6fa5") for r in f["top_drugs"][:12]]
-    codes_in_bands = sorted({r["code"] for r in f["by_age_band"] if r["severity"] in ("warning", "critical")})
+    codes_in_bands = sorted({r["code"] for r in f["by_age_band"]
+                             if r["severity"] in ("warning", "critical") and r["code"] not in DATA_GAP_CODES})
     matrix: dict[tuple[str, str], int] = defaultdict(int)
     for r in f["by_age_band"]:
         matrix[(r["age_band"], r["code"])] += r["findings"]
@@ -220,7 +227,7 @@ def render_html(s: dict[str, Any]) -> str:
         "<h3>Most frequent findings</h3>",
         _table(["Finding", "Title", "Count"], [[r["code"], r["title"], r["findings"]] for r in f["by_title"][:15]],
                {2}),
-        "<h3>Warnings and critical findings by age band</h3>",
+        "<h3>Safety findings (warning or critical) by age band</h3>",
         _bar_chart(band_items),
         _table(["Age band", *codes_in_bands], [[band, *(matrix.get((band, c), 0) for c in codes_in_bands)]
                                                for band in bands_present], set(range(1, len(codes_in_bands) + 1))),
