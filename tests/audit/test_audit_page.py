@@ -21,7 +21,8 @@ def client() -> TestClient:
 def _run(folder: Path, year: int) -> None:
     folder.mkdir(parents=True)
     (folder / "summary.json").write_text(json.dumps({"measure": "COB", "year": year}))
-    (folder / "report.html").write_text(f"<html><body><h1>Population audit — measurement year {year}</h1></body></html>")
+    page = f"<html><body><h1>Population audit — measurement year {year}</h1></body></html>"
+    (folder / "report.html").write_text(page)
 
 
 def test_audit_page_shows_the_newest_report(tmp_path: Path, client: TestClient,

@@ -17,8 +17,9 @@ from clinguide.audit.engines import Progress
 from clinguide.audit.input import ICD10_SYSTEMS, PATHS, RXNORM, InputSet
 
 CHECK_PARTITIONS = 16
-FINDINGS_SCHEMA = ("patient_id string, disp_id string, src_file string, src_line long, day long, drug_id string, "
-                   "age long, age_band string, code string, severity string, title string, detail string")
+KEYED_SCHEMA = ("patient_id string, disp_id string, src_file string, src_line long, day long, drug_id string, "
+                "age long, age_band string, key string")
+KEY_FINDINGS_SCHEMA = "key string, code string, severity string, title string, detail string"
 CODING_SCHEMA = "array<struct<system:string,code:string,display:string>>"
 CODEMAP_SCHEMA = "rx_code string, display string, drug_id string, opioid boolean, benzodiazepine boolean, how string"
 EMPTY = {
@@ -230,20 +231,36 @@ class SparkEngine:
         frame.createOrReplaceTempView(name)
 
     def run_checks(self, input_sql: str, progress: Progress) -> None:
+        """Step 1 with applyInPandas over partitions of whole patients, step 2 with mapInPandas over
+        distinct keys, then a join in Spark SQL."""
         from pyspark.sql import functions as F
 
-        from clinguide.audit.rules import check_partition
+        from clinguide.audit.rules import dispense_keys, findings_for_keys
 
         self.create_table("check_input", input_sql)
-        progress("checking dispenses", 0, 1)
+        label = "checking dispenses"
+        progress(label, 0, 2)
         frame = self.spark.table("check_input").withColumn(
             "_part", F.pmod(F.hash("patient_id"), F.lit(CHECK_PARTITIONS)))
-        findings = frame.groupBy("_part").applyInPandas(
-            lambda pdf: check_partition(pdf.drop(columns=["_part"])), schema=FINDINGS_SCHEMA).persist()
-        findings.count()
-        self._cached.append(findings)
-        findings.createOrReplaceTempView("findings")
-        progress("checking dispenses", 1, 1)
+        keyed = frame.groupBy("_part").applyInPandas(dispense_keys, schema=KEYED_SCHEMA).persist()
+        keyed.count()
+        self._cached.append(keyed)
+        keyed.createOrReplaceTempView("dispense_keys")
+        progress(label, 1, 2)
+
+        def per_batch(batches: Any) -> Any:
+            for batch in batches:
+                yield findings_for_keys(batch)
+
+        found = (keyed.select("key").distinct().repartition(CHECK_PARTITIONS, "key")
+                 .mapInPandas(per_batch, schema=KEY_FINDINGS_SCHEMA).persist())
+        found.count()
+        self._cached.append(found)
+        found.createOrReplaceTempView("key_findings")
+        self.create_table("findings", "SELECT d.patient_id, d.disp_id, d.src_file, d.src_line, d.day, d.drug_id, "
+                                      "d.age, d.age_band, f.code, f.severity, f.title, f.detail "
+                                      "FROM dispense_keys d JOIN key_findings f ON d.key = f.key")
+        progress(label, 2, 2)
 
     def write_parquet(self, sql: str, path: Path) -> None:
         import pyarrow.parquet as pq
