@@ -167,3 +167,17 @@ def test_out_writes_json_parquet_and_a_self_contained_html_report(tmp_path: Path
     page = (out / "report.html").read_text()
     assert "<svg" in page and "Concurrent use of opioids and benzodiazepines" in page
     assert "http://" not in page.replace("http://www.w3.org/2000/svg", "") and "https://" not in page
+
+
+def test_the_process_pool_gives_the_same_findings_as_one_process(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from clinguide.audit.engines import duckdb as engine
+    from clinguide.audit.run import run_audit
+
+    generate(300, tmp_path / "pop", seed=9)
+    one = run_audit(tmp_path / "pop", year=2025, workers=1)
+    monkeypatch.setattr(engine, "IN_PROCESS_BELOW", 0)
+    monkeypatch.setattr(engine, "ROWS_PER_PARTITION", 100)  # several patient partitions
+    pooled = run_audit(tmp_path / "pop", year=2025, workers=2)
+    assert pooled["findings"] == one["findings"] and one["findings"]["by_code"]
+    assert pooled["dispenses"] == one["dispenses"]
