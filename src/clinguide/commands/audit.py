@@ -39,6 +39,7 @@ def audit_command(
         return
     if input_dir is None:
         fail("INPUT: give the folder of NDJSON or Parquet files to audit (or --generate N --out DIR)")
+    from clinguide.audit.engines import EngineUnavailable
     from clinguide.audit.run import run_audit
     from clinguide.errors import InputError
 
@@ -47,6 +48,8 @@ def audit_command(
             summary = run_audit(input_dir, year=year, engine_name=engine, progress=progress, out=out)
     except InputError as exc:
         fail(str(exc))
+    except EngineUnavailable as exc:
+        fail(str(exc), code=1)
     except ImportError as exc:
         fail(f"--engine {engine}: a library it needs is not installed ({exc.name}); "
              "install clinguide with its 'audit' extra", code=1)

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from clinguide.audit.engines import Progress
+from clinguide.audit.engines import EngineUnavailable, Progress
 from clinguide.audit.input import ICD10_SYSTEMS, PATHS, RXNORM, InputSet
 
 CHECK_PARTITIONS = 16
@@ -144,7 +144,12 @@ class SparkEngine:
     name = "spark"
 
     def __init__(self) -> None:
-        self.spark = session()
+        try:
+            self.spark = session()
+        except Exception as exc:  # no Java, a JVM that does not start, an unreachable master
+            raise EngineUnavailable(f"--engine spark: Spark did not start ({type(exc).__name__}: "
+                                    f"{str(exc).splitlines()[0] if str(exc) else ''}); it needs Java 17 "
+                                    "(JAVA_HOME or java on PATH) and, for a cluster, a reachable SPARK_MASTER") from exc
         self._cached: list[Any] = []
 
     # ----- input ------------------------------------------------------------------------------------
