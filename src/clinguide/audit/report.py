@@ -50,6 +50,8 @@ def render_text(s: dict[str, Any]) -> str:
     add = out.append
     add(f"Population audit — measurement year {s['year']} ({s['engine']}; knowledge {s['knowledge_version']})")
     add(f"Input: {s['input']}")
+    if s.get("year_source", "--year") != "--year":
+        add(f"Year {s['year']} is {s['year_source']}; give --year YYYY to choose another.")
     add("")
     add("COB: concurrent opioid and benzodiazepine use (PQA measure, NQF/CBE 3389)")
     add(f"  Rate {pct(s['rate'])}: {n(s['numerator'])} of {n(s['denominator'])} patients in the denominator had "
@@ -62,8 +64,9 @@ def render_text(s: dict[str, Any]) -> str:
         add(f"    {r['patients']:>10,}  {r['reason']}")
     d = s["dispenses"]
     add("")
-    add(f"Dispenses: {n(d['read'])} read; {n(d['completed_in_year'])} completed in {s['year']}; "
-        f"{n(d['checked'])} of pack drugs checked against the pack's rules ({n(d['patients_checked'])} patients).")
+    add(f"Dispenses: {n(d['read'])} valid lines read; {n(d['completed_in_year'])} completed in {s['year']}; "
+        f"{plural(d['checked'], 'dispense')} of pack drugs checked against the pack's rules "
+        f"({plural(d['patients_checked'], 'patient')}).")
     other = [r for r in d["by_status"] if r["status"] != "completed"]
     if other:
         add("  Not counted (status): " + ", ".join(f"{r['status']} {n(r['dispenses'])}" for r in other) + ".")
@@ -94,7 +97,7 @@ def render_text(s: dict[str, Any]) -> str:
     if not safety:
         add("  No safety findings.")
     for r in safety:
-        add(f"  {r['findings']:>10,}  {r['severity']:<8}  {r['code']:<28} {n(r['patients'])} patients")
+        add(f"  {r['findings']:>10,}  {r['severity']:<8}  {r['code']:<28} {plural(r['patients'], 'patient')}")
     titles = [r for r in f["by_title"] if r["code"] not in DATA_GAP_CODES]
     if titles:
         add("  Most frequent:")
@@ -108,7 +111,7 @@ def render_text(s: dict[str, Any]) -> str:
     add("")
     add("Top drugs dispensed in the year:")
     for r in f["top_drugs"][:10]:
-        add(f"  {r['dispenses']:>10,}  {r['drug']} ({n(r['patients'])} patients)")
+        add(f"  {r['dispenses']:>10,}  {r['drug']} ({plural(r['patients'], 'patient')})")
     bands = _by_band(f["by_age_band"])
     if bands:
         add("")
@@ -227,7 +230,8 @@ def render_html(s: dict[str, Any]) -> str:
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>Population audit {s['year']} — clinguide</title><style>{CSS}</style></head><body>",
         f"<h1>Population audit — measurement year {s['year']}</h1>",
-        f"<p class='muted'>Input {esc(s['input'])} · engine {esc(s['engine'])} · knowledge pack "
+        f"<p class='muted'>Input {esc(s['input'])} · year {s['year']} ({esc(s.get('year_source', '--year'))}) · "
+        f"engine {esc(s['engine'])} · knowledge pack "
         f"{esc(s['knowledge_version'])}</p>",
         "<h2>Concurrent use of opioids and benzodiazepines (PQA COB, NQF/CBE 3389)</h2>",
         f"<p class='big'>{pct(s['rate'])}</p><p>{s['numerator']:,} of the {s['denominator']:,} adults in the "
