@@ -13,13 +13,12 @@ from typing import Any
 import duckdb
 
 from clinguide.audit.engines import Progress
-from clinguide.audit.input import ICD10_SYSTEMS, PATHS, RXNORM, InputSet
+from clinguide.audit.input import ICD10_SYSTEMS, RXNORM, InputSet
 from clinguide.audit.rules import FINDING_COLUMNS
 
 ROWS_PER_PARTITION = 40_000
 IN_PROCESS_BELOW = 20_000  # fewer check rows than this: no process pool (its start-up would dominate)
 _ICD10 = ", ".join("'" + s + "'" for s in ICD10_SYSTEMS)
-_CODING = "'[{\"system\":\"VARCHAR\",\"code\":\"VARCHAR\",\"display\":\"VARCHAR\"}]'"
 
 
 def _q(text: str) -> str:
@@ -36,19 +35,50 @@ def _source(path: Path, kind: str) -> str:
             "max_line_size=16777216) WITH ORDINALITY")
 
 
+_CODINGS = '[{"system": "VARCHAR", "code": "VARCHAR", "display": "VARCHAR"}]'
+# one typed parse per line (json_transform): the fields of input.PATHS; a value of the wrong JSON type is NULL
+STRUCTURES: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
+    "Patient": ('{"resourceType": "VARCHAR", "id": "VARCHAR", "birthDate": "VARCHAR", "gender": "VARCHAR"}',
+                (("resource_type", "r.resourceType"), ("id", "r.id"), ("birth_date", "r.birthDate"),
+                 ("gender", "r.gender"))),
+    "MedicationDispense": (
+        '{"resourceType": "VARCHAR", "id": "VARCHAR", "status": "VARCHAR", "subject": {"reference": "VARCHAR"}, '
+        '"whenHandedOver": "VARCHAR", "daysSupply": {"value": "VARCHAR"}, '
+        f'"medicationCodeableConcept": {{"coding": {_CODINGS}, "text": "VARCHAR"}}, "dosageInstruction": ["JSON"]}}',
+        (("resource_type", "r.resourceType"), ("id", "r.id"), ("status", "r.status"),
+         ("subject", "r.subject.reference"), ("handed_over", "r.whenHandedOver"),
+         ("days_supply", "r.daysSupply.value"), ("codings_list", "r.medicationCodeableConcept.coding"),
+         ("concept_text", "r.medicationCodeableConcept.text"), ("dosage", "CAST(r.dosageInstruction[1] AS VARCHAR)"))),
+    "Condition": (
+        '{"resourceType": "VARCHAR", "id": "VARCHAR", "subject": {"reference": "VARCHAR"}, '
+        f'"code": {{"coding": {_CODINGS}}}, "onsetDateTime": "VARCHAR", '
+        '"onsetPeriod": {"start": "VARCHAR", "end": "VARCHAR"}, "recordedDate": "VARCHAR", '
+        '"abatementDateTime": "VARCHAR", "verificationStatus": {"coding": [{"code": "VARCHAR"}]}}',
+        (("resource_type", "r.resourceType"), ("id", "r.id"), ("subject", "r.subject.reference"),
+         ("codings_list", "r.code.coding"), ("onset", "r.onsetDateTime"), ("onset_start", "r.onsetPeriod.start"),
+         ("recorded", "r.recordedDate"), ("abatement", "r.abatementDateTime"), ("onset_end", "r.onsetPeriod.end"),
+         ("verification", "r.verificationStatus.coding[1].code"))),
+    "MedicationRequest": (
+        '{"resourceType": "VARCHAR", "id": "VARCHAR", "status": "VARCHAR", "subject": {"reference": "VARCHAR"}, '
+        '"authoredOn": "VARCHAR"}',
+        (("resource_type", "r.resourceType"), ("id", "r.id"), ("status", "r.status"),
+         ("subject", "r.subject.reference"), ("authored", "r.authoredOn"))),
+}
+
+
 def _fields(rtype: str, sources: list[str]) -> str:
-    paths = ", ".join(_q(p) for _, p in PATHS[rtype])
+    structure, columns = STRUCTURES[rtype]
     union = "\nUNION ALL\n".join(sources)
-    cols = ", ".join(f"f[{i + 1}] AS {name}" for i, (name, _) in enumerate(PATHS[rtype]))
+    cols = ", ".join(f"{expr} AS {name}" for name, expr in columns)
     return f"""
 WITH src AS ({union}),
 v AS (
   SELECT src_file, src_line, (line IS NULL OR trim(line) = '') AS blank,
-    CASE WHEN line IS NOT NULL AND trim(line) <> '' AND json_valid(line) THEN json_extract_string(line, [{paths}])
-    END AS f
+    CASE WHEN line IS NOT NULL AND trim(line) <> '' AND json_valid(line) THEN json_transform(line, {_q(structure)})
+    END AS r
   FROM src
 )
-SELECT src_file, src_line, blank, f IS NULL AND NOT blank AS invalid, {cols} FROM v"""
+SELECT src_file, src_line, blank, r IS NULL AND NOT blank AS invalid, {cols} FROM v"""
 
 
 def _patient_ref(col: str) -> str:
@@ -100,8 +130,7 @@ FROM (
   SELECT *, {_patient_ref('subject')} AS patient_id, {_day('handed_over')} AS day,
     TRY_CAST(days_supply_text AS DOUBLE) AS days_supply,
     list_filter(codings_list, lambda x: x.system = '{RXNORM}')[1] AS rx
-  FROM (SELECT * EXCLUDE (days_supply), days_supply AS days_supply_text,
-          TRY(from_json(codings, {_CODING})) AS codings_list FROM ({fields}))
+  FROM (SELECT * EXCLUDE (days_supply), days_supply AS days_supply_text FROM ({fields}))
 )""",
     "Condition": lambda fields: f"""
 SELECT src_file, src_line, blank,
@@ -115,7 +144,7 @@ FROM (
   SELECT *, {_patient_ref('subject')} AS patient_id,
     COALESCE({_day('onset')}, {_day('onset_start')}, {_day('recorded')}) AS start_day,
     COALESCE({_day('abatement')}, {_day('onset_end')}) AS end_day,
-    list_filter(TRY(from_json(codings, {_CODING})), lambda x: x.system IN ({_ICD10}))[1] AS icd
+    list_filter(codings_list, lambda x: x.system IN ({_ICD10}))[1] AS icd
   FROM ({fields})
 )""",
     "MedicationRequest": lambda fields: f"""
