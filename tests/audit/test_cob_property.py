@@ -42,7 +42,8 @@ def test_cob_sql_matches_a_day_by_day_count(rows: list[tuple[str, int, int, str]
     con.execute("CREATE TABLE conditions (patient_id VARCHAR, code VARCHAR, start_day INTEGER, end_day INTEGER, "
                 "verification VARCHAR)")
     con.execute("CREATE TABLE codemap AS SELECT * FROM (VALUES ('O', '', 'oxycodone', true, false, 'rxnorm'), "
-                "('B', '', 'diazepam', false, true, 'rxnorm')) t(rx_code, display, drug_id, opioid, benzodiazepine, how)")
+                "('B', '', 'diazepam', false, true, 'rxnorm')) "
+                "t(rx_code, display, drug_id, opioid, benzodiazepine, how)")
     for i, (cls, day, days, status) in enumerate(rows):
         con.execute("INSERT INTO dispenses VALUES (?, 'p', ?, ?, ?, ?, '')",
                     [str(i), status, day, days, "O" if cls == "opioid" else "B"])
