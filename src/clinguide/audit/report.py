@@ -230,7 +230,8 @@ def render_html(s: dict[str, Any]) -> str:
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>Population audit {s['year']} — clinguide</title><style>{CSS}</style></head><body>",
         f"<h1>Population audit — measurement year {s['year']}</h1>",
-        f"<p class='muted'>Input {esc(s['input'])} · year {s['year']} ({esc(s.get('year_source', '--year'))}) · "
+        f"<p class='muted'>Input {esc(s['input'])} · year {s['year']} "
+        f"({'set with --year' if s.get('year_source', '--year') == '--year' else esc(s['year_source'])}) · "
         f"engine {esc(s['engine'])} · knowledge pack "
         f"{esc(s['knowledge_version'])}</p>",
         "<h2>Concurrent use of opioids and benzodiazepines (PQA COB, NQF/CBE 3389)</h2>",
