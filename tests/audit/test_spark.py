@@ -36,15 +36,23 @@ def test_duckdb_and_spark_agree_on_the_measure_findings_and_bad_lines(
         tmp_path: Path, spark_available: None, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = tmp_path / "pop"
     generate(400, folder, year=2025, seed=11)
-    with open(folder / "MedicationDispense.ndjson", "a", encoding="utf-8") as f:
-        f.write("{broken\n\n" + json.dumps({"resourceType": "Patient", "id": "x"}) + "\n")
+    path = folder / "MedicationDispense.ndjson"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    middle = len(lines) // 2
+    lines[middle:middle] = ["{broken in the middle", ""]
+    lines += ["{broken", "", json.dumps({"resourceType": "Patient", "id": "x"})]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     # several file partitions on Spark, so line numbers must be stitched across them
     monkeypatch.setenv("CLINGUIDE_SPARK_MAX_PARTITION_BYTES", "65536")
+    from clinguide.audit.engines.spark import session
+
+    assert session().read.text(str(path)).rdd.getNumPartitions() > 1
     duck = run_audit(folder, year=2025, engine_name="duckdb", workers=1)
     spark = run_audit(folder, year=2025, engine_name="spark", out=tmp_path / "out")
     assert duck["denominator"] > 10 and duck["numerator"] > 0 and duck["findings"]["by_code"]
     for key in ("eligible", "denominator", "excluded", "numerator", "rate", "denominator_before_exclusions",
                 "cob_reasons", "dispenses", "unknown_codes", "bad_lines", "findings", "files"):
         assert spark[key] == duck[key], key
-    assert spark["bad_lines"]["first"][0]["problem"] == "invalid JSON"
+    first = {(r["file"], r["line"]) for r in spark["bad_lines"]["first"]}
+    assert ("MedicationDispense.ndjson", middle + 1) in first  # the line numbers are the file's own
     assert (tmp_path / "out" / "findings.parquet").exists() and (tmp_path / "out" / "report.html").exists()

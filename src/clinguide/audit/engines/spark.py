@@ -53,9 +53,10 @@ def session() -> Any:
                .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1 -Dlog4j2.level=error")
                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
                .config("spark.driver.memory", os.environ.get("CLINGUIDE_SPARK_DRIVER_MEMORY", "2g"))
-               .config("spark.sql.files.maxPartitionBytes",
-                       os.environ.get("CLINGUIDE_SPARK_MAX_PARTITION_BYTES", "128m")))
+               )
     spark = builder.getOrCreate()
+    # a runtime setting, so that it also applies to a session that already exists
+    spark.conf.set("spark.sql.files.maxPartitionBytes", os.environ.get("CLINGUIDE_SPARK_MAX_PARTITION_BYTES", "128m"))
     spark.sparkContext.setLogLevel("ERROR")
     return spark
 
