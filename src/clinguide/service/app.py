@@ -141,6 +141,8 @@ def create_app(
     editorial = _optional("clinguide.service.editorial_api")
     if editorial is not None:
         app.include_router(editorial.router)
+    if (audit_page := _optional("clinguide.service.audit_page")) is not None:
+        app.include_router(audit_page.router)
     web = _optional("clinguide.service.web")
     if web is not None:
         app.include_router(web.router)
