@@ -72,7 +72,7 @@ def age_on(birth: str | None, day: int) -> int | None:
 def order_fields(drug_id: str, display: str, dosage: str | None) -> tuple[str | None, str | None]:
     """(dose in mass units, frequency) from a FHIR Dosage (JSON text); (None, None) when no mass dose is known."""
     from clinguide.clinical.sig import SigParseError, parse_sig
-    from clinguide.fhir.mapping import _dose, _frequency
+    from clinguide.fhir.dosage import read_dose, read_frequency
     from clinguide.kb import get_kb
 
     if not dosage:
@@ -84,8 +84,9 @@ def order_fields(drug_id: str, display: str, dosage: str | None) -> tuple[str | 
     if not isinstance(data, dict):
         return None, None
     notes: list[str] = []
-    dose = _dose(data, _strength_names(drug_id, display), notes)
-    frequency = _frequency(data)
+    problems: list = []  # a zero, negative or absurd number is left out (never repaired), as in CDS Hooks
+    dose = read_dose(data, _strength_names(drug_id, display), notes, problems)
+    frequency = read_frequency(data, problems)
     text = data.get("text") if isinstance(data.get("text"), str) else None
     if (dose is None or frequency is None) and text:
         name = get_kb().drugs[drug_id].name if drug_id in get_kb().drugs else drug_id
