@@ -72,6 +72,7 @@ FindingCode = Literal[
     "unknown-condition",
     "unknown-medication",
     "drug-interaction",
+    "red-flag",
 ]
 Section = Literal[
     "overview",

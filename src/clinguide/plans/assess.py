@@ -20,6 +20,7 @@ from clinguide.contracts import (
     PreferredRelaxant,
     Reason,
     SourceRef,
+    Urgent,
 )
 from clinguide.errors import InputError, describe_validation_error
 from clinguide.kb.knowledge import KnowledgeBase
@@ -237,6 +238,9 @@ def assess(case: Case | dict[str, Any] | None, kb: KnowledgeBase | None = None) 
     diazepam_order = hypothetical_order(kb, DIAZEPAM, patient, policy.diazepam_max_days)
     diazepam_check = _check(diazepam_order, patient, kb)
     check_findings = diazepam_check.findings if diazepam_check else []
+    urgent, urgent_step, red_finding = _red_flags(kb, patient)
+    if red_finding is not None:
+        check_findings = [red_finding, *check_findings]
     findings += check_findings
 
     verdict_rule: VerdictRule | None = None
@@ -271,6 +275,8 @@ def assess(case: Case | dict[str, Any] | None, kb: KnowledgeBase | None = None) 
     # this patient and that relaxant passes its own check; if the pack's choice is ruled out,
     # the step goes and a finding says why, so the steps and the offer never disagree.
     preferred = None
+    if urgent is not None:  # no relaxant until the red flag has been assessed
+        pack_steps = [s for s in pack_steps if s.kind != "muscle-relaxant"]
     relaxant_steps = [s for s in pack_steps if s.kind == "muscle-relaxant"]
     if relaxant_steps:
         blocked: list[tuple[str, list[Finding]]] = []
@@ -279,6 +285,8 @@ def assess(case: Case | dict[str, Any] | None, kb: KnowledgeBase | None = None) 
             pack_steps = [s for s in pack_steps if s.kind != "muscle-relaxant"]
             findings.append(_relaxant_not_offered(kb, blocked))
     steps = [_step(kb, s) for s in pack_steps]
+    if urgent_step is not None:
+        steps.insert(0, urgent_step)
     if preferred is not None and diazepam.verdict == "consider-short-term":
         name = kb.drugs[preferred.drug].name
         diazepam = diazepam.model_copy(update={"reasons": [*diazepam.reasons, Reason(
@@ -292,7 +300,10 @@ def assess(case: Case | dict[str, Any] | None, kb: KnowledgeBase | None = None) 
     cited |= {s for f in findings for s in f.sources}
     if preferred:
         cited |= {s for r in preferred.reasons for s in r.sources}
+    if urgent is not None:
+        cited |= set(urgent.sources)
     return Plan(
+        urgent=urgent,
         setting=patient.setting,
         phase=phase.phase,
         assumptions=assumptions,
@@ -303,6 +314,29 @@ def assess(case: Case | dict[str, Any] | None, kb: KnowledgeBase | None = None) 
         sources=_source_refs(kb, cited),
         knowledge_version=kb.version,
     )
+
+
+def _red_flags(kb: KnowledgeBase, case: Case) -> tuple[Urgent | None, PlanStep | None, Finding | None]:
+    """Red flags among the case's symptoms and conditions: the urgent block, the first step, a finding."""
+    from clinguide.clinical.red_flags import find_red_flags
+
+    matches = find_red_flags(kb, [*case.symptoms, *case.conditions], setting=case.setting)
+    if not matches:
+        return None, None, None
+    level = matches[0].level
+    top = [m for m in matches if m.level == level]
+    names = {flag.id: flag.name for flag in kb.red_flags}
+    text = " ".join(dict.fromkeys(m.clinician for m in top))
+    sources = list(dict.fromkeys(s for m in matches for s in m.sources))
+    urgent = Urgent(level=level, text=text, sources=sources, flags=[m.id for m in matches],
+                    matched=list(dict.fromkeys(m.matched for m in matches)))
+    every = " ".join(dict.fromkeys(m.clinician for m in matches))
+    step = PlanStep(id="urgent-assessment", title="Urgent assessment first: " + "; ".join(
+        dict.fromkeys(names.get(m.id, m.id) for m in matches)), text=every, kind="urgent", sources=sources)
+    finding = Finding(code="red-flag", severity="warning", title="Red flag: " + "; ".join(
+        dict.fromkeys(names.get(m.id, m.id) for m in matches)),
+        detail=f"Found in the case: {', '.join(urgent.matched)}. {every}", suggestion=None, sources=sources)
+    return urgent, step, finding
 
 
 def _relaxant_not_offered(kb: KnowledgeBase, blocked: list[tuple[str, list[Finding]]]) -> Finding:
