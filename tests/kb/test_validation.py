@@ -47,8 +47,8 @@ def _problems(pack: Path) -> list[str]:
 
 def test_unknown_source_id(pack):
     rel, sid = _first_statement_file(pack)
-    _edit(pack, rel, "statements", lambda items: _statement(items, sid)["sources"].append("S99"))
-    assert any(rel in p and sid in p and "sources" in p and "S99" in p for p in _problems(pack))
+    _edit(pack, rel, "statements", lambda items: _statement(items, sid)["sources"].append("S999"))
+    assert any(rel in p and sid in p and "sources" in p and "S999" in p for p in _problems(pack))
 
 
 def test_unused_source(pack):

@@ -36,7 +36,7 @@ def test_red_flag_gives_urgent_block_first_step_and_no_green_light(kb, where, te
     assert p.diazepam.verdict != "consider-short-term"
     assert p.preferred_muscle_relaxant is None
     assert any(f.code == "red-flag" for f in p.findings)
-    assert list(p.to_json())[0] == "urgent"  # the block comes first in the JSON too
+    assert next(iter(p.to_json())) == "urgent"  # the block comes first in the JSON too
 
 
 def test_negated_red_flag_is_not_a_red_flag(kb):
