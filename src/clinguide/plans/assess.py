@@ -106,9 +106,17 @@ def _matches(rule: VerdictRule, phase: str, spasm: str, findings: list[Finding])
     return resting
 
 
+EDITORIAL_LABEL = "[Editorial note, not from a published source]"
+
+
+def labelled(text: str, sources: list[str]) -> str:
+    """Text that no cited source supports (its sources are empty) says so."""
+    return text if sources else f"{EDITORIAL_LABEL} {text}"
+
+
 def _step(kb: KnowledgeBase, step: PackStep) -> PlanStep:
     statements = [kb.statements[s] for s in step.statements if s in kb.statements]
-    text = " ".join(kb.statement_text(s) for s in statements)
+    text = " ".join(labelled(kb.statement_text(s), list(s.sources)) for s in statements)
     sources = sorted({src for s in statements for src in s.sources})
     return PlanStep(id=step.id, title=step.title, text=text, kind=step.kind, sources=sources)
 
@@ -253,7 +261,8 @@ def assess(case: Case | dict[str, Any] | None, kb: KnowledgeBase | None = None) 
     if verdict_rule is None:  # the pack's last rule should be unconditional; fail safe if not
         raise LookupError("no diazepam verdict rule matched; the pack's policy needs a final default rule")
 
-    reasons = [Reason(text=verdict_rule.reason, sources=list(verdict_rule.sources))]
+    reasons = [Reason(text=labelled(verdict_rule.reason, list(verdict_rule.sources)),
+                      sources=list(verdict_rule.sources))]
     reasons += [Reason(text=f"{f.title}: {f.detail}", sources=list(f.sources)) for f in resting]
     diazepam = DiazepamAssessment(verdict=verdict_rule.verdict, reasons=reasons)
     if verdict_rule.verdict == "consider-short-term":
@@ -365,12 +374,14 @@ def _short_term_details(
     taper_finding = next((f for f in findings if f.code == "taper-needed"), None)
     taper = taper_finding.taper_plan if taper_finding else None
     monitoring = [
-        Reason(text=kb.statement_text(kb.statements[s]), sources=list(kb.statements[s].sources))
+        Reason(text=labelled(kb.statement_text(kb.statements[s]), list(kb.statements[s].sources)),
+               sources=list(kb.statements[s].sources))
         for s in policy.monitoring
         if s in kb.statements
     ]
     follow_up = [
-        f"Reassess within {policy.reassess_within_days} days of starting diazepam.",
+        labelled(f"Reassess within {policy.reassess_within_days} days of starting diazepam.",
+                 list(policy.reassess_sources)),
         f"Stop by day {max_days} at the latest; plan the stop from the outset.",
     ]
     order = hypothetical_order(kb, DIAZEPAM, case, max_days)
