@@ -192,6 +192,19 @@ def _check(order: dict[str, Any] | None, case: Case, kb: KnowledgeBase) -> Check
     return check(order, case, kb=kb)
 
 
+def _unknown_in_pregnancy(kb: KnowledgeBase, case: Case, drug_id: str) -> list[Finding]:
+    """A drug with no sourced pregnancy guidance is not offered to a pregnant patient (never silent)."""
+    drug = kb.drugs.get(drug_id)
+    if drug is None or not pregnancy_weeks(case, kb)[0]:
+        return []
+    if drug.pregnancy is not None or any(r.code == "pregnancy" for r in drug.condition_rules):
+        return []
+    return [Finding(code="missing-data", severity="warning", title=f"No sourced pregnancy guidance for {drug.name}",
+                    detail=f"The knowledge pack holds no sourced information on {drug.name} in pregnancy, so it is "
+                    "not offered to a pregnant patient; decide with obstetric or pharmacist advice.",
+                    suggestion=None, sources=[])]
+
+
 def _preferred(kb: KnowledgeBase, case: Case, phase: str,
                blocked: list[tuple[str, list[Finding]]]) -> PreferredRelaxant | None:
     """The first preferred relaxant for this setting and phase whose check for this patient is clean.
@@ -207,12 +220,13 @@ def _preferred(kb: KnowledgeBase, case: Case, phase: str,
             continue
         blocking = [f for f in result.findings if f.severity == "critical" or (
             f.code in RELAXANT_BLOCKING_CODES and f.code not in NOT_ABOUT_PATIENT)]
+        blocking += _unknown_in_pregnancy(kb, case, choice.drug)
         if blocking:
             blocked.append((choice.drug, blocking))
             continue
         rule = starting_rule(kb, choice.drug, case)
         assert rule is not None
-        reasons = [Reason(text=choice.reason, sources=list(choice.sources))]
+        reasons = [Reason(text=labelled(choice.reason, list(choice.sources)), sources=list(choice.sources))]
         return PreferredRelaxant(
             drug=choice.drug,
             dose=f"{order['dose']} {order['frequency']}",
@@ -263,10 +277,12 @@ def assess(case: Case | dict[str, Any] | None, kb: KnowledgeBase | None = None) 
 
     reasons = [Reason(text=labelled(verdict_rule.reason, list(verdict_rule.sources)),
                       sources=list(verdict_rule.sources))]
-    reasons += [Reason(text=f"{f.title}: {f.detail}", sources=list(f.sources)) for f in resting]
+    reasons += [Reason(text=_finding_words(f), sources=list(f.sources)) for f in resting]
     diazepam = DiazepamAssessment(verdict=verdict_rule.verdict, reasons=reasons)
     if verdict_rule.verdict == "consider-short-term":
         diazepam = _short_term_details(kb, patient, diazepam, check_findings)
+    else:  # how to stop a course that is not advised is no finding about this patient
+        findings = [f for f in findings if f.code not in ORDER_ONLY_CODES]
 
     first_line_tried = not any(f.code == "first-line-not-tried" for f in check_findings)
     plan = kb.plan_for(patient.setting, phase.phase)
@@ -325,6 +341,12 @@ def assess(case: Case | dict[str, Any] | None, kb: KnowledgeBase | None = None) 
     )
 
 
+def _finding_words(finding: Finding) -> str:
+    """'Title: detail', without repeating a title the detail already starts with."""
+    head = finding.title.split(":")[0].strip().lower()
+    return finding.detail if finding.detail.lower().startswith(head) else f"{finding.title}: {finding.detail}"
+
+
 def _red_flags(kb: KnowledgeBase, case: Case) -> tuple[Urgent | None, PlanStep | None, Finding | None]:
     """Red flags among the case's symptoms and conditions: the urgent block, the first step, a finding."""
     from clinguide.clinical.red_flags import find_red_flags
@@ -353,7 +375,7 @@ def _relaxant_not_offered(kb: KnowledgeBase, blocked: list[tuple[str, list[Findi
     parts, sources = [], []
     for drug_id, found in blocked:
         name = kb.drugs[drug_id].name if drug_id in kb.drugs else drug_id
-        parts.append(f"{name}: " + "; ".join(f"{f.title}" for f in found[:3]))
+        parts.append(f"{name}: " + "; ".join(dict.fromkeys(f.title for f in found[:3])))
         sources += [s for f in found for s in f.sources]
     detail = ("The plan's muscle-relaxant step is left out because its relaxant does not fit this patient — "
               + (". ".join(parts) if parts else "no preferred relaxant is defined for this setting and phase")
