@@ -34,12 +34,24 @@ UPSTREAM = "cqframework/opioid-cds-r4 input/vocabulary/valueset/{stem}.json"
 EXPANSION = "2025-02"
 
 
+DEFAULT_EXTRA = REPO.parent / "shared" / "interop" / "valuesets-extra"
+QICORE = "cqframework/ecqm-content-qicore-2024@9ebd48ffeb input/vocabulary/valueset/external/valueset-{oid}.json"
+R4_2021 = "cqframework/ecqm-content-r4-2021@0be9c68646 input/vocabulary/valueset/external/valueset-{oid}.json"
+
+
 @dataclass(frozen=True)
 class ListSpec:
     """Provenance of one value-set file: the list id is the file stem."""
 
     title: str
     source: str
+    upstream: str = UPSTREAM
+    expansion: str = EXPANSION
+    extra: bool = False  # in shared/interop/valuesets-extra rather than the Rec 11 folder
+
+
+def _extra(title: str, source: str, upstream: str, expansion: str) -> ListSpec:
+    return ListSpec(title, source, upstream, expansion, extra=True)
 
 
 LISTS: dict[str, ListSpec] = {
@@ -48,8 +60,62 @@ LISTS: dict[str, ListSpec] = {
         "Opioid analgesics with ambulatory misuse potential (RxNorm products)", "S59"
     ),
     "cns-depressant-medications": ListSpec("CNS depressant medications (RxNorm products)", "S86"),
+    # valuesets-extra (see its README): muscle relaxants, ketorolac, gabapentinoids, antihypertensives.
+    # The two code-only AHRQ sets (nonopioid / adjuvant pain medications) have no displays for most
+    # rows, so their ingredients cannot be matched and they are not imported.
+    "potentially-harmful-skeletal-muscle-relaxants-for-older-adults": _extra(
+        "Potentially harmful skeletal muscle relaxants for older adults (VSAC 2.16.840.1.113883.3.464.1003.1062)",
+        "VS01", QICORE.format(oid="2.16.840.1.113883.3.464.1003.1062"), "2025-01-10 (VS version 20240123)"),
+    "potentially-harmful-pain-medications-for-older-adults": _extra(
+        "Potentially harmful pain medications for older adults (VSAC 2.16.840.1.113883.3.464.1003.1063)",
+        "VS01", QICORE.format(oid="2.16.840.1.113883.3.464.1003.1063"), "2025-01-10 (VS version 20240123)"),
+    "central-nervous-system-depressants": _extra(
+        "Central nervous system depressants (VSAC 2.16.840.1.113762.1.4.1248.134)",
+        "VS01", QICORE.format(oid="2.16.840.1.113762.1.4.1248.134"), "2025-01-10 (VS version 20240119)"),
+    "ambulatory-setting-non-opioid-cns-depressant-medications": _extra(
+        "Ambulatory setting non-opioid CNS depressant medications (CDC opioid CDS, archived)", "VS04",
+        "cqframework/opioid-cds-r4@b29bdcbf6d archive/input/vocabulary/valueset/archive/"
+        "non-opioid-cns-depressant-medications.json", "2023-05-25 (RxNorm 2023-03)"),
+    "antihypertensives": _extra(
+        "Antihypertensives (VSAC 2.16.840.1.113762.1.4.1248.164)", "VS02",
+        QICORE.format(oid="2.16.840.1.113762.1.4.1248.164"), "2025-01-10 (VS version 20240120)"),
+    "pharmacologic-therapy-for-hypertension": _extra(
+        "Pharmacologic therapy for hypertension (VSAC 2.16.840.1.113883.3.526.1577)", "VS02",
+        QICORE.format(oid="2.16.840.1.113883.3.526.1577"), "2025-01-10 (VS version 20210220)"),
+    "clonidine": _extra("Clonidine (VSAC 2.16.840.1.113883.3.464.1003.1171)", "VS02",
+                        QICORE.format(oid="2.16.840.1.113883.3.464.1003.1171"), "2025-01-10 (VS version 20240119)"),
+    "diuretics": _extra("Diuretics (VSAC 2.16.840.1.113762.1.4.1248.170)", "VS02",
+                        QICORE.format(oid="2.16.840.1.113762.1.4.1248.170"), "2025-01-10 (VS version 20240118)"),
+    "ace-inhibitor-or-arb-or-arni": _extra(
+        "ACE inhibitor or ARB or ARNI (VSAC 2.16.840.1.113883.3.526.3.1139)", "VS02",
+        QICORE.format(oid="2.16.840.1.113883.3.526.3.1139"), "2025-01-10 (VS version 20210218)"),
+    "beta-blocker-therapy": _extra(
+        "Beta blocker therapy (VSAC 2.16.840.1.113883.3.526.3.1174)", "VS02",
+        QICORE.format(oid="2.16.840.1.113883.3.526.3.1174"), "2025-01-10 (VS version 20210303)"),
+    "cyclobenzaprine-hydrochloride": _extra(
+        "Cyclobenzaprine hydrochloride (VSAC 2.16.840.1.113883.3.464.1003.196.12.1372)", "VS03",
+        R4_2021.format(oid="2.16.840.1.113883.3.464.1003.196.12.1372"), "2021-07-19 (VS version 20170504)"),
+    "carisoprodol": _extra(
+        "Carisoprodol (VSAC 2.16.840.1.113883.3.464.1003.196.12.1369)", "VS03",
+        R4_2021.format(oid="2.16.840.1.113883.3.464.1003.196.12.1369"), "2021-07-19 (VS version 20170504)"),
+    "methocarbamol": _extra(
+        "Methocarbamol (VSAC 2.16.840.1.113883.3.464.1003.196.12.1370)", "VS03",
+        R4_2021.format(oid="2.16.840.1.113883.3.464.1003.196.12.1370"), "2021-07-19 (VS version 20170504)"),
+    "metaxalone": _extra(
+        "Metaxalone (VSAC 2.16.840.1.113883.3.464.1003.196.12.1358)", "VS03",
+        R4_2021.format(oid="2.16.840.1.113883.3.464.1003.196.12.1358"), "2021-07-19 (VS version 20170504)"),
+    "chlorzoxazone": _extra(
+        "Chlorzoxazone (VSAC 2.16.840.1.113883.3.464.1003.196.12.1362)", "VS03",
+        R4_2021.format(oid="2.16.840.1.113883.3.464.1003.196.12.1362"), "2021-07-19 (VS version 20170504)"),
+    "orphenadrine": _extra(
+        "Orphenadrine (VSAC 2.16.840.1.113883.3.464.1003.196.12.1302)", "VS03",
+        R4_2021.format(oid="2.16.840.1.113883.3.464.1003.196.12.1302"), "2021-07-19 (VS version 20170504)"),
+    "ketorolac-tromethamine": _extra(
+        "Ketorolac tromethamine (VSAC 2.16.840.1.113883.3.464.1003.196.12.1364)", "VS03",
+        R4_2021.format(oid="2.16.840.1.113883.3.464.1003.196.12.1364"), "2021-07-19 (VS version 20170504)"),
 }
 
+_EXTENDED = re.compile(r"\bExtended Release\b", re.IGNORECASE)
 _BRACKETS = re.compile(r"\[[^\]]*\]")
 _LEADING = re.compile(r"^[\s{(]*(?:\d+\s*(?:\(|hr\b)?\s*)*")
 
@@ -118,13 +184,14 @@ def import_list(path: Path, spec: ListSpec, matcher: Matcher, imported: dt.date)
         if unknown:
             partial += 1
             print(f"{path.name}: {code} unknown ingredient(s) {unknown} in: {display}", file=sys.stderr)
-        products.append(CodedProduct(code=code, display=display, drugs=drugs))
+        extended = bool(_EXTENDED.search(display))
+        products.append(CodedProduct(code=code, display=display, drugs=drugs, extended_release=extended))
     code_list = CodeList(
         id=path.stem,
         title=spec.title,
         source=spec.source,
-        origin=f"{path.name} (upstream: {UPSTREAM.format(stem=path.stem)})",
-        expansion=EXPANSION,
+        origin=f"{path.name} (upstream: {spec.upstream.format(stem=path.stem)})",
+        expansion=spec.expansion,
         imported=imported,
         products=products,
     )
@@ -135,7 +202,8 @@ def write_list(code_list: CodeList, out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{code_list.id}.yaml"
     header = "# Generated by scripts/import_valuesets.py - do not edit by hand; re-run the script.\n"
-    body = yaml.safe_dump(code_list.model_dump(mode="json"), sort_keys=False, allow_unicode=True, width=120)
+    data = code_list.model_dump(mode="json", exclude_defaults=True)
+    body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120)
     target.write_text(header + body, encoding="utf-8")
     return target
 
@@ -143,6 +211,7 @@ def write_list(code_list: CodeList, out_dir: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("valuesets", nargs="?", type=Path, default=DEFAULT_VALUESETS, help="folder of the TSV files")
+    parser.add_argument("--extra", type=Path, default=DEFAULT_EXTRA, help="folder of the extra TSV files")
     parser.add_argument("--pack", type=Path, default=DEFAULT_PACK, help="knowledge pack folder")
     parser.add_argument("--imported", type=dt.date.fromisoformat, default=dt.date.today(), help="import date")
     args = parser.parse_args(argv)
@@ -152,8 +221,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     matcher = Matcher(load_names(args.pack))
     status = 0
+    if not args.extra.is_dir():
+        print(f"error: value-set folder not found: {args.extra}", file=sys.stderr)
+        return 2
     for stem, spec in LISTS.items():
-        path = args.valuesets / f"{stem}.tsv"
+        path = (args.extra if spec.extra else args.valuesets) / f"{stem}.tsv"
         if not path.is_file():
             print(f"error: missing value-set file {path}", file=sys.stderr)
             status = 2

@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-VERBS = ("kb", "check", "assess", "ask", "serve", "editorial")
+VERBS = ("kb", "check", "assess", "ask", "serve", "editorial", "audit")
 
 app = typer.Typer(
     name="clinguide",

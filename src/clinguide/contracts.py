@@ -43,6 +43,7 @@ class Case(Input):
     age: float | None = Field(default=None, ge=0, le=130, description="Years.")
     sex: Literal["female", "male", "other", "unknown"] | None = None
     pregnant: bool | None = None
+    gestational_weeks: float | None = Field(default=None, gt=0, le=45, description="Weeks of gestation, if pregnant.")
     setting: Literal["back-spasm", "post-spinal-fusion"] = "back-spasm"
     symptom_days: int | None = Field(default=None, ge=0, le=36500)
     surgery_phase: Literal["pre-op", "intra-op", "post-op"] | None = None
@@ -57,6 +58,12 @@ class Case(Input):
     symptoms: list[str] = Field(
         default_factory=list, max_length=50, description="Free-text symptoms (red flags are looked for here)."
     )
+
+    @model_validator(mode="after")
+    def _gestation_needs_pregnancy(self) -> Case:
+        if self.gestational_weeks is not None and self.pregnant is False:
+            raise ValueError("gestational_weeks is given but pregnant is false; give one or the other")
+        return self
 
 
 class Order(Input):
@@ -137,6 +144,7 @@ class NormalisedOrder(Output):
     frequency: str | None = None
     daily_mg: float | None = None
     days: int | None = None
+    quantity: float | None = None
     course_total_mg: float | None = None
     route: str = "oral"
     prn: bool = False
@@ -186,7 +194,7 @@ class PreferredRelaxant(Output):
     check: CheckResult | None = None
 
 
-class Urgent(Output):
+class PlanUrgent(Output):
     """A red flag that needs urgent assessment before any treatment for spasm (shown first)."""
 
     level: Literal["emergency", "same-day", "contact-surgical-team"]
@@ -197,7 +205,7 @@ class Urgent(Output):
 
 
 class Plan(Output):
-    urgent: Urgent | None = None
+    urgent: PlanUrgent | None = None
     setting: str
     phase: str
     assumptions: list[str] = Field(default_factory=list)
@@ -213,6 +221,10 @@ class ArticleItem(Output):
     text: str
     citations: list[int]
     statement: str | None = Field(default=None, description="The pack statement this item renders.")
+    unsourced: bool = Field(
+        default=False,
+        description="An editorial statement with no published source (its only support is a seed document).",
+    )
 
 
 class ArticleSection(Output):
@@ -234,14 +246,25 @@ class ReviewInfo(Output):
     reviewer: str | None = None
 
 
+class Urgent(Output):
+    """A red flag the question mentions: shown before the bottom line."""
+
+    level: Literal["emergency", "same-day", "contact-surgical-team"]
+    text: str
+    citations: list[int] = Field(default_factory=list)
+
+
 class Article(Output):
     question: str
     audience: Audience
     covered: bool
     title: str
+    answer_type: str = Field(default="overview", description="The question frame, e.g. dose, interaction, compare.")
+    urgent: Urgent | None = None
     bottom_line: str
     bottom_line_citations: list[int] = Field(default_factory=list)
-    sections: list[ArticleSection]
+    sections: list[ArticleSection] = Field(description="The default, budgeted view.")
+    more: list[ArticleSection] = Field(default_factory=list, description="Sections beyond the default view.")
     references: list[Reference]
     follow_up_questions: list[str]
     review: ReviewInfo

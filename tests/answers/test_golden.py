@@ -16,8 +16,13 @@ from clinguide.kb.knowledge import KnowledgeBase
 SEEDS = yaml.safe_load((Path(__file__).with_name("seed_points.yaml")).read_text(encoding="utf-8"))["seeds"]
 
 
+def all_sections(article: Article) -> list:
+    """The default view and ``more``: a key point may sit in either (issue 11)."""
+    return [*article.sections, *article.more]
+
+
 def statement_ids(article: Article) -> set[str]:
-    return {item.statement or "" for section in article.sections for item in section.items}
+    return {item.statement or "" for section in all_sections(article) for item in section.items}
 
 
 def safety_ids(kb: KnowledgeBase, article: Article) -> set[str]:
@@ -29,14 +34,19 @@ def check_citations(article: Article) -> None:
     assert listed == list(range(1, len(listed) + 1)), "references are numbered 1..n"
     assert len({ref.id for ref in article.references}) == len(listed), "a source is listed once"
     cited = set(article.bottom_line_citations)
-    for section in article.sections:
+    if article.urgent is not None:
+        cited.update(article.urgent.citations)
+    for section in all_sections(article):
         assert section.items, f"empty section {section.heading}"
         for item in section.items:
-            assert item.citations, f"item without citations: {item.text[:80]}"
+            # an item with no published source is labelled as such, never silently uncited
+            assert item.citations or item.unsourced, f"item without citations: {item.text[:80]}"
+            assert not (item.citations and item.unsourced)
             assert set(item.citations) <= set(listed)
             cited.update(item.citations)
     assert cited == set(listed), "references hold exactly the cited sources"
-    texts = [article.bottom_line] + [item.text for section in article.sections for item in section.items]
+    assert not [ref.id for ref in article.references if ref.id.startswith("SEED")], "a seed document is not a reference"
+    texts = [article.bottom_line] + [item.text for section in all_sections(article) for item in section.items]
     assert not any(unrendered(text) or "{" in text for text in texts), "a placeholder reached the reader"
     assert all(ref.kind for ref in article.references)
 
@@ -53,7 +63,7 @@ def test_seed_key_points(kb: KnowledgeBase, seed: str) -> None:
     missing = {point: ids for point, ids in spec["points"].items() if not set(ids) & got}
     unknown = sorted({i for ids in spec["points"].values() for i in ids} - set(kb.statements))
     assert not missing, f"{seed}: key points missing from the article: {missing} (ids not in pack: {unknown})"
-    headings = {section.heading: section for section in article.sections}
+    headings = {section.heading: section for section in all_sections(article)}
     for heading in spec["fills"]:
         assert heading in headings and headings[heading].items, f"{seed}: section '{heading}' not filled"
     check_citations(article)
@@ -69,13 +79,18 @@ def test_seed000_dose_question_is_focused(kb: KnowledgeBase) -> None:
     check_citations(article)
 
 
-def test_secondary_summaries_labelled(kb: KnowledgeBase) -> None:
-    article = ask("Should I use diazepam for back spasm?", kb=kb)
-    for section in article.sections:
-        for item in section.items:
-            kinds = {kb.sources[s].kind for s in kb.statements[item.statement or ""].sources}
-            if kinds == {"secondary-summary"}:
-                assert item.text.endswith("(secondary summary)"), item.statement
+def test_seed_only_statements_are_labelled_and_seeds_never_listed(kb: KnowledgeBase) -> None:
+    """Seed documents are not references; a statement only they support reads as an editorial note."""
+    article = ask("Should I use diazepam for back spasm?", audience="patient", kb=kb)
+    items = [item for section in all_sections(article) for item in section.items]
+    seed_only = [i for i in items if all(s.startswith("SEED") for s in kb.statements[i.statement or ""].sources)]
+    assert seed_only, "the pack has seed-only statements; this test needs one"
+    for item in seed_only:
+        assert item.unsourced and not item.citations
+        assert item.text.startswith("[Editorial note, not from a published source]")
+    assert not any(ref.id.startswith("SEED") for ref in article.references)
+    assert not any("secondary summary" in i.text.lower() or "health summary" in i.text.lower() for i in items if
+                   not kb.statements[i.statement or ""].clinician.lower().count("secondary summar"))
 
 
 # ----- scope -------------------------------------------------------------------------------
@@ -221,11 +236,11 @@ def test_patient_keeps_safety_and_uses_patient_text(kb: KnowledgeBase, question:
     for sid in safety_ids(kb, clinician):
         if kb.statements[sid].audience == "both":
             assert sid in patient_ids, f"patient answer dropped safety statement {sid}"
-    for section in article.sections:
+    for section in all_sections(article):
         for item in section.items:
             statement = kb.statements[item.statement or ""]
             assert statement.audience == "both"
-            assert item.text.startswith(kb.statement_text(statement, "patient"))
+            assert item.text.endswith(kb.statement_text(statement, "patient"))
 
 
 def test_patient_ends_with_talk_to_prescriber(kb: KnowledgeBase) -> None:

@@ -16,18 +16,20 @@ from clinguide.render.article import to_html, to_json, to_markdown
 
 
 def ids(article: Article) -> list[str]:
-    return [item.statement or "" for section in article.sections for item in section.items]
+    """Statements of the default view, then of ``more`` (issue 11: a point may sit in either)."""
+    return [item.statement or "" for section in [*article.sections, *article.more] for item in section.items]
 
 
 def check_citations(article: Article) -> None:
     listed = [ref.n for ref in article.references]
     assert listed == list(range(1, len(listed) + 1))
     cited = set(article.bottom_line_citations)
-    for section in article.sections:
+    for section in [*article.sections, *article.more]:
         for item in section.items:
-            assert item.citations, f"item without citations: {item.text}"
+            assert item.citations or item.unsourced, f"item without citations: {item.text}"
             cited.update(item.citations)
     assert cited == set(listed)
+    assert not any(ref.id.startswith("SEED") for ref in article.references)
 
 
 # ----- understanding -----------------------------------------------------------------
@@ -97,8 +99,11 @@ def test_effect_is_not_a_use(fixture_kb: KnowledgeBase) -> None:
 def test_full_article(fixture_kb: KnowledgeBase) -> None:
     article = ask("Should I use diazepam for back spasm?", kb=fixture_kb)
     assert article.covered
-    headings = [s.heading for s in article.sections]
-    assert headings[0] == "When to consider it"
+    # the key statement of "When to consider it" is the bottom line; the default view then follows the
+    # should-use frame's section order and the rest of the article waits in `more`
+    assert article.sections[0].heading == "First-line medications"
+    headings = [s.heading for s in [*article.sections, *article.more]]
+    assert "When to consider it" in headings
     assert "First-line medications" in headings
     assert "Evidence: acute low back pain" in headings and "Evidence: chronic low back pain" in headings
     assert headings.index("Evidence: acute low back pain") < headings.index("Evidence: chronic low back pain")
@@ -111,8 +116,9 @@ def test_full_article(fixture_kb: KnowledgeBase) -> None:
 def test_bottom_line_is_one_or_two_sentences_of_a_key_statement(fixture_kb: KnowledgeBase) -> None:
     article = ask("Should I use diazepam for back spasm?", kb=fixture_kb)
     assert article.bottom_line == "Fixture bottom line for diazepam. It is short term only."
-    assert article.bottom_line_citations == [1, 2]
-    assert [r.id for r in article.references[:2]] == ["SEED000", "S52a"]
+    # the statement cites SEED000 and S52a; a seed document is never listed, so only S52a is cited
+    assert article.bottom_line_citations == [1]
+    assert [r.id for r in article.references[:1]] == ["S52a"]
     assert opening("One. Two. Three.") == "One. Two."
 
 
@@ -125,12 +131,17 @@ def test_focused_dose_answer(fixture_kb: KnowledgeBase) -> None:
     check_citations(article)
 
 
-def test_secondary_summary_label(fixture_kb: KnowledgeBase) -> None:
+def test_seed_only_statement_is_a_labelled_editorial_note(fixture_kb: KnowledgeBase) -> None:
+    """Issue 11 replaces the per-item "(secondary summary)" label: seeds are not references, and a
+    statement only a seed supports is marked as an editorial statement without citations."""
     article = ask("alternatives to diazepam", kb=fixture_kb)
-    item = next(i for s in article.sections for i in s.items if i.statement == "fx-cyclo-alt")
-    assert item.text.endswith("(secondary summary)")
-    mixed = next(i for s in ask("how to taper diazepam", kb=fixture_kb).sections for i in s.items)
-    assert mixed.text.endswith("(partly from a secondary summary)")
+    item = next(i for s in [*article.sections, *article.more] for i in s.items if i.statement == "fx-cyclo-alt")
+    assert item.unsourced and item.citations == []
+    assert item.text.startswith("[Editorial statement, no published source]")
+    taper = ask("how to taper diazepam", kb=fixture_kb)
+    mixed = next(i for s in [*taper.sections, *taper.more] for i in s.items if i.statement == "fx-diazepam-taper")
+    assert not mixed.unsourced and [taper.references[n - 1].id for n in mixed.citations] == ["S01"]
+    assert not mixed.text.endswith(")")
 
 
 def test_patient_answer(fixture_kb: KnowledgeBase) -> None:
@@ -140,7 +151,7 @@ def test_patient_answer(fixture_kb: KnowledgeBase) -> None:
     for safety in ("fx-diazepam-bottom", "fx-diazepam-drowsy", "fx-diazepam-alcohol", "fx-diazepam-older"):
         assert safety in got
     assert article.sections[-1].heading == "Talk to your prescriber"
-    assert got[-1] == "fx-talk"
+    assert article.sections[-1].items[-1].statement == "fx-talk"
     assert article.disclaimer == "Fixture disclaimer for patients."
     assert "usual dose" in article.sections[0].items[0].text
     check_citations(article)
@@ -205,7 +216,9 @@ def test_renderers(fixture_kb: KnowledgeBase) -> None:
     assert "Fixture guideline C &lt;with markup&gt;" in html and "<with markup>" not in html
     assert 'href="https://example.org/label?a=1&amp;b=2"' in html
     md = to_markdown(article)
-    assert md.startswith("# Diazepam") and "## References" in md and "\\<with markup\\>" in md
+    # issue 11: the question is the heading
+    assert md.startswith("# Should I use diazepam for back spasm?") and "## References" in md
+    assert "\\<with markup\\>" in md
     assert json.loads(to_json(article))["covered"] is True
 
 
@@ -232,9 +245,23 @@ def test_cli_formats(cli: CliRunner) -> None:
     result = cli.invoke(app, ["ask", "diazepam dose", "--format", "json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["covered"] is True
-    for fmt, marker in (("markdown", "# Diazepam"), ("html", "<!DOCTYPE html>"), ("text", "Bottom line")):
+    for fmt, marker in (("markdown", "# diazepam dose"), ("html", "<!DOCTYPE html>"), ("text", "Bottom line")):
         result = cli.invoke(app, ["ask", "diazepam dose", "--format", fmt, "--audience", "patient"])
         assert result.exit_code == 0 and marker in result.stdout
+
+
+def test_cli_full_prints_more(cli: CliRunner) -> None:
+    from clinguide.cli import app
+
+    data = json.loads(cli.invoke(app, ["ask", "Should I use diazepam for back spasm?", "--format", "json"]).stdout)
+    assert {"answer_type", "urgent", "more"} <= set(data) and data["more"]
+    more_heading = data["more"][0]["heading"]
+    short = cli.invoke(app, ["ask", "Should I use diazepam for back spasm?", "--format", "markdown"]).stdout
+    full = cli.invoke(app, ["ask", "Should I use diazepam for back spasm?", "--format", "markdown", "--full"]).stdout
+    assert "## More detail" not in short and "--full" in short
+    assert "## More detail" in full and f"### {more_heading}" in full
+    text = cli.invoke(app, ["ask", "Should I use diazepam for back spasm?", "--full"]).stdout
+    assert "More detail" in text and more_heading in text
 
 
 @pytest.mark.parametrize(

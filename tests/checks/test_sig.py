@@ -42,7 +42,7 @@ SIGS = [
     ("metaxalone 800 mg 3-4 times daily", "metaxalone", 800, 4, False, None, None),
     ("metaxalone 800 mg PO 4 times a day", "metaxalone", 800, 4, False, None, "oral"),
     ("orphenadrine ER 100 mg BID", "orphenadrine", 100, 2, False, None, None),
-    ("carisoprodol 350 mg TID and at bedtime", "carisoprodol", 350, 3, False, None, None),
+    ("carisoprodol 350 mg TID and at bedtime", "carisoprodol", 350, 4, False, None, None),
     ("carisoprodol 250-350 mg po tid x 2-3 weeks", "carisoprodol", 350, 3, False, 21, "oral"),
     ("diazepam 10 mg PO every 6 hours", "diazepam", 10, 4, False, None, "oral"),
     ("diazepam 10mg q 6 hrs", "diazepam", 10, 4, False, None, None),
@@ -79,7 +79,7 @@ def test_table_is_large_enough():
     assert len(SIGS) >= 40
 
 
-@pytest.mark.parametrize("sig", ["", "   ", "5 mg tid", "diazepam tid", "diazepam 5 tid", "q6h"])
+@pytest.mark.parametrize("sig", ["", "   ", "5 mg tid", "diazepam tid", "diazepam -5 tid", "q6h"])
 def test_unparseable(sig):
     with pytest.raises(SigParseError):
         parse_sig(sig)

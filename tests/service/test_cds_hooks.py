@@ -176,7 +176,9 @@ def _fhir_server(requests: list[httpx.Request], fail: bool = False) -> httpx.Moc
 
 
 @pytest.mark.parametrize("fail", [False, True])
-def test_fetches_from_fhir_server_with_bearer_token(minikb: Any, unsigned: None, fail: bool) -> None:
+def test_fetches_from_fhir_server_with_bearer_token(minikb: Any, unsigned: None, fail: bool,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLINGUIDE_CDS_FHIR_SERVERS_UNSIGNED", "https://ehr.example.org/fhir")
     seen: list[httpx.Request] = []
     provider.set_provider(lambda: minikb)
     try:

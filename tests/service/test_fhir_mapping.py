@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clinguide.fhir import FhirInputError, build_patient, iter_resources, medication_request_to_order, validate
-from clinguide.fhir.mapping import age_on
+from clinguide.fhir.mapping import age_on, drug_from_concept, medication_index, same_medication
 
 from .conftest import bundle, med, patient
 
@@ -26,14 +28,19 @@ class D:
 
 class FakeKB:
     drugs: ClassVar[dict[str, D]] = {
-        "diazepam": D("diazepam"), "oxycodone": D("oxycodone"), "flurazepam": D("flurazepam")}
+        "diazepam": D("diazepam"), "oxycodone": D("oxycodone"), "flurazepam": D("flurazepam"),
+        "acetaminophen": D("acetaminophen")}
     names: ClassVar[dict[str, str]] = {
-        "diazepam": "diazepam", "valium": "diazepam", "oxycodone": "oxycodone", "flurazepam": "flurazepam"}
+        "diazepam": "diazepam", "valium": "diazepam", "oxycodone": "oxycodone", "flurazepam": "flurazepam",
+        "acetaminophen": "acetaminophen"}
     conditions: ClassVar[dict[str, str]] = {
         "copd": "copd", "chronic obstructive lung disease": "copd", "sleep apnea": "sleep-apnea"}
 
     def drugs_by_rxnorm(self, code: str) -> tuple[str, ...]:
-        return {"197591": ("diazepam",), "1049502": ("oxycodone",)}.get(code, ())
+        return {"197591": ("diazepam",), "1049502": ("oxycodone",),
+                "1049621": ("oxycodone",),
+                # a combination product whose other ingredient sorts first
+                "1049221": ("acetaminophen", "oxycodone")}.get(code, ())
 
     def resolve_drug(self, text: str, fuzzy: bool = True) -> M | None:
         hit = self.names.get(text.strip().lower())
@@ -160,3 +167,108 @@ def test_invalid_resource_inside_bundle_is_named() -> None:
     with pytest.raises(FhirInputError) as err:
         list(iter_resources(bad, "prefetch.patient"))
     assert err.value.resource == "Patient/q"
+
+
+# ----- every ingredient counts ----------------------------------------------------------------
+
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+
+
+def test_combination_code_gives_every_ingredient() -> None:
+    ids, code, name = drug_from_concept({"coding": [{"system": RXNORM, "code": "1049221"}]}, KB)
+    assert ids == ("acetaminophen", "oxycodone") and code == "1049221"
+    assert name == "acetaminophen / oxycodone"
+
+
+def test_combination_display_without_known_code_is_read_part_by_part() -> None:
+    ids, _, _ = drug_from_concept({"coding": [{"system": RXNORM, "code": "000", "display":
+                                   "Acetaminophen 325 MG / Oxycodone Hydrochloride 5 MG Oral Tablet"}]}, KB)
+    assert ids == ("acetaminophen", "oxycodone")
+
+
+def test_combination_order_has_one_order_and_entry_per_ingredient_with_its_strength() -> None:
+    resource = med("p", "Acetaminophen 325 MG / Oxycodone Hydrochloride 5 MG Oral Tablet", code="1049221")
+    resource["dosageInstruction"] = [{"timing": {"repeat": {"frequency": 4, "period": 1, "periodUnit": "d"}},
+                                      "doseAndRate": [{"doseQuantity": {"value": 2, "unit": "tablet"}}]}]
+    mapped = medication_request_to_order(resource, KB)
+    assert mapped.drug_ids == ("acetaminophen", "oxycodone")
+    assert [(d, o.drug, o.dose, o.code) for d, o in mapped.orders] == [
+        ("acetaminophen", "acetaminophen", "650 mg", None), ("oxycodone", "oxycodone", "10 mg", None)]
+    assert [(e.name, e.code) for e in mapped.entries] == [("acetaminophen", None), ("oxycodone", None)]
+    data = build_patient({"MedicationRequest": [resource]}, KB, NOW)
+    assert [m.name for m in data.case.medications] == ["acetaminophen", "oxycodone"]
+
+
+def test_contained_and_indexed_medication_references() -> None:
+    contained = {"resourceType": "MedicationRequest", "id": "r", "status": "active", "intent": "order",
+                 "subject": {"reference": "Patient/p1"}, "medicationReference": {"reference": "#m"},
+                 "contained": [{"resourceType": "Medication", "id": "m",
+                                "code": {"coding": [{"system": RXNORM, "code": "1049502"}]}}]}
+    assert medication_request_to_order(contained, KB).drug_ids == ("oxycodone",)
+    by_ref = {**contained, "contained": [], "medicationReference": {"reference": "urn:uuid:1"}}
+    index = medication_index([({"resourceType": "Medication", "id": "x", "code": {"text": "Valium"}}, "urn:uuid:1")])
+    assert medication_request_to_order(by_ref, KB, index).drug_ids == ("diazepam",)
+    lost = medication_request_to_order({**by_ref, "medicationReference": {"reference": "Medication/gone"}}, KB)
+    assert lost.drug_ids == () and lost.unfollowed == "Medication/gone"
+    assert lost.describe() == "medication Medication/gone"
+
+
+def test_record_order_with_the_draft_id_is_dropped_only_when_same_medication() -> None:
+    draft = medication_request_to_order(med("rx", "diazepam", status="draft"), KB)
+    other = med("rx", "oxycodone")
+    same = med("rx", "Valium")
+    data = build_patient({"MedicationRequest": [other, same]}, KB, NOW, drafts=[draft])
+    assert [m.drug_ids for m in data.medications] == [("oxycodone",)]
+    assert same_medication(draft, medication_request_to_order(same, KB))
+
+
+def test_unresolved_record_medications_are_kept_aside_not_passed_to_checks() -> None:
+    data = build_patient({"MedicationRequest": [med("u", "Zzzumab"), med("o", "oxycodone")]}, KB, NOW)
+    assert [m.name for m in data.unresolved] == ["Zzzumab"]
+    assert [m.name for m in data.case.medications] == ["oxycodone"]
+
+
+# ----- numbers are never repaired ----------------------------------------------------------------
+
+
+def _dosed(value: float, **repeat: float) -> dict[str, Any]:
+    resource = med("n", "diazepam")
+    resource["dosageInstruction"] = [{
+        "timing": {"repeat": {"frequency": 1, "period": 8, "periodUnit": "h", **repeat}},
+        "doseAndRate": [{"doseQuantity": {"value": value, "unit": "mg", "code": "mg"}}]}]
+    return resource
+
+
+@pytest.mark.parametrize(("resource", "code", "fld"), [
+    (_dosed(-5), "unparseable-order", "dose"),
+    (_dosed(0), "unparseable-order", "dose"),
+    (_dosed(1e9), "implausible-dose", "dose"),
+    (_dosed(5, period=-8), "unparseable-order", "frequency"),
+    (_dosed(5, period=0), "unparseable-order", "frequency"),
+    (_dosed(5, period=1, periodUnit="s", frequency=100), "implausible-dose", "frequency"),  # type: ignore[arg-type]
+    ({**med("n", "diazepam", dose_mg=5, per_day=3), "dispenseRequest": {
+        "expectedSupplyDuration": {"value": -7, "code": "d"}}}, "unparseable-order", "days"),
+    ({**med("n", "diazepam", dose_mg=5, per_day=3), "dispenseRequest": {
+        "expectedSupplyDuration": {"value": 30, "code": "d"}, "numberOfRepeatsAllowed": 500}}, "implausible-dose",
+     "days"),
+    ({**med("n", "diazepam", dose_mg=5, per_day=3), "dispenseRequest": {
+        "validityPeriod": {"start": "2023-05-10", "end": "2023-05-01"}}}, "unparseable-order", "days"),
+])
+def test_bad_numbers_are_problems_and_not_used(resource: dict[str, Any], code: str, fld: str) -> None:
+    mapped = medication_request_to_order(resource, KB)
+    assert [(p.code, p.field) for p in mapped.problems] == [(code, fld)]
+    value = {"dose": mapped.order.dose, "frequency": mapped.order.frequency, "days": mapped.order.days}[fld]
+    assert value is None
+    assert mapped.order.sig is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(allow_nan=False, allow_infinity=False, min_value=-1e12, max_value=1e12))
+def test_a_dose_is_used_only_as_written(value: float) -> None:
+    """Safety invariant: the dose passed to the checks is the number written, or nothing."""
+    mapped = medication_request_to_order(_dosed(value), KB)
+    if mapped.order.dose is None:
+        assert mapped.problems and (value <= 0 or value >= 1e7 or value < 1e-6)
+    else:
+        assert 0 < value < 1e7
+        assert abs(float(mapped.order.dose.split()[0]) - value) <= max(1e-6, value * 1e-9)

@@ -351,7 +351,7 @@ def test_author_cannot_approve_own_proposal(client: TestClient, editorial: dict[
 
     response = client.post(
         f"/editorial/proposals/{editorial['proposal']}",
-        data={"csrf": form_token(str(editorial["author"])), "decision": "approve"},
+        data={"csrf": form_token(client.cookies["clinguide_session"]), "decision": "approve"},
     )
     assert response.status_code == 403  # the workflow refuses: authors may not review their own change
     assert "Not done" in response.text

@@ -11,9 +11,12 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from clinguide.answers import bottom as bottom_lines
+from clinguide.answers.budget import split as budget_split
+from clinguide.answers.frames import Frame, frame_book, frame_of
 from clinguide.answers.retrieve import index_for, rank, unrendered
 from clinguide.answers.understand import Understanding, lexicon, understand
-from clinguide.contracts import Article, ArticleItem, ArticleSection, Reference, ReviewInfo
+from clinguide.contracts import Article, ArticleItem, ArticleSection, Reference, ReviewInfo, Urgent
 
 if TYPE_CHECKING:
     from clinguide.kb.knowledge import KnowledgeBase
@@ -88,7 +91,9 @@ def _bottom_line(kb: KnowledgeBase, u: Understanding, audience: str) -> Statemen
     keys = [
         s
         for s in kb.statements.values()
-        if s.key and _applies(s, u, audience, open_drugs=False) and not unrendered(_text(kb, s, audience))
+        if s.key
+        and _applies(s, u, audience, open_drugs=False)
+        and bottom_lines.usable(kb, s, _text(kb, s, audience))
     ]
     if not keys:
         return None
@@ -223,26 +228,15 @@ def opening(text: str) -> str:
     return sentences[0]
 
 
-def _label(kb: KnowledgeBase, statement: Statement, audience: str) -> str:
-    kinds = [kb.sources[s].kind for s in statement.sources if s in kb.sources]
-    labels = lexicon()["secondary_label"][audience]
-    if kinds and all(k == SECONDARY for k in kinds):
-        return labels["all"]
-    if any(k == SECONDARY for k in kinds):
-        return labels["some"]
-    return ""
-
-
 class _Citations:
     def __init__(self, kb: KnowledgeBase):
         self.kb = kb
         self.numbers: dict[str, int] = {}
 
-    def cite(self, sources: list[str]) -> list[int]:
+    def cite(self, sources: list[str] | tuple[str, ...]) -> list[int]:
+        """Numbers for the sources a reader may see (seed documents are never listed), by first use."""
         out: list[int] = []
-        for source_id in sources:
-            if source_id not in self.kb.sources:
-                continue  # an unknown source cannot be listed, so it is not cited
+        for source_id in bottom_lines.shown_sources(self.kb, list(sources)):
             if source_id not in self.numbers:
                 self.numbers[source_id] = len(self.numbers) + 1
             out.append(self.numbers[source_id])
@@ -267,11 +261,11 @@ def _title(kb: KnowledgeBase, u: Understanding, audience: str) -> str:
 
 
 def _item(kb: KnowledgeBase, statement: Statement, audience: str, cites: _Citations) -> ArticleItem:
+    numbers = cites.cite(list(statement.sources))
     text = _text(kb, statement, audience)
-    label = _label(kb, statement, audience)
-    if label:
-        text = f"{text} {label}"
-    return ArticleItem(text=text, citations=cites.cite(list(statement.sources)), statement=statement.id)
+    if not numbers:
+        text = f"{lexicon()['unsourced_label'][audience]} {text}"
+    return ArticleItem(text=text, citations=numbers, statement=statement.id, unsourced=not numbers)
 
 
 def _review(statements: list[Statement]) -> ReviewInfo:
@@ -349,19 +343,55 @@ def _not_covered(kb: KnowledgeBase, u: Understanding, audience: str) -> Article:
         else:
             parts.append(words["nothing"].format(example=example))
         bottom = " ".join(parts)
+    cites = _Citations(kb)
+    urgent = _urgent(kb, u, audience, cites) if u.reason != "empty" else None
+    if urgent is not None and not u.setting_explicit and urgent.level != "emergency":
+        # a fever with a headache is not a back-pain red flag; an emergency sign is always shown
+        cites, urgent = _Citations(kb), None
     return Article(
         question=u.question,
         audience=audience,  # type: ignore[arg-type]
         covered=False,
         title=words["title"],
+        answer_type="red-flags" if urgent else "not-covered",
+        urgent=urgent,
         bottom_line=bottom,
         sections=[],
-        references=[],
+        references=cites.references(),
         follow_up_questions=_follow_ups(kb, u, audience)[:3],
         review=ReviewInfo(status="not-applicable", last_updated=None),
         disclaimer=_disclaimer(kb, audience),
         knowledge_version=kb.version,
     )
+
+
+def _urgent(kb: KnowledgeBase, u: Understanding, audience: str, cites: _Citations) -> Urgent | None:
+    """The most urgent red flags the question mentions (same level, at most two groups), before anything else."""
+    from clinguide.clinical.red_flags import find_red_flags
+
+    found = find_red_flags(kb, [u.question], setting=u.setting)
+    if not found:
+        return None
+    level = found[0].level
+    top = [m for m in found if m.level == level]
+    groups: dict[str, object] = {}
+    for match in top:
+        groups.setdefault(match.group, match)
+    chosen = list(groups.values())[:2]
+    texts = [m.patient if audience == "patient" else m.clinician for m in chosen]  # type: ignore[attr-defined]
+    sources = [s for m in chosen for s in m.sources]  # type: ignore[attr-defined]
+    return Urgent(level=level, text=" ".join(texts), citations=cites.cite(sources))  # type: ignore[arg-type]
+
+
+def _sections(
+    kb: KnowledgeBase, u: Understanding, audience: str, groups: list[tuple[str, list[Statement]]], cites: _Citations
+) -> list[ArticleSection]:
+    headings = lexicon()["headings"][audience]
+    return [
+        ArticleSection(heading=headings.get(key, key), items=[_item(kb, s, audience, cites) for s in items])
+        for key, items in groups
+        if items
+    ]
 
 
 def ask(question: str, audience: str = "clinician", kb: KnowledgeBase | None = None) -> Article:
@@ -379,31 +409,91 @@ def ask(question: str, audience: str = "clinician", kb: KnowledgeBase | None = N
     if not any(items for _k, items in selection.sections) and selection.bottom is None:
         return _not_covered(kb, Understanding(**{**u.__dict__, "covered": False, "reason": "nothing"}), audience)
 
+    frame = frame_of(u, kb)
     cites = _Citations(kb)
-    headings = lexicon()["headings"][audience]
-    if selection.bottom is not None:
-        bottom_line = opening(_text(kb, selection.bottom, audience))
-        bottom_cites = cites.cite(list(selection.bottom.sources))
-    else:  # no key statement fits: the first item leads (reported as a pack gap by the tests)
-        first = selection.sections[0][1][0]
-        bottom_line = opening(_text(kb, first, audience))
-        bottom_cites = cites.cite(list(first.sources))
-    sections = [
-        ArticleSection(heading=headings.get(key, key), items=[_item(kb, s, audience, cites) for s in items])
-        for key, items in selection.sections
-        if items
-    ]
+    urgent = _urgent(kb, u, audience, cites)
+
+    def text(statement: Statement) -> str:
+        return _text(kb, statement, audience)
+
+    def shown_text(statement: Statement) -> str:
+        """The item as the reader sees it (an unsourced statement carries its label)."""
+        if bottom_lines.shown_sources(kb, statement.sources):
+            return text(statement)
+        return f"{lexicon()['unsourced_label'][audience]} {text(statement)}"
+
+    def applies(statement: Statement) -> bool:
+        return _applies(statement, u, audience, open_drugs=False)
+
+    bottom = bottom_lines.build(
+        kb,
+        u,
+        frame,
+        audience,
+        statement_text=text,
+        applies=applies,
+        best_key=lambda: selection.bottom if selection.bottom and bottom_lines.usable(
+            kb, selection.bottom, text(selection.bottom)
+        ) else None,
+    )
+    if bottom is None:  # no recipe fits: the first sourced item leads (reported as a pack gap by the tests)
+        first = next(
+            (s for _k, items in selection.sections for s in items if bottom_lines.usable(kb, s, text(s))),
+            selection.sections[0][1][0],
+        )
+        bottom = bottom_lines.BottomLine(
+            bottom_lines.fit("", [text(first)]), bottom_lines.shown_sources(kb, first.sources), [first.id]
+        )
+    red_flag_only = urgent is not None and frame.answer_type in frame_book().raw["red_flag_frames"] and not u.drugs
+    if red_flag_only:
+        wording = frame_book().raw["red_flag_bottom"][urgent.level][audience]  # type: ignore[union-attr]
+        bottom = bottom_lines.BottomLine(wording, [ref.id for ref in cites.references()])
+    bottom_cites = cites.cite(bottom.sources)
+    used_sources = set(bottom.sources)
+    used_words = bottom_lines.word_count(bottom.text)
+    if urgent is not None:
+        used_words += bottom_lines.word_count(urgent.text)
+        used_sources.update(ref.id for ref in cites.references())
+
+    pool = selection.sections
+    split = budget_split(
+        kb,
+        frame,
+        audience,
+        pool,
+        text=shown_text,
+        applies=lambda s: _applies(s, u, audience, open_drugs=True) and not unrendered(text(s)),
+        section_of=lambda s: _section_key(s, u),
+        used_words=used_words,
+        used_sources=used_sources,
+        exclude=set(bottom.statements),
+    )
+    if red_flag_only:  # nothing may read as "treat it at home" under an urgent block
+        split.more = [(k, [s for s in items if s.id not in bottom.statements]) for k, items in pool]
+        split.default = []
+    sections = _sections(kb, u, audience, split.default, cites)
+    more = _sections(kb, u, audience, split.more, cites)
+    statements = [s for _k, items in split.default + split.more for s in items]
     return Article(
         question=u.question,
         audience=audience,  # type: ignore[arg-type]
         covered=True,
         title=_title(kb, u, audience),
-        bottom_line=bottom_line,
+        answer_type=_answer_type(frame, urgent),
+        urgent=urgent,
+        bottom_line=bottom.text,
         bottom_line_citations=bottom_cites,
         sections=sections,
+        more=more,
         references=cites.references(),
         follow_up_questions=_follow_ups(kb, u, audience),
-        review=_review(selection.statements),
+        review=_review(statements + [kb.statements[sid] for sid in bottom.statements if sid in kb.statements]),
         disclaimer=_disclaimer(kb, audience),
         knowledge_version=kb.version,
     )
+
+
+def _answer_type(frame: Frame, urgent: Urgent | None) -> str:
+    if urgent is not None and frame.answer_type in frame_book().raw["red_flag_frames"] and not frame.drugs:
+        return "red-flags"
+    return frame.answer_type

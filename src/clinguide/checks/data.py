@@ -17,14 +17,19 @@ def run(ctx: CheckContext) -> None:
     if ctx.drug is not None and ctx.order.dose is None and not ctx.order.problems:
         ctx.add("unparseable-order", "critical", "Order has no dose",
                 "dose: no dose with a unit was found; write e.g. '5 mg'. The order could not be assessed.", [])
+    drug_name = ctx.drug.name if ctx.drug else "the ordered drug"
     for text in ctx.case.unknown_conditions:
         ctx.add("unknown-condition", "warning", f"Condition not recognised: {text}",
-                f"'{text}' is not a condition in the knowledge pack, so no rule about it was checked.", [],
-                suggestion="Use a common name or synonym (e.g. 'COPD', 'sleep apnea', 'liver cirrhosis').")
+                f"'{text}' is not a condition in the knowledge pack, so any contraindication, caution or dose "
+                f"adjustment of {drug_name} that depends on it was NOT checked. The verdict cannot be better than "
+                "'caution' until it is clarified.", [],
+                suggestion="Use a common name or synonym (e.g. 'COPD', 'sleep apnea', 'liver cirrhosis', 'eGFR 25'), "
+                "or check this condition against the label yourself.")
     for text in ctx.case.unknown_medications:
         ctx.add("unknown-medication", "warning", f"Medication not recognised: {text}",
-                f"'{text}' is not a drug in the knowledge pack, so its interactions with the order were not checked.",
-                [], suggestion="Use the generic or brand name.")
+                f"'{text}' is not a drug in the knowledge pack, so its interactions with {drug_name} (for example "
+                "added sedation or a contraindicated combination) were NOT checked. The verdict cannot be better than "
+                "'caution' until it is clarified.", [], suggestion="Use the generic or brand name.")
     for text in ctx.case.unknown_allergies:
         ctx.add("unknown-medication", "warning", f"Allergy not recognised: {text}",
                 f"The allergy '{text}' is not a drug or drug class in the knowledge pack, so it was not checked "

@@ -75,15 +75,28 @@ def run(ctx: CheckContext) -> None:
         return  # data.py reports why
     adult = ctx.dosing("adult")
     sources = list(adult.sources) if adult else ctx.drug_sources()
+    if prepared.component_mg:
+        _components(ctx)
+        return
     if prepared.dose.kind == "non-mass":
+        tablets = prepared.units_per_dose is not None
         ctx.add(
-            "implausible-dose", "critical", "Dose is not a mass (mg) and cannot be checked",
+            "implausible-dose", "warning" if tablets else "critical",
+            "Dose in tablets without a strength: not checked" if tablets
+            else "Dose is not a mass (mg) and cannot be checked",
             f"The dose '{prepared.dose.text}' is given in '{prepared.dose.unit}', which is not a mass. "
             f"Doses of {drug.name} are checked in mg; a volume, tablet count or unit count is not converted "
             "because the strength is not known.",
-            sources, suggestion="Write the dose in mg (for example '5 mg'), or in g or mcg.",
+            sources, suggestion="Write the dose in mg (for example '5 mg'), or the tablet strength with the count.",
         )
         return
+    if prepared.unit_assumed and o.dose_mg is not None:
+        ctx.add(
+            "dose-unit-assumed", "info", "Dose without a unit read as mg",
+            f"The dose '{fmt(o.dose_mg)}' was written without a unit; doses of {drug.name} are given in mg, so it "
+            f"was read as {fmt(o.dose_mg)} mg and checked as such.",
+            sources, suggestion=f"Write the unit: '{fmt(o.dose_mg)} mg'.",
+        )
     if adult is None or not has_limits(adult):
         if drug.role == "agent":
             detail = (f"{drug.name} is recognised for interaction checks but has no monograph in the knowledge "
@@ -107,12 +120,26 @@ def run(ctx: CheckContext) -> None:
             suggestion=f"Re-enter the dose; the adult single dose is {fmt(single.min)}–{fmt(single.max)} mg.",
         )
         return
+    if single is not None and single.min > 0 and o.dose_mg < single.min / factor - 1e-9:
+        ctx.add(
+            "implausible-dose", "critical", "Implausibly small dose — probably an entry error",
+            f"A single dose of {fmt(o.dose_mg)} mg is less than 1/{fmt(factor)} of the smallest adult dose of "
+            f"{drug.name} ({fmt(single.min)} mg). Check the number and the unit (mg, not g or mcg?).",
+            sources,
+            suggestion=f"Re-enter the dose; the adult single dose is {fmt(single.min)}–{fmt(single.max)} mg.",
+        )
+        return
+    critical = ctx.kb.policy.critical_dose_factor
     per_day = _int_or_none(o.doses_per_day)
     if single is not None and o.dose_mg > single.max + 1e-9:
+        far = o.dose_mg > critical * single.max + 1e-9
         ctx.add(
-            "dose-above-max", "warning", "Single dose above the maximum",
+            "dose-above-max", "critical" if far else "warning",
+            "Single dose far above the maximum" if far else "Single dose above the maximum",
             f"{fmt(o.dose_mg)} mg per dose is above the adult maximum single dose of {drug.name}, "
-            f"{fmt(single.max)} mg ({fmt(single.min)}–{fmt(single.max)} mg per dose).",
+            f"{fmt(single.max)} mg ({fmt(single.min)}–{fmt(single.max)} mg per dose)."
+            + (f" It is more than {fmt(critical)} × the maximum: {ctx.kb.policy.critical_dose_rationale}" if far
+               else ""),
             sources, suggestion=f"Use at most {fmt(single.max)} mg per dose.",
             suggested_order=SuggestedOrder(
                 drug=drug.id, dose_mg=single.max, frequency=o.frequency, doses_per_day=per_day, days=o.days,
@@ -137,9 +164,47 @@ def run(ctx: CheckContext) -> None:
         )
     limit, basis = daily_limit(adult)
     if limit is not None and o.daily_mg is not None and o.daily_mg > limit + 1e-9:
+        far = o.daily_mg > critical * limit + 1e-9
+        detail = (f"{fmt(o.dose_mg)} mg × {fmt(o.doses_per_day)} doses/day = {fmt(o.daily_mg)} mg/day, above "
+                  f"{fmt(limit)} mg/day for {drug.name}. The limit is {basis}.")
+        if far:
+            detail += (f" At {fmt(o.daily_mg / limit)} × the limit it is more than {fmt(critical)} × the maximum: "
+                       f"{ctx.kb.policy.critical_dose_rationale}")
         ctx.add(
-            "daily-dose-above-max", "warning", "Daily dose above the maximum",
-            f"{fmt(o.dose_mg)} mg × {fmt(o.doses_per_day)} doses/day = {fmt(o.daily_mg)} mg/day, above "
-            f"{fmt(limit)} mg/day for {drug.name}. The limit is {basis}.",
-            sources, suggestion=f"Keep the total at or below {fmt(limit)} mg a day.",
+            "daily-dose-above-max", "critical" if far else "warning",
+            "Daily dose far above the maximum" if far else "Daily dose above the maximum",
+            detail, sources, suggestion=f"Keep the total at or below {fmt(limit)} mg a day.",
         )
+
+
+def _components(ctx: CheckContext) -> None:
+    """A combination product ("Norco 5/325 1-2 tabs q6h"): each ingredient's dose against its own monograph."""
+    drug, prepared = ctx.drug, ctx.order
+    assert drug is not None
+    o = prepared.normalised
+    unchecked: list[str] = []
+    for component, (_lo, high) in prepared.component_mg.items():
+        part = ctx.kb.drugs.get(component)
+        rule = ctx.kb.dosing(component, "adult") if part else None
+        name = part.name if part else component
+        if rule is None or not has_limits(rule):
+            unchecked.append(name)
+            continue
+        limit, basis = daily_limit(rule)
+        if rule.single_dose_mg is not None and high > rule.single_dose_mg.max + 1e-9:
+            ctx.add("dose-above-max", "warning", f"{name} dose above the maximum",
+                    f"{drug.name}: up to {fmt(high)} mg of {name} per dose, above its adult maximum single dose of "
+                    f"{fmt(rule.single_dose_mg.max)} mg.", list(rule.sources))
+        if o.doses_per_day is None or limit is None:
+            continue
+        daily = high * o.doses_per_day
+        if daily > limit + 1e-9:
+            far = daily > ctx.kb.policy.critical_dose_factor * limit + 1e-9
+            ctx.add("daily-dose-above-max", "critical" if far else "warning", f"{name} daily dose above the maximum",
+                    f"{drug.name}: up to {fmt(high)} mg of {name} × {fmt(o.doses_per_day)} doses/day = {fmt(daily)} "
+                    f"mg/day, above {fmt(limit)} mg/day ({basis}). Count {name} from every other product too.",
+                    list(rule.sources), suggestion=f"Keep {name} at or below {fmt(limit)} mg a day from all sources.")
+    if unchecked:
+        ctx.add("missing-data", "warning", "Dose not checked for part of a combination product",
+                f"{drug.name} holds {', '.join(unchecked)}, which the knowledge pack has no sourced dose limits for: "
+                "that part of the dose was not checked.", ctx.drug_sources())

@@ -45,10 +45,44 @@ def apply_condition_rule(ctx: CheckContext, rule: ConditionRule, title: str) -> 
     return True
 
 
+def pregnancy_possible(ctx: CheckContext) -> bool:
+    """Whether pregnancy is possible for this patient: sex not male and an age inside the policy window."""
+    case = ctx.case.case
+    if case.sex == "male":
+        return False
+    window = ctx.kb.policy.pregnancy_possible_ages
+    return case.age is None or window is None or window.min <= case.age <= window.max
+
+
+def _pediatric(ctx: CheckContext) -> None:
+    """Under the adult age: the adult checks apply only from an age a sourced paediatric rule gives."""
+    drug, age = ctx.drug, ctx.age
+    assert drug is not None
+    adult_age = ctx.kb.policy.adult_min_age
+    if age is None or age >= adult_age:
+        return
+    rule = next((r for r in drug.pediatric if r.formulation == ctx.order.formulation), None)
+    sources = [*(rule.sources if rule else []), *ctx.kb.policy.adult_min_age_sources]
+    if rule is not None and rule.adult_dosing_from_age is not None and age >= rule.adult_dosing_from_age:
+        ctx.add("pediatric-dosing", "info", f"Age {age:g}: adult dosing applies from {rule.adult_dosing_from_age}",
+                f"The patient is under {adult_age}. {rule.text} The order was checked against the adult rule.",
+                sources)
+        return
+    detail = f"The patient is {age:g} years old; the checks use adult dosing rules (from {adult_age})."
+    if rule is not None:
+        detail += f" {rule.text}"
+    else:
+        detail += f" The knowledge pack holds no paediatric rule for {drug.name}."
+    ctx.add("pediatric-not-assessed", "warning", f"{drug.name} not assessed for a patient aged {age:g}",
+            detail + " The order cannot be assessed by clinguide; a paediatric prescriber or pharmacist should "
+            "check it.", sources, suggestion="Seek paediatric dosing advice; do not apply adult doses.")
+
+
 def run(ctx: CheckContext) -> None:
     drug = ctx.drug
     if drug is None:
         return
+    _pediatric(ctx)
     policy = ctx.kb.policy
     older = ctx.older_adult
     days = ctx.order.normalised.days
@@ -70,6 +104,8 @@ def run(ctx: CheckContext) -> None:
             detail = f"Age {ctx.age:g} (older-adult rules apply from {policy.older_adult_min_age}). {rule.text}"
             if strength:
                 detail += f" ({strength}.)"
+            if geriatric and geriatric.note and ctx.order.formulation != "oral":
+                detail += f" {geriatric.note}"  # e.g. Amrix: not to be used in the elderly
             ctx.add("geriatric-avoid", rule.severity, title, detail, sources, suggestion=rule.suggestion,
                     suggested_order=start_order(ctx, drug, geriatric, days) if geriatric else None)
     if older and ctx.order.dose is not None and ctx.order.dose.kind == "mass":
@@ -96,7 +132,7 @@ def run(ctx: CheckContext) -> None:
     has_pregnancy_rule = any(r.code == "pregnancy" for r in drug.condition_rules)
     if case.pregnant and "pregnancy" not in fired and pregnancy_fact is not None:
         ctx.add("pregnancy", "info", "Pregnancy", pregnancy_fact.text, pregnancy_fact.sources)
-    if case.pregnant is None and case.sex != "male" and PREGNANCY_CONDITION not in ctx.case.conditions and (
+    if case.pregnant is None and pregnancy_possible(ctx) and PREGNANCY_CONDITION not in ctx.case.conditions and (
         has_pregnancy_rule or pregnancy_fact is not None
     ):
         sources = pregnancy_fact.sources if pregnancy_fact else next(
@@ -104,6 +140,14 @@ def run(ctx: CheckContext) -> None:
         ctx.add("missing-data", "info", "Pregnancy status not given: pregnancy check could not run",
                 f"{drug.name} has pregnancy guidance; the case does not say whether the patient is pregnant.",
                 sources, suggestion="Record 'pregnant: true/false' (or sex).")
+    stage_rules = [r for r in drug.condition_rules if r.code == "pregnancy"
+                   and set(r.conditions) - {PREGNANCY_CONDITION} and not set(r.conditions) & ctx.case.conditions]
+    if PREGNANCY_CONDITION in ctx.case.conditions and case.gestational_weeks is None and stage_rules:
+        ctx.add("missing-data", "warning", "Gestational age not given: pregnancy-stage rules could not be checked",
+                f"{drug.name} has rules that depend on the week of pregnancy "
+                f"({condition_names(ctx, {c for r in stage_rules for c in r.conditions})}); the case says the "
+                "patient is pregnant but not how many weeks.",
+                [s for r in stage_rules for s in r.sources], suggestion="Add gestational_weeks.")
     # ---- impairment dosing rules ------------------------------------------------
     if ctx.order.dose is not None and ctx.order.dose.kind == "mass":
         for population, code in IMPAIRMENT_POPULATIONS.items():

@@ -26,8 +26,8 @@ CODE_ORDER = (
     "daily-dose-above-max", "geriatric-avoid", "geriatric-dose-high", "pregnancy", "hepatic-impairment",
     "renal-impairment", "serotonergic-combination", "drug-interaction", "cns-depressant-combination", "alcohol",
     "duplicate-therapy", "substance-use-history", "caution-condition", "duration-exceeds-limit",
-    "not-recommended-setting", "first-line-not-tried", "taper-needed", "unknown-condition", "unknown-medication",
-    "missing-data",
+    "not-recommended-setting", "first-line-not-tried", "taper-needed", "pediatric-not-assessed",
+    "unknown-condition", "unknown-medication", "pediatric-dosing", "dose-unit-assumed", "missing-data",
 )  # fmt: skip
 _RANK = {code: i for i, code in enumerate(CODE_ORDER)}
 
@@ -39,7 +39,21 @@ def run_all(ctx: CheckContext) -> list[Finding]:
 
 
 def sort_findings(findings: list[Finding]) -> list[Finding]:
-    unique: dict[tuple[str, str, str], Finding] = {}
+    """One finding per problem: findings with the same code and title are merged (the most severe
+    kept, the other details appended, sources united), then sorted by severity and code."""
+    merged: dict[tuple[str, str], Finding] = {}
     for f in findings:
-        unique.setdefault((f.code, f.title, f.detail), f)
-    return sorted(unique.values(), key=lambda f: (-SEVERITY_RANK[f.severity], _RANK.get(f.code, len(_RANK))))
+        key = (f.code, f.title)
+        first = merged.get(key)
+        if first is None:
+            merged[key] = f
+            continue
+        keep, other = (f, first) if SEVERITY_RANK[f.severity] > SEVERITY_RANK[first.severity] else (first, f)
+        detail = keep.detail if other.detail in keep.detail else f"{keep.detail} {other.detail}"
+        merged[key] = keep.model_copy(update={
+            "detail": detail,
+            "sources": list(dict.fromkeys([*keep.sources, *other.sources])),
+            "suggestion": keep.suggestion or other.suggestion,
+            "suggested_order": keep.suggested_order or other.suggested_order,
+        })
+    return sorted(merged.values(), key=lambda f: (-SEVERITY_RANK[f.severity], _RANK.get(f.code, len(_RANK))))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clinguide.checks.base import CheckContext, start_order
+from clinguide.checks.base import SEVERITY_RANK, CheckContext, start_order
 
 
 def run(ctx: CheckContext) -> None:
@@ -15,10 +15,14 @@ def run(ctx: CheckContext) -> None:
         if rule.setting != case.setting:
             continue
         if rule.phases and phase is None:
-            ctx.add("missing-data", "info", "Phase unknown: a setting rule could not be checked",
-                    f"A rule for {drug.name} applies in the {', '.join(rule.phases)} phase of {rule.setting}; the case "
-                    "does not give enough (symptom_days, or surgery_phase and hours_since_surgery) to place it.",
-                    rule.sources, suggestion="Add symptom_days (back spasm) or the surgery phase.")
+            # ask for the phase only when the rule would change the verdict
+            worst = max((SEVERITY_RANK[f.severity] for f in ctx.findings), default=-1)
+            if SEVERITY_RANK[rule.severity] > max(worst, SEVERITY_RANK["info"]):
+                ctx.add("missing-data", "warning", "Phase unknown: a setting rule could not be checked",
+                        f"A {rule.severity} rule for {drug.name} applies in the {', '.join(rule.phases)} phase of "
+                        f"{rule.setting}; the case does not give enough (symptom_days, or surgery_phase and "
+                        "hours_since_surgery) to place it, so the verdict may be too mild.",
+                        rule.sources, suggestion="Add symptom_days (back spasm) or the surgery phase.")
             continue
         if rule.phases and phase not in rule.phases:
             continue

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from clinguide.clinical.conditions import gestation_conditions, resolve_condition_text, resolver_for
 from clinguide.contracts import Case, MedicationEntry
 from clinguide.kb.knowledge import KnowledgeBase
 
@@ -33,6 +34,8 @@ class CaseContext:
     case: Case
     conditions: frozenset[str] = frozenset()
     unknown_conditions: list[str] = field(default_factory=list)
+    negated_conditions: list[str] = field(default_factory=list)  # "no history of OSA": read as absent
+    condition_notes: list[str] = field(default_factory=list)  # how a value was read ("eGFR 25: KDIGO G4")
     drugs: list[CaseDrug] = field(default_factory=list)
     unknown_medications: list[str] = field(default_factory=list)
     allergy_drugs: list[tuple[str, str]] = field(default_factory=list)  # (as written, drug id)
@@ -98,20 +101,24 @@ def prepare_case(case: Case, kb: KnowledgeBase) -> CaseContext:
     ctx = CaseContext(case=case)
     cond_ids: list[str] = []
     for text in case.conditions:
-        match = kb.resolve_condition(text)
-        if match:
-            cond_ids.append(match.id)
-        else:
-            ctx.unknown_conditions.append(text)
-    if case.pregnant:
+        resolution = resolve_condition_text(text, kb)
+        cond_ids.extend(resolution.ids)
+        ctx.unknown_conditions.extend(resolution.unknown)
+        ctx.negated_conditions.extend(resolution.negated)
+        ctx.condition_notes.extend(resolution.notes)
+    if case.pregnant or case.gestational_weeks is not None:
         cond_ids.append(PREGNANCY_CONDITION)
+        cond_ids.extend(gestation_conditions(case.gestational_weeks, kb))
     if case.alcohol == "heavy":
         cond_ids.append(ALCOHOL_HEAVY_CONDITION)
     ctx.conditions = kb.expand_conditions(cond_ids)
 
+    resolver = resolver_for(kb)
     for entry in case.medications:
         name, dose, code = (entry.name, entry.dose, entry.code) if isinstance(entry, MedicationEntry) else (
             entry, None, None)
+        if not code and resolver is not None and resolver.negated(name):
+            continue  # "none", "no regular medicines"
         drug_id: str | None = None
         if code:
             ids = kb.drugs_by_rxnorm(code)
@@ -127,6 +134,8 @@ def prepare_case(case: Case, kb: KnowledgeBase) -> CaseContext:
         ctx.drugs.append(CaseDrug(f"alcohol ({case.alcohol} use)", ALCOHOL_AGENT))
 
     for text in case.allergies:
+        if resolver is not None and resolver.negated(text):
+            continue  # "NKDA", "no known allergies"
         drug_id = _resolve_drug_name(kb, text)
         if drug_id:
             ctx.allergy_drugs.append((text, drug_id))

@@ -7,6 +7,8 @@ Never raises for clinical content: what cannot be understood is recorded as a pr
 from __future__ import annotations
 
 import contextlib
+import math
+import re
 from dataclasses import dataclass, field
 
 from clinguide.clinical.sig import (
@@ -43,6 +45,10 @@ class PreparedOrder:
     formulation: str = "oral"
     extended_release: bool = False
     problems: list[Problem] = field(default_factory=list)
+    unit_assumed: bool = False  # the sig's number had no unit and was read as mg
+    units_per_dose: tuple[float, float] | None = None
+    component_mg: dict[str, tuple[float, float]] = field(default_factory=dict)  # combination: per unit
+    days_from_quantity: bool = False
 
     @property
     def drug_id(self) -> str | None:
@@ -61,6 +67,7 @@ def prepare_order(order: Order, kb: KnowledgeBase) -> PreparedOrder:
     out = PreparedOrder(NormalisedOrder(input=_describe_input(order), route=normalise_route(order.route),
                                         prn=order.prn, days=order.days))
     drug_text: str | None = order.drug
+    strengths: tuple[float, ...] = ()
     dose: Dose | None = None
     frequency: Frequency | None = None
     route = out.normalised.route
@@ -75,7 +82,11 @@ def prepare_order(order: Order, kb: KnowledgeBase) -> PreparedOrder:
             dose, frequency = parsed.dose, parsed.frequency
             out.normalised.prn = order.prn or parsed.prn
             out.normalised.days = order.days or parsed.days
+            out.normalised.quantity = parsed.quantity
             out.extended_release = parsed.extended_release
+            out.unit_assumed = parsed.unit_assumed
+            out.units_per_dose = parsed.units_per_dose
+            strengths = parsed.combination_strengths
             if parsed.route:
                 route = parsed.route
     # structured fields complete or override the sig
@@ -114,6 +125,8 @@ def prepare_order(order: Order, kb: KnowledgeBase) -> PreparedOrder:
         ids = kb.drugs_by_rxnorm(order.code)
         if ids:
             drug = kb.drugs[ids[0]]
+            if order.code.strip() in kb.extended_release_codes:
+                out.extended_release = True
     if drug is None and drug_text:
         match = kb.resolve_drug(drug_text)
         if match is None:
@@ -135,9 +148,16 @@ def prepare_order(order: Order, kb: KnowledgeBase) -> PreparedOrder:
         out.normalised.drug_name = drug.name
         out.normalised.components = list(drug.components)
         formulation = route
+        written = (drug_text or "").lower()
+        for brand, brand_formulation in drug.brand_formulations.items():
+            if re.search(rf"\b{re.escape(brand.lower())}\b", written):
+                formulation = brand_formulation  # "Amrix" is always the extended-release capsule
+                out.extended_release = brand_formulation.endswith("-er")
         if out.extended_release and kb.dosing(drug.id, "adult", f"{route}-er") is not None:
             formulation = f"{route}-er"
         out.formulation = formulation
+        if strengths and drug.components and len(strengths) == len(drug.components):
+            out.component_mg = {c: (s, s) for c, s in zip(drug.components, strengths, strict=True)}
     _calculate(out)
     return out
 
@@ -146,6 +166,21 @@ def _calculate(out: PreparedOrder) -> None:
     n = out.normalised
     dose, freq = out.dose, out.frequency
     steps: list[str] = []
+    if dose is not None and out.unit_assumed:
+        steps.append(f"'{fmt(dose.high)}' has no unit: read as {fmt(dose.high)} mg")
+    if dose is not None and dose.kind == "mass" and out.units_per_dose and not out.component_mg:
+        lo, hi = out.units_per_dose
+        if hi != 1 or lo != 1:
+            unit_mg = dose.high_mg or 0.0
+            dose.low_mg, dose.high_mg = (dose.low_mg or 0.0) * lo, unit_mg * hi
+            dose.low, dose.high = dose.low * lo, dose.high * hi
+            count = fmt(hi) if lo == hi else f"{fmt(lo)}–{fmt(hi)}"
+            steps.append(f"{count} tablets of {fmt(unit_mg)} mg: up to {fmt(dose.high_mg)} mg per dose")
+    if out.component_mg and out.units_per_dose:
+        lo, hi = out.units_per_dose
+        parts = ", ".join(f"{c} {fmt(mg[0])} mg" for c, mg in out.component_mg.items())
+        out.component_mg = {c: (mg[0] * lo, mg[1] * hi) for c, mg in out.component_mg.items()}
+        steps.append(f"each unit holds {parts}; up to {fmt(hi)} per dose")
     if dose is not None:
         if dose.kind == "mass":
             n.dose_mg = dose.high_mg
@@ -169,6 +204,17 @@ def _calculate(out: PreparedOrder) -> None:
                 steps.append(f"every {fmt(lo)} hours = 24 h ÷ {fmt(lo)} h = {fmt(freq.doses_per_day)} doses/day")
     if n.prn and freq is not None:
         steps.append("as needed: the most it allows is checked")
+    if n.days is None and n.quantity and n.doses_per_day:
+        per_dose = out.units_per_dose[1] if out.units_per_dose else 1.0
+        per_day = per_dose * n.doses_per_day
+        n.days = max(1, math.ceil(n.quantity / per_day - 1e-9))
+        out.days_from_quantity = True
+        steps.append(f"quantity {fmt(n.quantity)} ÷ {fmt(per_day)} a day (at the most the sig allows) = "
+                     f"{n.days} days supply, taken as the course length")
+    if out.component_mg and n.doses_per_day is not None:
+        for component, (_lo, hi) in out.component_mg.items():
+            steps.append(f"{component}: {fmt(hi)} mg × {fmt(n.doses_per_day)} doses/day = "
+                         f"{fmt(hi * n.doses_per_day)} mg/day")
     if n.dose_mg is not None and n.doses_per_day is not None:
         n.daily_mg = round(n.dose_mg * n.doses_per_day, 4)
         steps.append(f"{fmt(n.dose_mg)} mg × {fmt(n.doses_per_day)} doses/day = {fmt(n.daily_mg)} mg/day")

@@ -118,6 +118,14 @@ _TIMES = re.compile(
     re.IGNORECASE,
 )
 _UP_TO = re.compile(r"\b(?:up to|max(?:imum)?|not more than|no more than)\b", re.IGNORECASE)
+_NEGATIVE_INTERVAL = re.compile(r"\b(?:q|every|each)\s*[-−]\s*\d", re.IGNORECASE)
+# "TID and HS", "tid + qhs", "three times a day and at bedtime": a bedtime dose on top of a daytime schedule
+_PLUS_BEDTIME = re.compile(
+    r"(?:\band\b|&|\+|\bplus\b|,)\s*(?:(?:\d+|one|1)\s*(?:tabs?|tablets?|caps?)?\s*)?"
+    r"(?:q\.?\s?hs|h\.?s\.?|at bedtime|at night|nightly|bedtime)\b",
+    re.IGNORECASE,
+)
+MIN_INTERVAL_HOURS = 1.0
 
 
 def _num(text: str) -> float:
@@ -138,6 +146,9 @@ def parse_frequency(text: str) -> Frequency | None:
     if not text or not text.strip():
         return None
     up_to = bool(_UP_TO.search(text))
+    negative = _NEGATIVE_INTERVAL.search(text)
+    if negative:
+        raise SigParseError("frequency", f"a negative interval ({negative.group(0).strip()!r}…) is not possible")
     m = _INTERVAL.search(text)
     if m:
         lo = _num(m.group("lo") or m.group("lo2"))
@@ -145,6 +156,10 @@ def parse_frequency(text: str) -> Frequency | None:
         hi = _num(hi_text) if hi_text else lo
         if lo <= 0 or hi <= 0:
             raise SigParseError("frequency", f"an interval of {m.group(0).strip()!r} is not possible")
+        if min(lo, hi) < MIN_INTERVAL_HOURS:
+            raise SigParseError(
+                "frequency", f"an interval of {m.group(0).strip()!r} (under {MIN_INTERVAL_HOURS:g} hour) is not a "
+                "dosing interval for an oral drug; check the number")
         lo, hi = min(lo, hi), max(lo, hi)
         per_day = 24.0 / lo
         span = _fmt(lo) if lo == hi else f"{_fmt(lo)}–{_fmt(hi)}"
@@ -162,6 +177,10 @@ def parse_frequency(text: str) -> Frequency | None:
     for pattern, per_day, words in _FIXED:
         m = pattern.search(text)
         if m:
+            extra = _PLUS_BEDTIME.search(text, m.end())
+            if extra and words not in ("at bedtime", "once", "once a week", "every other day"):
+                return Frequency(per_day + 1, f"{words} and at bedtime", None, up_to,
+                                 f"{m.group(0).strip()} {extra.group(0).strip()}")
             return Frequency(per_day, words, None, up_to, m.group(0).strip())
     return None
 
@@ -207,10 +226,23 @@ def parse_dose(text: str) -> Dose | None:
     return _dose_from_match(m)
 
 
+def _negative_sign(text: str, start: int) -> bool:
+    """True when the number at ``start`` is written with a minus sign ("diazepam -5 mg"), not a range or name."""
+    before = text[:start].rstrip()
+    if not before or before[-1] not in "-−":
+        return False
+    rest = before[:-1]
+    return not rest or rest[-1].isspace() or rest[-1] in "(:=,"
+
+
 def _dose_from_match(m: re.Match[str]) -> Dose:
+    if _negative_sign(m.string, m.start()):
+        raise SigParseError("dose", f"a negative dose ('-{m.group(0).strip()}') is not possible")
     low = _num(m.group("lo"))
     high = _num(m.group("hi")) if m.group("hi") else low
     low, high = min(low, high), max(low, high)
+    if low <= 0:
+        raise SigParseError("dose", f"a dose of {m.group(0).strip()!r} is zero; give the dose to take")
     unit = m.group("unit").lower()
     if unit in _MASS_UNITS:
         return Dose(low, high, unit, "mass", to_mg(low, unit), to_mg(high, unit), m.group(0).strip())
@@ -260,8 +292,25 @@ class ParsedSig:
     route: str | None
     extended_release: bool = False
     notes: list[str] = field(default_factory=list)
+    unit_assumed: bool = False  # "flexeril 10 tid": the number had no unit and was read as mg
+    quantity: float | None = None  # "#15", "disp 30"
+    units_per_dose: tuple[float, float] | None = None  # "1-2 tabs" alongside a strength
+    combination_strengths: tuple[float, ...] = ()  # "Norco 5/325" -> (5, 325) mg per unit
 
 
+_QUANTITY = re.compile(
+    r"(?:#\s*|\b(?:disp(?:ense)?|qty|quantity|dispense\s*#?|supply)\s*[:#]?\s*(?:#\s*)?)(?P<n>\d+(?:\.\d+)?)"
+    r"(?:\s*\((?:[a-z\s-]+)\))?(?:\s*(?:tabs?|tablets?|caps?|capsules?|pills?)\b)?",
+    re.IGNORECASE,
+)
+_UNITS = re.compile(
+    rf"(?<![\w.])(?P<lo>{_NUM})\s*(?:(?:-|–|to|or)\s*(?P<hi>{_NUM}))?\s*(?:tabs?|tablets?|caps?|capsules?|pills?)\b",
+    re.IGNORECASE,
+)
+_BARE_DOSE = re.compile(r"(?P<sign>(?<![\w.])[-−]\s*)?(?<![\w.#/])(?P<n>\d+(?:\.\d+)?)(?![\w/.%])")
+_NEGATIVE_DAYS = re.compile(r"(?:\b(?:x|for)\s*|×\s*|#\s*|\bdisp(?:ense)?\s*[:#]?\s*)[-−]\s*\d", re.IGNORECASE)
+_NAME_STRENGTH = re.compile(r"[-\s](?P<n>\d+(?:\.\d+)?)\s*(?:mg)?$", re.IGNORECASE)
+_LETTERS = re.compile(r"[A-Za-z]{2,}")
 _LEAD = re.compile(r"^\s*(?:rx[:\s]+|take\s+|give\s+|start\s+)", re.IGNORECASE)
 _TRAIL = re.compile(r"\b(?:tabs?|tablets?|caps?|capsules?|oral|po|er|xr|sr|cr|ir|hcl|hydrochloride)\s*$", re.I)
 
@@ -269,29 +318,53 @@ _TRAIL = re.compile(r"\b(?:tabs?|tablets?|caps?|capsules?|oral|po|er|xr|sr|cr|ir
 def parse_sig(sig: str) -> ParsedSig:
     """Parse a free-text sig such as ``"Valium 10 mg PO QID x 28 days"``.
 
-    Raises SigParseError when no drug name precedes the dose, or no dose with a unit is found.
+    Prescriber shorthand is read as written: a number without a unit right after the drug name
+    ("flexeril 10 tid") is taken as mg and flagged (``unit_assumed``); "1-2 tabs" beside a
+    strength multiplies it; "#15" / "disp 15" is a quantity. Raises SigParseError when no drug
+    name precedes the dose, or no dose is found, or a number is negative or zero.
     """
     if not isinstance(sig, str):
         raise SigParseError("sig", "must be text")
     text = " ".join(sig.replace("\u00a0", " ").split())
     if not text:
         raise SigParseError("sig", "is empty; write e.g. 'diazepam 5 mg PO q8h prn x 7 days'")
+    quantity: float | None = None
+    qm = _QUANTITY.search(text)
+    if qm:
+        if _negative_sign(text, qm.start("n")):
+            raise SigParseError("quantity", "a negative quantity is not possible")
+        quantity = _num(qm.group("n"))
+        if quantity <= 0:
+            raise SigParseError("quantity", f"a quantity of {qm.group('n')} is not possible")
+        text = (text[: qm.start()] + " " + text[qm.end():]).strip()
+        text = " ".join(text.split())
+    if _NEGATIVE_DAYS.search(text):
+        raise SigParseError("sig", "a negative course length or quantity is not possible")
+    unit_assumed = False
+    combination: tuple[float, ...] = ()
     # combination strengths ("Norco 5/325") belong to the product name, not the dose
     m = _DOSE.search(text)
     combo = _COMBO_STRENGTH.search(text)
     if combo and (m is None or combo.start() <= m.start()):
+        combination = tuple(float(x) for x in re.findall(r"\d+(?:\.\d+)?", combo.group(0)))
         rest = text[combo.end():]
         m2 = _DOSE.search(rest)
         drug_text = text[: combo.end()]
         dose = _dose_from_match(m2) if m2 else None
         after = rest[m2.end():] if m2 else rest
     elif m is None:
-        bare = _BARE_NUMBER.search(text)
-        if bare:
-            raise SigParseError(
-                "sig", f"the dose {bare.group(0)!r} has no unit; write it with mg, g or mcg (e.g. '5 mg')"
-            )
-        raise SigParseError("sig", "no dose found; write the dose with a unit, e.g. 'diazepam 5 mg PO TID'")
+        bare = _BARE_DOSE.search(text)
+        if bare is None or not _LETTERS.search(text[: bare.start()]):
+            raise SigParseError("sig", "no dose found; write the dose with a unit, e.g. 'diazepam 5 mg PO TID'")
+        if bare.group("sign"):
+            raise SigParseError("dose", f"a negative dose ('-{bare.group('n')}') is not possible")
+        value = _num(bare.group("n"))
+        if value <= 0:
+            raise SigParseError("dose", f"a dose of {bare.group('n')!r} is zero; give the dose to take")
+        drug_text = text[: bare.start()]
+        dose = Dose(value, value, "mg", "mass", value, value, bare.group(0).strip() + " (no unit)")
+        unit_assumed = True
+        after = text[bare.end():]
     else:
         drug_text = text[: m.start()]
         dose = _dose_from_match(m)
@@ -300,6 +373,23 @@ def parse_sig(sig: str) -> ParsedSig:
     drug_text = _TRAIL.sub("", drug_text).strip(" ,;:-")
     if not drug_text:
         raise SigParseError("sig", "no drug name before the dose; write e.g. 'diazepam 5 mg PO TID'")
+    units_per_dose: tuple[float, float] | None = None
+    if dose is not None and dose.kind == "mass":
+        um = _UNITS.search(after)
+        if um:
+            lo = _num(um.group("lo"))
+            hi = _num(um.group("hi")) if um.group("hi") else lo
+            if lo <= 0 or hi <= 0:
+                raise SigParseError("dose", f"{um.group(0).strip()!r} is not a number of tablets to take")
+            units_per_dose = (min(lo, hi), max(lo, hi))
+            after = after[: um.start()] + " " + after[um.end():]
+    elif dose is not None and dose.kind == "non-mass" and dose.unit.rstrip("s") in ("tab", "tablet", "cap", "capsule",
+                                                                                     "pill"):
+        units_per_dose = (dose.low, dose.high)
+        named = _NAME_STRENGTH.search(drug_text)
+        if named and not combination:  # "Robaxin-750 1 tab": the strength is in the product name
+            strength = _num(named.group("n"))
+            dose = Dose(strength, strength, "mg", "mass", strength, strength, f"{dose.text} of {fmt(strength)} mg")
     days = parse_days(after)
     # keep the duration out of the frequency search ("x 7 days" is not "7 times a day")
     freq_text = _DURATION.sub(" ", after)
@@ -307,7 +397,9 @@ def parse_sig(sig: str) -> ParsedSig:
     frequency = parse_frequency(freq_text)
     prn = bool(_PRN.search(after)) or bool(frequency and frequency.up_to)
     route = parse_route(after) or parse_route(drug_text)
-    return ParsedSig(text, drug_text, dose, frequency, prn, days, route, bool(_ER.search(text)))
+    return ParsedSig(text, drug_text, dose, frequency, prn, days, route, bool(_ER.search(text)),
+                     unit_assumed=unit_assumed, quantity=quantity, units_per_dose=units_per_dose,
+                     combination_strengths=combination)
 
 
 def _fmt(value: float) -> str:

@@ -1,4 +1,7 @@
-"""`clinguide ask "QUESTION" [--audience clinician|patient] [--format text|markdown|html|json]`."""
+"""`clinguide ask "QUESTION" [--audience clinician|patient] [--format text|markdown|html|json] [--full]`.
+
+The default answer is the budgeted view; ``--full`` adds ``more`` (JSON always carries every key).
+"""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ def ask_command(
     question: Annotated[str, typer.Argument(help="The question, in your own words (quote it)")],
     audience: Annotated[str, typer.Option("--audience", help="clinician or patient")] = "clinician",
     fmt: Annotated[str, typer.Option("--format", help="text, markdown, html or json")] = "text",
+    full: Annotated[bool, typer.Option("--full", help="also print the sections beyond the default view")] = False,
 ) -> None:
     """Answer a question from the reviewed, cited statements of the knowledge pack."""
     check_format(fmt, FORMATS)
@@ -32,9 +36,9 @@ def ask_command(
 
     article = ask(question, audience)
     if fmt == "text":
-        print_terminal(article)
+        print_terminal(article, full=full)
     else:
-        typer.echo(render(article, fmt), nl=False)
+        typer.echo(render(article, fmt, full=full), nl=False)
 
 
 def register(app: typer.Typer) -> None:

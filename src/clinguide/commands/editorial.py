@@ -28,6 +28,12 @@ Token = Annotated[
 ]
 Comment = Annotated[str, typer.Option("--comment", help="Why; recorded in the audit log")]
 Format = Annotated[str, typer.Option("--format", help="text or json")]
+Days = Annotated[
+    int | None,
+    typer.Option(
+        "--days", min=1, max=3650, help="Token lifetime in days (default $CLINGUIDE_EDITORIAL_TOKEN_DAYS, 90)"
+    ),
+]
 
 
 @editorial_app.callback()
@@ -113,12 +119,53 @@ def init_db() -> None:
 def create_user(
     name: Annotated[str, typer.Argument(help="The user's name, as it will appear in review blocks")],
     role: Annotated[str, typer.Option("--role", help="author, reviewer or editor")],
+    days: Days = None,
 ) -> None:
     """Create a user and print their token once (only its hash is stored)."""
     with _store() as store:
-        user, token = store.create_user(name, role)
-    typer.echo(f"created {user['role']} {user['name']} (id {user['id']}); token (shown once, keep it safe):")
+        user, token = store.create_user(name, role, valid_days=days)
+    typer.echo(
+        f"created {user['role']} {user['name']} (id {user['id']}); token expires {user['token_expires_at']} "
+        "(shown once, keep it safe):"
+    )
     typer.echo(token)
+
+
+@editorial_app.command("rotate-token")
+def rotate_token(
+    name: Annotated[str, typer.Argument(help="The user whose token is replaced")],
+    days: Days = None,
+) -> None:
+    """Issue a new token for a user and print it once; the old token and the user's web sessions end now."""
+    with _store() as store:
+        info, token = store.rotate_token(name, valid_days=days)
+    typer.echo(
+        f"new token for {info['name']}, expires {info['token_expires_at']}; the old token no longer works; "
+        f"{info['sessions_ended']} web session(s) ended. Token (shown once, keep it safe):"
+    )
+    typer.echo(token)
+
+
+@editorial_app.command("revoke-token")
+def revoke_token(
+    name: Annotated[str, typer.Argument(help="The user whose token is refused from now on")],
+    comment: Comment = "",
+) -> None:
+    """Refuse a user's token at once and end their web sessions (`rotate-token` issues a new one)."""
+    with _store() as store:
+        info = store.revoke_token(name, reason=comment)
+    typer.echo(f"token of {info['name']} revoked; {info['sessions_ended']} web session(s) ended")
+
+
+@editorial_app.command("deactivate-user")
+def deactivate_user(
+    name: Annotated[str, typer.Argument(help="The user to refuse everywhere")],
+    comment: Comment = "",
+) -> None:
+    """Deactivate a user: token and web sessions refused; their past actions stay in the audit log."""
+    with _store() as store:
+        info = store.deactivate_user(name, reason=comment)
+    typer.echo(f"{info['name']} deactivated; {info['sessions_ended']} web session(s) ended")
 
 
 @editorial_app.command("users")
@@ -131,7 +178,8 @@ def users(fmt: Format = "text") -> None:
         print_json(rows)
         return
     for row in rows:
-        typer.echo(f"{row['id']:>4} {row['name']} ({row['role']}){'' if row['active'] else ' inactive'}")
+        state = "inactive" if not row["active"] else f"token {row['token']}, expires {row['token_expires_at']}"
+        typer.echo(f"{row['id']:>4} {row['name']} ({row['role']}) {state}")
 
 
 @editorial_app.command("propose")

@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 HERE = Path(__file__).resolve().parent
 MIGRATIONS_DIR = HERE / "migrations"
 ALEMBIC_INI = HERE / "alembic.ini"
-HEAD_REVISION = "0001"  # keep in step with the newest file in migrations/versions/
+HEAD_REVISION = "0002"  # keep in step with the newest file in migrations/versions/
 READ_ONLY = "clinguide_read_only"  # execution option: a plain (deferred) BEGIN on SQLite
 
 _engines: dict[str, Engine] = {}

@@ -3,12 +3,17 @@
 Reads validated resources as plain dicts:
 
 * Patient → ``age`` (from birthDate, relative to a ``now`` callers can pin) and ``sex``.
-* MedicationRequest → an :class:`Order`: the drug by RxNorm code (``kb.drugs_by_rxnorm``), else by
-  text/display (``kb.resolve_drug``, then a word-window search of the display); dose from
+* MedicationRequest → an :class:`Order`: the drug by RxNorm code (``kb.drugs_by_rxnorm``, every
+  ingredient of a combination product or kit), else by text/display (``kb.resolve_drug``, then a
+  word-window search of each " / " part of the display); a ``medicationReference`` is followed to a
+  contained Medication or one the caller supplies (prefetch, FHIR server); dose from
   ``doseAndRate.doseQuantity`` (a tablet/capsule count is multiplied by the single strength in the
   display); frequency from ``timing.repeat`` or ``timing.code``; ``asNeededBoolean``; days from
   ``dispenseRequest.expectedSupplyDuration`` × (1 + ``numberOfRepeatsAllowed``), else ``validityPeriod``.
 * Condition, AllergyIntolerance → names the pack knows; Procedure (spinal fusion) → setting and hours.
+
+Numbers are never repaired: a zero, negative or absurd dose, interval or supply duration becomes an
+:class:`OrderProblem` (and the Order field is left empty), never its absolute value or a clamp.
 
 Clinical facts stay in the pack: nothing here knows which drug is risky.
 """
@@ -53,16 +58,42 @@ class KnowledgeLike(Protocol):
     def resolve_condition(self, text: str, fuzzy: bool = True) -> Any: ...
 
 
+@dataclass(frozen=True)
+class OrderProblem:
+    """A number in the FHIR order that cannot be used as written (zero, negative, absurd)."""
+
+    code: str  # unparseable-order | implausible-dose
+    field: str  # dose | frequency | days
+    path: str  # where in the MedicationRequest
+    message: str
+
+
 @dataclass
 class MappedMedication:
-    """One MedicationRequest read as an Order, with what was understood and how."""
+    """One MedicationRequest read as Orders (one per ingredient the pack knows), with what was understood and how."""
 
     resource: dict[str, Any]
     order: Order
-    drug_id: str | None
+    drug_ids: tuple[str, ...]
     name: str
     code: str | None
     notes: list[str] = field(default_factory=list)
+    problems: list[OrderProblem] = field(default_factory=list)
+    # (drug id, Order) per ingredient: the order as the checks should see it for that drug
+    orders: list[tuple[str, Order]] = field(default_factory=list)
+    # MedicationEntry per ingredient, for the Case of another order
+    entries: list[MedicationEntry] = field(default_factory=list)
+    # a medicationReference that could not be followed (its reference), if any
+    unfollowed: str | None = None
+
+    @property
+    def drug_id(self) -> str | None:
+        """The single drug (or the first ingredient); see ``drug_ids`` for all of them."""
+        return self.drug_ids[0] if self.drug_ids else None
+
+    @property
+    def resolved(self) -> bool:
+        return bool(self.drug_ids)
 
     @property
     def ref(self) -> str:
@@ -70,7 +101,17 @@ class MappedMedication:
         return f"MedicationRequest/{rid}" if rid else "MedicationRequest"
 
     def entry(self) -> MedicationEntry:
-        return MedicationEntry(name=self.name[:200], dose=self.order.dose, code=self.code)
+        """The first entry (kept for callers that want one); ``entries`` has every ingredient."""
+        return self.entries[0] if self.entries else MedicationEntry(name=self.name[:200], dose=self.order.dose,
+                                                                    code=self.code)
+
+    def describe(self) -> str:
+        """How a person would name it: the text, else the code, else the reference."""
+        if self.name and self.name != "unnamed medication":
+            return self.name
+        if self.code:
+            return f"RxNorm {self.code}"
+        return self.unfollowed or "an unnamed medication"
 
 
 @dataclass
@@ -78,6 +119,14 @@ class PatientData:
     case: Case
     medications: list[MappedMedication]
     notes: list[str] = field(default_factory=list)
+    unresolved: list[MappedMedication] = field(default_factory=list)
+
+
+def same_medication(a: MappedMedication, b: MappedMedication) -> bool:
+    """The same drug(s), or — when neither resolves — the same code and text."""
+    if a.drug_ids or b.drug_ids:
+        return a.drug_ids == b.drug_ids
+    return (a.code, a.name.strip().lower()) == (b.code, b.name.strip().lower())
 
 
 # ----- helpers -----------------------------------------------------------------
@@ -126,27 +175,51 @@ def age_on(birth_date: str, now: dt.datetime) -> float | None:
     return float(years) if 0 <= years <= 130 else None
 
 
-def drug_from_concept(concept: dict[str, Any] | None, kb: KnowledgeLike) -> tuple[str | None, str | None, str]:
-    """(drug id, RxNorm code, display name) for a medicationCodeableConcept."""
+def drug_from_concept(
+    concept: dict[str, Any] | None, kb: KnowledgeLike
+) -> tuple[tuple[str, ...], str | None, str]:
+    """(drug ids, RxNorm code, display name) for a medicationCodeableConcept.
+
+    Every ingredient counts: a combination product's or kit's code gives all of its ingredients the
+    pack knows (in the code list's order), across all RxNorm codings. Without a known code, the text and
+    displays are read, each " / " part of a multi-ingredient display on its own.
+    """
     concept = concept or {}
-    code = None
-    for coding in concept.get("coding", []):
-        if coding.get("system") == RXNORM and coding.get("code"):
-            code = code or str(coding["code"])
-            ids = kb.drugs_by_rxnorm(str(coding["code"]))
-            if ids:
-                return ids[0], str(coding["code"]), _texts(concept)[0] if _texts(concept) else kb.drugs[ids[0]].name
+    codes = [str(c["code"]) for c in concept.get("coding", [])
+             if isinstance(c, dict) and c.get("system") == RXNORM and c.get("code")]
+    ids: list[str] = []
+    known: list[str] = []
+    for rx in codes:
+        found = kb.drugs_by_rxnorm(rx)
+        if found:
+            known.append(rx)
+        ids += [d for d in found if d not in ids]
+    code = known[0] if known else (codes[0] if codes else None)
     texts = _texts(concept)
+    if ids:
+        ids_t = tuple(ids)
+        name = texts[0] if texts else " / ".join(kb.drugs[d].name for d in ids_t if d in kb.drugs)
+        return ids_t, code, name
     name = texts[0] if texts else (f"RxNorm {code}" if code else "unnamed medication")
     for text in texts:
         match = kb.resolve_drug(text)
         if match is not None:
-            return match.id, code, name
+            return (str(match.id),), code, name
     for text in texts:  # "12 HR Oxycodone Hydrochloride 10 MG Extended Release Oral Tablet [Brand]"
-        found = _search_words(text, kb)
-        if found:
-            return found, code, name
-    return None, code, name
+        found_ids: list[str] = []
+        for part in _parts(text):
+            hit = _search_words(part, kb)
+            if hit and hit not in found_ids:
+                found_ids.append(hit)
+        if found_ids:
+            return tuple(found_ids), code, name
+    return (), code, name
+
+
+def _parts(text: str) -> list[str]:
+    """The ingredient parts of an RxNorm-style display ("a 325 MG / b 5 MG Oral Tablet"), or the text."""
+    parts = [p for p in re.split(r"\s/\s|\{|\}|\(|\)", text) if p.strip()]
+    return parts or [text]
 
 
 def _search_words(text: str, kb: KnowledgeLike) -> str | None:
@@ -162,46 +235,110 @@ def _search_words(text: str, kb: KnowledgeLike) -> str | None:
     return None
 
 
-def _dose(dosage: dict[str, Any], names: list[str], notes: list[str]) -> str | None:
-    for dar in dosage.get("doseAndRate", []):
+# Bounds that no real order reaches in any unit: beyond them a number is an entry error. They are
+# machinery (they catch typing slips such as a missing decimal point by orders of magnitude), not
+# clinical limits; the pack's own limits (dose-above-max, implausible_dose_factor) apply below them.
+ABSURD_AMOUNT = 1e7
+TINY_AMOUNT = 1e-6
+MAX_DOSES_PER_DAY = 1440  # more than one dose a minute
+MAX_COURSE_DAYS = 3650
+
+
+def _plain(number: float) -> str:
+    """Digits without an exponent, so the order parser reads what was written."""
+    text = f"{number:.6f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def _show(number: float) -> str:
+    """A number for a message: as written where that is readable, else in exponent form."""
+    return _plain(number) if 1e-6 <= abs(number) < 1e15 else f"{number:g}"
+
+
+def _usable(value: float, path: str, fld: str, what: str, problems: list[OrderProblem]) -> bool:
+    """False (and a problem recorded) for a zero, negative or absurd number; never repaired."""
+    if value <= 0:
+        problems.append(OrderProblem(
+            "unparseable-order", fld, path,
+            f"{path} is {_show(value)}: {what} must be a positive number. It was not read (and never as "
+            f"{_show(abs(value))}); the order could not be assessed as written."))
+        return False
+    if value >= ABSURD_AMOUNT or value < TINY_AMOUNT:
+        problems.append(OrderProblem(
+            "implausible-dose", fld, path,
+            f"{path} is {_show(value)}: not a plausible {what} — probably an entry error. It was not used."))
+        return False
+    return True
+
+
+def _dose(dosage: dict[str, Any], names: list[str], notes: list[str], problems: list[OrderProblem],
+          where: str = "dosageInstruction[0]") -> str | None:
+    for i, dar in enumerate(dosage.get("doseAndRate") or []):
+        if not isinstance(dar, dict):
+            continue
         qty = dar.get("doseQuantity")
         rng = dar.get("doseRange")
         if qty and _num(qty.get("value")) is not None:
             value = _num(qty["value"])
             assert value is not None
+            if not _usable(value, f"{where}.doseAndRate[{i}].doseQuantity.value", "dose", "a dose", problems):
+                return None
             unit = str(qty.get("code") or qty.get("unit") or "").strip()
             mass = _MASS_UNITS.get(unit.lower()) or _MASS_UNITS.get(str(qty.get("unit", "")).lower())
             if mass:
-                return f"{_fmt(value)} {mass}"
+                return f"{_plain(value)} {mass}"
             if _UNIT_DOSE.match(unit) or _UNIT_DOSE.match(str(qty.get("unit", ""))):
                 strengths = {(float(m.group(1)), m.group(2).lower()) for n in names for m in _STRENGTH.finditer(n)}
                 if len(strengths) == 1:
                     strength, sunit = strengths.pop()
-                    notes.append(f"Dose read as {_fmt(value)} × {_fmt(strength)} {sunit} (strength from the product).")
-                    return f"{_fmt(value * strength)} {sunit}"
-            return f"{_fmt(value)} {qty.get('unit') or unit}".strip()
+                    notes.append(f"Dose read as {_show(value)} × {_fmt(strength)} {sunit} (strength from the product).")
+                    return f"{_plain(value * strength)} {sunit}"
+            return f"{_plain(value)} {qty.get('unit') or unit}".strip()
         if rng and rng.get("low") and rng.get("high"):
             low, high = _num(rng["low"].get("value")), _num(rng["high"].get("value"))
             unit = rng["high"].get("unit") or rng["high"].get("code") or ""
             if low is not None and high is not None:
-                return f"{_fmt(low)}-{_fmt(high)} {unit}".strip()
+                path = f"{where}.doseAndRate[{i}].doseRange"
+                if not (_usable(low, f"{path}.low.value", "dose", "a dose", problems)
+                        and _usable(high, f"{path}.high.value", "dose", "a dose", problems)):
+                    return None
+                if low > high:
+                    problems.append(OrderProblem(
+                        "unparseable-order", "dose", path,
+                        f"{path}: low ({_show(low)}) is above high ({_show(high)}); the dose could not be read."))
+                    return None
+                return f"{_plain(low)}-{_plain(high)} {unit}".strip()
     return None
 
 
-def _frequency(dosage: dict[str, Any]) -> str | None:
+def _frequency(dosage: dict[str, Any], problems: list[OrderProblem],
+               where: str = "dosageInstruction[0]") -> str | None:
     timing = dosage.get("timing") or {}
     repeat = timing.get("repeat") or {}
-    freq = _num(repeat.get("frequencyMax") or repeat.get("frequency"))
+    for key, what in (("frequency", "a number of doses"), ("frequencyMax", "a number of doses"),
+                      ("period", "an interval"), ("periodMax", "an interval")):
+        value = _num(repeat.get(key))
+        if key in repeat and value is not None and not _usable(
+            value, f"{where}.timing.repeat.{key}", "frequency", what, problems
+        ):
+            return None
+    freq = _num(repeat.get("frequencyMax")) or _num(repeat.get("frequency"))
     period = _num(repeat.get("period"))
     unit = repeat.get("periodUnit")
     if period and unit in _PERIOD_HOURS:
         freq = freq or 1.0
         hours = period * _PERIOD_HOURS[unit] / freq
         per_day = 24.0 / hours
+        if per_day > MAX_DOSES_PER_DAY or hours > MAX_COURSE_DAYS * 24:
+            problems.append(OrderProblem(
+                "implausible-dose", "frequency", f"{where}.timing.repeat",
+                f"{where}.timing.repeat gives a dose every {_show(hours)} hours: not a plausible dosing interval "
+                "— probably an entry error. It was not used."))
+            return None
         if hours <= 24 and abs(per_day - round(per_day)) < 1e-6:
             n = round(per_day)
             return "once daily" if n == 1 else f"{n} times daily"
-        return f"every {_fmt(round(hours, 2))} hours"
+        return f"every {_plain(round(hours, 2))} hours"
     if repeat.get("when") and set(repeat["when"]) <= {"HS"}:
         return "at bedtime"
     code = (timing.get("code") or {}).get("coding", [])
@@ -212,25 +349,51 @@ def _frequency(dosage: dict[str, Any]) -> str | None:
     return (timing.get("code") or {}).get("text")
 
 
-def _days(resource: dict[str, Any], notes: list[str]) -> int | None:
+def _days(resource: dict[str, Any], notes: list[str], problems: list[OrderProblem]) -> int | None:
     dispense = resource.get("dispenseRequest") or {}
     supply = dispense.get("expectedSupplyDuration") or {}
     value = _num(supply.get("value"))
     per = _DURATION_DAYS.get(str(supply.get("code") or supply.get("unit") or "d").lower())
-    if value and per:
+    where = "dispenseRequest"
+    repeats = _num(dispense.get("numberOfRepeatsAllowed"))
+    if repeats is not None and repeats < 0:
+        problems.append(OrderProblem(
+            "unparseable-order", "days", f"{where}.numberOfRepeatsAllowed",
+            f"{where}.numberOfRepeatsAllowed is {_show(repeats)}: refills cannot be negative; the course length "
+            "could not be read."))
+        return None
+    if value is not None and per:
+        if not _usable(value, f"{where}.expectedSupplyDuration.value", "days", "a supply duration", problems):
+            return None
         days = value * per
-        repeats = int(_num(dispense.get("numberOfRepeatsAllowed")) or 0)
-        if repeats > 0:
-            notes.append(f"Course read as a {_fmt(days)}-day supply × (1 + {repeats} refills) = "
-                         f"{_fmt(days * (1 + repeats))} days.")
-            days *= 1 + repeats
-        return max(1, min(3650, math.ceil(days)))
+        n = int(repeats or 0)
+        if n > 0:
+            notes.append(f"Course read as a {_show(days)}-day supply × (1 + {n} refills) = "
+                         f"{_fmt(days * (1 + n))} days.")
+            days *= 1 + n
+        if days > MAX_COURSE_DAYS:
+            problems.append(OrderProblem(
+                "implausible-dose", "days", f"{where}.expectedSupplyDuration",
+                f"{where}.expectedSupplyDuration gives a course of {_show(days)} days is beyond {MAX_COURSE_DAYS} days — probably an entry "
+                "error. It was not used."))
+            return None
+        return max(1, math.ceil(days))
     period = dispense.get("validityPeriod") or {}
     start, end = _parse_date(period.get("start")), _parse_date(period.get("end"))
-    if start and end and end > start:
+    if start and end:
+        if end <= start:
+            problems.append(OrderProblem(
+                "unparseable-order", "days", f"{where}.validityPeriod",
+                f"{where}.validityPeriod ends ({period.get('end')}) before it starts ({period.get('start')}); the "
+                "course length could not be read."))
+            return None
         days = math.ceil((end - start).total_seconds() / 86400)
+        if days > MAX_COURSE_DAYS:
+            notes.append(f"The validity period ({days} days) is longer than {MAX_COURSE_DAYS} days; not used as "
+                         "the course length.")
+            return None
         notes.append(f"No expected supply duration; course read from the validity period ({days} days).")
-        return max(1, min(3650, days))
+        return max(1, days)
     return None
 
 
@@ -241,26 +404,132 @@ def _route(dosage: dict[str, Any]) -> str:
     return texts[0][:40]
 
 
-def medication_request_to_order(resource: dict[str, Any], kb: KnowledgeLike) -> MappedMedication:
-    """Read one (validated) MedicationRequest as an Order."""
-    notes: list[str] = []
+MedicationIndex = dict[str, dict[str, Any]]
+
+
+def medication_index(
+    medications: list[tuple[dict[str, Any], str | None]], base: str | None = None
+) -> MedicationIndex:
+    """Medication resources by every way a reference may name them: ``Medication/id``, the FHIR server's
+    absolute URL for it, and the Bundle entry's ``fullUrl`` (e.g. ``urn:uuid:…``)."""
+    index: MedicationIndex = {}
+    for med, full_url in medications:
+        rid = med.get("id")
+        if isinstance(rid, str) and rid:
+            index.setdefault(f"Medication/{rid}", med)
+            if base:
+                index.setdefault(f"{base.rstrip('/')}/Medication/{rid}", med)
+        if full_url:
+            index.setdefault(full_url, med)
+    return index
+
+
+def medication_reference(resource: dict[str, Any]) -> str | None:
+    ref = resource.get("medicationReference")
+    if isinstance(ref, dict) and isinstance(ref.get("reference"), str) and ref["reference"].strip():
+        return str(ref["reference"]).strip()
+    return None
+
+
+def _contained(resource: dict[str, Any], ref: str) -> dict[str, Any] | None:
+    wanted = ref[1:]
+    for item in resource.get("contained") or []:
+        if isinstance(item, dict) and item.get("resourceType") == "Medication" and item.get("id") == wanted:
+            return item
+    return None
+
+
+def _medication_of(
+    resource: dict[str, Any], index: MedicationIndex
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]], str | None]:
+    """(medication concept, ingredient concepts, reference not followed) of a MedicationRequest."""
     concept = resource.get("medicationCodeableConcept")
-    if concept is None and resource.get("medicationReference"):
-        concept = {"text": resource["medicationReference"].get("display", "")}
-    drug_id, code, name = drug_from_concept(concept, kb)
-    drug_text = kb.drugs[drug_id].name if drug_id and drug_id in kb.drugs else name
+    if isinstance(concept, dict):
+        return concept, [], None
+    ref_obj = resource.get("medicationReference") or {}
+    display = ref_obj.get("display") if isinstance(ref_obj, dict) else None
+    fallback = {"text": display} if display else None
+    ref = medication_reference(resource)
+    if ref is None:
+        return fallback, [], None
+    med = _contained(resource, ref) if ref.startswith("#") else index.get(ref)
+    if med is None:
+        return fallback, [], ref
+    code = med.get("code") if isinstance(med.get("code"), dict) else None
+    if code is None and display:
+        code = {"text": display}
+    parts: list[dict[str, Any]] = []
+    for ingredient in med.get("ingredient") or []:
+        if not isinstance(ingredient, dict):
+            continue
+        if isinstance(ingredient.get("itemCodeableConcept"), dict):
+            parts.append(ingredient["itemCodeableConcept"])
+        elif isinstance(ingredient.get("itemReference"), dict):
+            item_ref = str(ingredient["itemReference"].get("reference") or "")
+            inner = (_contained(resource, item_ref) or _contained(med, item_ref)) if item_ref.startswith("#") \
+                else index.get(item_ref)
+            if inner is not None and isinstance(inner.get("code"), dict):
+                parts.append(inner["code"])
+            elif ingredient["itemReference"].get("display"):
+                parts.append({"text": ingredient["itemReference"]["display"]})
+    return code, parts, None
+
+
+def _naming(drug_id: str, kb: KnowledgeLike, texts: list[str]) -> list[str]:
+    """The " / " parts of the product's texts that name this ingredient (for its strength)."""
+    drug = kb.drugs.get(drug_id)
+    words = {drug_id.lower(), str(getattr(drug, "name", drug_id)).lower()}
+    return [part for text in texts for part in text.split(" / ") if any(w in part.lower() for w in words)]
+
+
+def _mass_dose(dosage: dict[str, Any]) -> bool:
+    for dar in dosage.get("doseAndRate") or []:
+        qty = (dar or {}).get("doseQuantity") or {}
+        if qty:
+            return any(str(qty.get(k, "")).strip().lower() in _MASS_UNITS for k in ("code", "unit"))
+    return False
+
+
+def medication_request_to_order(
+    resource: dict[str, Any], kb: KnowledgeLike, medications: MedicationIndex | None = None
+) -> MappedMedication:
+    """Read one (validated) MedicationRequest as Orders: one per ingredient the pack knows."""
+    notes: list[str] = []
+    problems: list[OrderProblem] = []
+    concept, parts, unfollowed = _medication_of(resource, medications or {})
+    ids, code, name = drug_from_concept(concept, kb)
+    if not ids and parts:
+        found: list[str] = []
+        for part in parts:
+            part_ids, part_code, _ = drug_from_concept(part, kb)
+            found += [d for d in part_ids if d not in found]
+            code = code or part_code
+        ids = tuple(found)
+        if name == "unnamed medication" and ids:
+            name = " / ".join(t for p in parts for t in _texts(p)[:1]) or name
+    if unfollowed:
+        notes.append(f"The medication reference {unfollowed[:100]} could not be followed (not contained, not in "
+                     "the prefetch, not readable from the FHIR server).")
+        if name == "unnamed medication":
+            name = f"medication {unfollowed[:100]}"
+    if len(ids) > 1:
+        notes.append("A combination product: each ingredient was checked (" + ", ".join(
+            kb.drugs[d].name if d in kb.drugs else d for d in ids) + ").")
+    texts = _texts(concept) + [t for p in parts for t in _texts(p)]
+    single = len(ids) == 1
+    drug_text = kb.drugs[ids[0]].name if single and ids[0] in kb.drugs else name
     dosages = resource.get("dosageInstruction") or []
-    dosage = dosages[0] if dosages else {}
-    names = _texts(concept)
-    dose = _dose(dosage, names, notes)
-    frequency = _frequency(dosage)
+    dosage = dosages[0] if dosages and isinstance(dosages[0], dict) else {}
+    dose = _dose(dosage, texts, notes, problems)
+    frequency = _frequency(dosage, problems)
     prn = bool(dosage.get("asNeededBoolean") or dosage.get("asNeededCodeableConcept"))
-    days = _days(resource, notes)
+    days = _days(resource, notes, problems)
     route = _route(dosage)
-    sig = None
-    if (dose is None or frequency is None) and dosage.get("text"):
-        sig = f"{drug_text} {dosage['text']}"[:500]
+    bad = {p.field for p in problems}
+    use_text = (dose is None or frequency is None) and bool(dosage.get("text")) and not bad & {"dose", "frequency"}
+    if use_text:
         notes.append("Dose or timing read from the free-text instructions.")
+    order_code = code if code and single and tuple(kb.drugs_by_rxnorm(code)) == ids else None
     order = Order(
         drug=drug_text[:200],
         dose=dose[:100] if dose else None,
@@ -268,10 +537,26 @@ def medication_request_to_order(resource: dict[str, Any], kb: KnowledgeLike) -> 
         days=days,
         route=route,
         prn=prn,
-        sig=sig,
-        code=code,
+        sig=f"{drug_text} {dosage['text']}"[:500] if use_text else None,
+        code=order_code,
     )
-    return MappedMedication(resource=resource, order=order, drug_id=drug_id, name=drug_text, code=code, notes=notes)
+    orders: list[tuple[str, Order]] = []
+    entries: list[MedicationEntry] = []
+    if single:
+        orders.append((ids[0], order))
+        written = name if order_code else drug_text
+        entries.append(MedicationEntry(name=written[:200], dose=order.dose, code=order_code))
+    for drug_id in ids if not single else ():
+        part_name = kb.drugs[drug_id].name if drug_id in kb.drugs else drug_id
+        # a tablet count takes this ingredient's strength; a mass dose of the whole product is ambiguous
+        part_dose = _dose(dosage, _naming(drug_id, kb, texts), [], []) if dose and not _mass_dose(dosage) else None
+        orders.append((drug_id, Order(
+            drug=part_name[:200], dose=part_dose, frequency=order.frequency, days=days, route=route, prn=prn,
+            sig=f"{part_name} {dosage['text']}"[:500] if use_text else None,
+        )))
+        entries.append(MedicationEntry(name=part_name[:200], dose=part_dose))
+    return MappedMedication(resource=resource, order=order, drug_ids=ids, name=drug_text, code=code, notes=notes,
+                            problems=problems, orders=orders, entries=entries, unfollowed=unfollowed)
 
 
 def _is_current(resource: dict[str, Any]) -> bool:
@@ -331,8 +616,16 @@ def build_patient(
     now: dt.datetime,
     exclude: set[str] | frozenset[str] = frozenset(),
     extra_medications: list[MappedMedication] | None = None,
+    drafts: list[MappedMedication] | None = None,
+    medications: MedicationIndex | None = None,
 ) -> PatientData:
-    """Build the Case from classified resources; ``exclude`` drops MedicationRequest ids (the draft itself)."""
+    """Build the Case from classified resources.
+
+    ``exclude`` drops MedicationRequest ids outright. ``drafts`` are the orders being placed: a record
+    MedicationRequest is dropped as "the draft itself" only when it shares a draft's id *and* is the same
+    medication — an EHR reusing an id for a different drug must not hide that drug. Medications nobody
+    could resolve are kept aside in ``unresolved`` (the caller names them), not passed to the checks.
+    """
     notes: list[str] = []
     fields: dict[str, Any] = {}
     patients = resources.get("Patient", [])
@@ -346,8 +639,14 @@ def build_patient(
     for resource in resources.get("MedicationRequest", []):
         if resource.get("id") in exclude or resource.get("status") not in CURRENT_MED_STATUSES:
             continue
-        meds.append(medication_request_to_order(resource, kb))
+        mapped = medication_request_to_order(resource, kb, medications)
+        if any(resource.get("id") and d.resource.get("id") == resource.get("id") and same_medication(d, mapped)
+               for d in drafts or []):
+            continue
+        meds.append(mapped)
     meds += extra_medications or []
+    unresolved = [m for m in meds if not m.resolved]
+    meds = [m for m in meds if m.resolved]
     conditions: list[str] = []
     unrecognised = 0
     for resource in resources.get("Condition", []):
@@ -370,7 +669,7 @@ def build_patient(
     case = Case(
         **{k: v for k, v in fields.items() if v is not None},
         conditions=sorted(set(conditions))[:50],
-        medications=[m.entry() for m in meds][:50],
+        medications=[e for m in meds for e in m.entries][:50],
         allergies=sorted(set(allergies))[:50],
     )
-    return PatientData(case=case, medications=meds, notes=notes)
+    return PatientData(case=case, medications=meds, notes=notes, unresolved=unresolved)

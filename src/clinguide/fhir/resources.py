@@ -23,6 +23,7 @@ _MODULES = {
     "Condition": "condition",
     "AllergyIntolerance": "allergyintolerance",
     "Procedure": "procedure",
+    "Medication": "medication",
     "Bundle": "bundle",
     "OperationOutcome": "operationoutcome",
 }
@@ -88,15 +89,22 @@ def validate(data: Any, where: str = "resource") -> dict[str, Any]:
 
 def iter_resources(value: Any, where: str) -> Iterator[dict[str, Any]]:
     """The resources in a prefetch value or a context Bundle: bare resources and Bundle entries (any type)."""
+    for resource, _ in iter_entries(value, where):
+        yield resource
+
+
+def iter_entries(value: Any, where: str) -> Iterator[tuple[dict[str, Any], str | None]]:
+    """Like :func:`iter_resources`, with each Bundle entry's ``fullUrl`` (None for a bare resource)."""
     if value is None:
         return
-    yield from _walk(validate(value, where))
+    yield from _walk(validate(value, where), None)
 
 
-def _walk(data: dict[str, Any]) -> Iterator[dict[str, Any]]:
+def _walk(data: dict[str, Any], full_url: str | None) -> Iterator[tuple[dict[str, Any], str | None]]:
     if data.get("resourceType") == "Bundle":
         for entry in data.get("entry", []):
             if isinstance(entry.get("resource"), dict):
-                yield from _walk(entry["resource"])
+                url = entry.get("fullUrl")
+                yield from _walk(entry["resource"], url if isinstance(url, str) and url else None)
     else:
-        yield data
+        yield data, full_url

@@ -75,6 +75,11 @@ class KnowledgeBase:
                     index.setdefault(product.code, known)
         return index
 
+    @cached_property
+    def extended_release_codes(self) -> frozenset[str]:
+        """Imported RxNorm product codes whose display names an extended-release form."""
+        return frozenset(p.code for cl in self.code_lists for p in cl.products if p.extended_release)
+
     def resolve_drug(self, text: str, fuzzy: bool = True) -> Match | None:
         return self.drug_index.resolve(text, fuzzy=fuzzy)
 

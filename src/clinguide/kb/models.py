@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$")]
-SourceId = Annotated[str, StringConstraints(pattern=r"^(S\d{2,3}[a-z]?|SEED\d{3})$")]
+SourceId = Annotated[str, StringConstraints(pattern=r"^(S\d{2,3}[a-z]?|SEED\d{3}|VS\d{2})$")]
 
 EvidenceLevel = Literal["V1", "V2", "UNVERIFIED"]
 Severity = Literal["info", "warning", "critical"]
@@ -74,6 +74,9 @@ FindingCode = Literal[
     "unknown-medication",
     "drug-interaction",
     "red-flag",
+    "dose-unit-assumed",
+    "pediatric-not-assessed",
+    "pediatric-dosing",
 ]
 Section = Literal[
     "overview",
@@ -335,6 +338,18 @@ class FirstLineRule(Sourced):
     suggestion: str | None = None
 
 
+class PediatricRule(Sourced):
+    """What the label says about patients under the adult age for one formulation.
+
+    ``adult_dosing_from_age``: from this age the adult dosing rule applies (label or criteria);
+    None means the pack holds no paediatric rule and a younger patient cannot be assessed.
+    """
+
+    formulation: str = "oral"
+    adult_dosing_from_age: int | None = Field(default=None, ge=0, le=18)
+    text: str
+
+
 class Fact(Sourced):
     text: str
     patient: str | None = None
@@ -367,6 +382,10 @@ class Drug(Strict):
     hypersensitivity: Fact | None = None
     condition_rules: list[ConditionRule] = Field(default_factory=list)
     older_adults: OlderAdultRule | None = None
+    pediatric: list[PediatricRule] = Field(default_factory=list)
+    brand_formulations: dict[str, str] = Field(
+        default_factory=dict, description="Brand (lower case) -> formulation it always is, e.g. amrix: oral-er."
+    )
     pregnancy: Fact | None = None
     lactation: Fact | None = None
     adverse_effects: list[Fact] = Field(default_factory=list)
@@ -583,6 +602,52 @@ class VerdictRule(Sourced):
     reason: str
 
 
+class LabTest(Strict):
+    id: Literal["egfr", "crcl"]
+    names: list[str] = Field(min_length=1, description="How the test is written (lower case).")
+    unit: str
+
+
+class RenalCategory(Strict):
+    """A KDIGO GFR category and the conditions a value in it gives. ``min`` inclusive, ``max`` exclusive."""
+
+    stage: str
+    min: float | None = None
+    max: float | None = None
+    aliases: list[str] = Field(default_factory=list, description="Stage words: '4', 'iv', 'g4'.")
+    conditions: list[Id] = Field(default_factory=list)
+    term: str
+
+
+class GestationRule(Strict):
+    from_weeks: float = Field(gt=0, le=45)
+    conditions: list[Id] = Field(min_length=1)
+
+
+class ConditionLanguage(Strict):
+    """Vocabulary of the ConText-style resolver of free-text problems (clinical/conditions.py).
+
+    Status modifiers and uncertainty words are removed and the condition still counts (a past
+    condition matters for these rules); negation triggers make the rest of the phrase absent.
+    """
+
+    negation_before: list[str] = Field(min_length=1)
+    negation_after: list[str] = Field(default_factory=list)
+    pseudo_negation: list[str] = Field(default_factory=list, description="Look like negation but are not.")
+    terminators: list[str] = Field(default_factory=list, description="End a negation's scope.")
+    status_before: list[str] = Field(default_factory=list)
+    status_after: list[str] = Field(default_factory=list)
+    uncertainty: list[str] = Field(default_factory=list)
+    filler: list[str] = Field(default_factory=list, description="Words that may be left over in a combined phrase.")
+    abbreviations: dict[str, str] = Field(default_factory=dict)
+    lab_tests: list[LabTest] = Field(default_factory=list)
+    renal_categories: list[RenalCategory] = Field(default_factory=list)
+    renal_sources: list[SourceId] = Field(min_length=1)
+    gestation: list[GestationRule] = Field(default_factory=list)
+    gestation_sources: list[SourceId] = Field(min_length=1)
+    sources: list[SourceId] = Field(min_length=1)
+
+
 class Policy(Strict):
     """Pack-wide settings of the engine, each with its source."""
 
@@ -602,6 +667,15 @@ class Policy(Strict):
     diazepam_verdict_rules: list[VerdictRule] = Field(min_length=1)
     disclaimer_clinician: str
     disclaimer_patient: str
+    critical_dose_factor: float = Field(
+        default=2, gt=1, description="A dose above this multiple of the labelled maximum is critical."
+    )
+    critical_dose_rationale: str = ""
+    adult_min_age: int = Field(default=18, ge=1, le=21)
+    adult_min_age_sources: list[SourceId] = Field(default_factory=list)
+    pregnancy_possible_ages: Range | None = None
+    pregnancy_possible_rationale: str = ""
+    condition_language: ConditionLanguage | None = None
     review: Review
 
 
@@ -609,6 +683,7 @@ class CodedProduct(Strict):
     code: str = Field(pattern=r"^\d+$")
     display: str
     drugs: list[Id] = Field(min_length=1, description="Ingredient drug ids the product contains.")
+    extended_release: bool = Field(default=False, description="The display names an extended-release form.")
 
 
 class CodeList(Strict):

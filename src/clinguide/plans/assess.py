@@ -17,10 +17,10 @@ from clinguide.contracts import (
     Finding,
     Plan,
     PlanStep,
+    PlanUrgent,
     PreferredRelaxant,
     Reason,
     SourceRef,
-    Urgent,
 )
 from clinguide.errors import InputError, describe_validation_error
 from clinguide.kb.knowledge import KnowledgeBase
@@ -347,7 +347,7 @@ def _finding_words(finding: Finding) -> str:
     return finding.detail if finding.detail.lower().startswith(head) else f"{finding.title}: {finding.detail}"
 
 
-def _red_flags(kb: KnowledgeBase, case: Case) -> tuple[Urgent | None, PlanStep | None, Finding | None]:
+def _red_flags(kb: KnowledgeBase, case: Case) -> tuple[PlanUrgent | None, PlanStep | None, Finding | None]:
     """Red flags among the case's symptoms and conditions: the urgent block, the first step, a finding."""
     from clinguide.clinical.red_flags import find_red_flags
 
@@ -359,7 +359,7 @@ def _red_flags(kb: KnowledgeBase, case: Case) -> tuple[Urgent | None, PlanStep |
     names = {flag.id: flag.name for flag in kb.red_flags}
     text = " ".join(dict.fromkeys(m.clinician for m in top))
     sources = list(dict.fromkeys(s for m in matches for s in m.sources))
-    urgent = Urgent(level=level, text=text, sources=sources, flags=[m.id for m in matches],
+    urgent = PlanUrgent(level=level, text=text, sources=sources, flags=[m.id for m in matches],
                     matched=list(dict.fromkeys(m.matched for m in matches)))
     every = " ".join(dict.fromkeys(m.clinician for m in matches))
     step = PlanStep(id="urgent-assessment", title="Urgent assessment first: " + "; ".join(

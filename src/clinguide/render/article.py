@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from html import escape
 
-from clinguide.contracts import Article
+from clinguide.contracts import Article, ArticleSection, Reference
 
 FORMATS = ("text", "markdown", "html", "json")
 
@@ -14,12 +14,51 @@ def cite(numbers: list[int]) -> str:
     return f"[{', '.join(str(n) for n in numbers)}]" if numbers else ""
 
 
-def _review_line(article: Article) -> str:
-    parts = [f"Review status: {article.review.status}"]
+URGENT_LABELS = {
+    "emergency": "Emergency: act now",
+    "same-day": "Urgent: get seen today",
+    "contact-surgical-team": "Contact your surgical team now",
+}
+SECONDARY = "secondary-summary"
+SECONDARY_NOTE = "* secondary summary (a review of other sources, not a primary document)."
+# The shipped approvals are a source check by the engineering team, not a clinician's sign-off.
+REVIEW_LINE = "Checked against sources; clinician review pending"
+
+
+def review_line(article: Article) -> str:
+    """One quiet, honest line: what the review was and when."""
+    parts = [REVIEW_LINE if article.covered else "Not an answer from the knowledge pack"]
     if article.review.last_updated:
-        parts.append(f"last updated {article.review.last_updated}")
+        parts.append(f"last checked {article.review.last_updated}")
     parts.append(f"knowledge pack {article.knowledge_version}")
     return " · ".join(parts)
+
+
+_review_line = review_line
+
+
+def _shown(article: Article, full: bool) -> list[ArticleSection]:
+    return [*article.sections, *article.more] if full else list(article.sections)
+
+
+def _cited_in(article: Article, full: bool) -> set[int]:
+    numbers = set(article.bottom_line_citations)
+    if article.urgent is not None:
+        numbers.update(article.urgent.citations)
+    for section in _shown(article, full):
+        for item in section.items:
+            numbers.update(item.citations)
+    return numbers
+
+
+def shown_references(article: Article, full: bool = False) -> list[Reference]:
+    """The references cited by what is shown (the default view, or everything with ``full``)."""
+    numbers = _cited_in(article, full)
+    return [ref for ref in article.references if ref.n in numbers]
+
+
+def _ref_mark(ref: Reference) -> str:
+    return " *" if ref.kind == SECONDARY else ""
 
 
 # ----- JSON ----------------------------------------------------------------------------
@@ -39,29 +78,46 @@ def _md(text: str) -> str:
     return text
 
 
-def to_markdown(article: Article) -> str:
-    lines = [f"# {_md(article.title)}", "", f"*Question ({article.audience}):* {_md(article.question)}", ""]
+def to_markdown(article: Article, full: bool = False) -> str:
+    lines = [f"# {_md(article.question)}", "", f"*{_md(article.title)} · for {article.audience}s*", ""]
+    if article.urgent is not None:
+        urgent = f"**{URGENT_LABELS[article.urgent.level]}:** {_md(article.urgent.text)}"
+        if article.urgent.citations:
+            urgent += " " + _md(cite(article.urgent.citations))
+        lines += [f"> {urgent}", ""]
     bottom = f"**Bottom line:** {_md(article.bottom_line)}"
     if article.bottom_line_citations:
         bottom += " " + _md(cite(article.bottom_line_citations))
     lines += [bottom, ""]
-    for section in article.sections:
-        lines += [f"## {_md(section.heading)}", ""]
-        for item in section.items:
-            lines.append(f"- {_md(item.text)} {_md(cite(item.citations))}".rstrip())
-        lines.append("")
-    if article.references:
-        lines += ["## References", ""]
-        for ref in article.references:
-            url = f" <{ref.url}>" if ref.url else ""
-            lines.append(f"{ref.n}. {_md(ref.citation)} ({ref.kind}){url}")
-        lines.append("")
     if article.follow_up_questions:
-        lines += ["## Follow-up questions", ""]
-        lines += [f"- {_md(q)}" for q in article.follow_up_questions]
+        lines += ["**Follow-up questions:** " + " · ".join(_md(q) for q in article.follow_up_questions), ""]
+    for section in article.sections:
+        lines += _md_section(section, "##")
+    if article.more and full:
+        lines += ["## More detail", ""]
+        for section in article.more:
+            lines += _md_section(section, "###")
+    elif article.more:
+        lines += [f"*More detail: {len(article.more)} further sections (clinguide ask --full).*", ""]
+    refs = shown_references(article, full)
+    if refs:
+        lines += ["## References", ""]
+        for ref in refs:
+            url = f" <{ref.url}>" if ref.url else ""
+            lines.append(f"{ref.n}. {_md(ref.citation)}{_md(_ref_mark(ref))}{url}")
+        if any(ref.kind == SECONDARY for ref in refs):
+            lines += ["", _md(SECONDARY_NOTE)]
         lines.append("")
-    lines += [f"*{_md(_review_line(article))}*", "", f"> {_md(article.disclaimer)}", ""]
+    lines += [f"*{_md(review_line(article))}*", "", f"> {_md(article.disclaimer)}", ""]
     return "\n".join(lines)
+
+
+def _md_section(section: ArticleSection, level: str) -> list[str]:
+    lines = [f"{level} {_md(section.heading)}", ""]
+    for item in section.items:
+        lines.append(f"- {_md(item.text)} {_md(cite(item.citations))}".rstrip())
+    lines.append("")
+    return lines
 
 
 # ----- HTML ----------------------------------------------------------------------------
@@ -75,8 +131,10 @@ h1{font-size:1.6rem;margin-bottom:.25rem}h2{font-size:1.15rem;margin-top:1.6rem;
 sup{font-size:.75em}sup a{text-decoration:none}ol.refs li{margin-bottom:.3rem;font-size:.92rem}
 .kind{color:#666;font-size:.85em}.meta{color:#555;font-size:.88rem;margin-top:1.5rem}
 .disclaimer{border:1px solid #ccc;padding:.6rem .9rem;font-size:.88rem;margin-top:1rem}
+.urgent{background:#fdecea;border-left:6px solid #b00020;padding:.6rem .9rem;font-weight:600}
+.urgent-contact-surgical-team,.urgent-same-day{background:#fff4e5;border-left-color:#a65b00}
 @media print{body{margin:0;max-width:none;font-size:11pt}a{color:inherit;text-decoration:none}
-.bottom{background:none;border-left:2px solid #000}.follow-ups{display:none}
+.bottom{background:none;border-left:2px solid #000}.follow-ups{display:none}.urgent{border:2px solid #000}
 h2{page-break-after:avoid}li{page-break-inside:avoid}ol.refs a[href^="http"]::after{content:" (" attr(href) ")"}}
 """
 
@@ -84,42 +142,63 @@ h2{page-break-after:avoid}li{page-break-inside:avoid}ol.refs a[href^="http"]::af
 def _sup(numbers: list[int]) -> str:
     if not numbers:
         return ""
-    links = ",".join(f'<a href="#ref-{n}">{n}</a>' for n in numbers)
+    links = ",".join(f'<a href="#ref-{n}" aria-label="Reference {n}">{n}</a>' for n in numbers)
     return f"<sup>[{links}]</sup>"
 
 
-def to_html(article: Article) -> str:
+def _html_section(section: ArticleSection, level: str = "h2") -> list[str]:
+    e = escape
+    out = [f"<section><{level}>{e(section.heading)}</{level}><ul>"]
+    out += [f"<li>{e(item.text)}{_sup(item.citations)}</li>" for item in section.items]
+    out.append("</ul></section>")
+    return out
+
+
+def to_html(article: Article, full: bool = False) -> str:
+    """A standalone page (and print handout): question, urgent block, bottom line, sections, references."""
     e = escape
     out = [
         "<!DOCTYPE html>",
-        f'<html lang="en"><head><meta charset="utf-8"><title>{e(article.title)}</title>',
+        f'<html lang="en"><head><meta charset="utf-8"><title>{e(article.question)}</title>',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<style>{_CSS}</style></head><body>",
         "<article>",
-        f"<h1>{e(article.title)}</h1>",
-        f'<p class="question">{e(article.question)} <span class="kind">({e(article.audience)})</span></p>',
-        f'<p class="bottom{"" if article.covered else " not-covered"}"><strong>Bottom line:</strong> '
-        f"{e(article.bottom_line)}{_sup(article.bottom_line_citations)}</p>",
+        f"<h1>{e(article.question)}</h1>",
+        f'<p class="question">{e(article.title)} <span class="kind">(for {e(article.audience)}s)</span></p>',
     ]
-    for section in article.sections:
-        out.append(f"<section><h2>{e(section.heading)}</h2><ul>")
-        out += [f"<li>{e(item.text)}{_sup(item.citations)}</li>" for item in section.items]
-        out.append("</ul></section>")
-    if article.references:
-        out.append('<section><h2>References</h2><ol class="refs">')
-        for ref in article.references:
-            url = f' <a href="{e(ref.url, quote=True)}">{e(ref.url)}</a>' if ref.url else ""
-            out.append(
-                f'<li id="ref-{ref.n}" value="{ref.n}">{e(ref.citation)} <span class="kind">({e(ref.kind)})</span>'
-                f"{url}</li>"
-            )
-        out.append("</ol></section>")
+    if article.urgent is not None:
+        label = URGENT_LABELS[article.urgent.level]
+        out.append(
+            f'<p class="urgent urgent-{e(article.urgent.level)}"><strong>{e(label)}:</strong> '
+            f"{e(article.urgent.text)}{_sup(article.urgent.citations)}</p>"
+        )
+    out.append(
+        f'<p class="bottom{"" if article.covered else " not-covered"}"><strong>Bottom line:</strong> '
+        f"{e(article.bottom_line)}{_sup(article.bottom_line_citations)}</p>"
+    )
     if article.follow_up_questions:
         out.append('<section class="follow-ups"><h2>Follow-up questions</h2><ul>')
         out += [f"<li>{e(q)}</li>" for q in article.follow_up_questions]
         out.append("</ul></section>")
+    for section in article.sections:
+        out += _html_section(section)
+    if article.more:
+        out.append(f'<details class="more"{" open" if full else ""}><summary>More detail</summary>')
+        for section in article.more:
+            out += _html_section(section, "h3")
+        out.append("</details>")
+    refs = shown_references(article, full=True)
+    if refs:
+        out.append('<section><h2>References</h2><ol class="refs">')
+        for ref in refs:
+            url = f' <a href="{e(ref.url, quote=True)}">{e(ref.url)}</a>' if ref.url else ""
+            out.append(f'<li id="ref-{ref.n}" value="{ref.n}">{e(ref.citation)}{e(_ref_mark(ref))}{url}</li>')
+        out.append("</ol>")
+        if any(ref.kind == SECONDARY for ref in refs):
+            out.append(f'<p class="kind">{e(SECONDARY_NOTE)}</p>')
+        out.append("</section>")
     out += [
-        f'<p class="meta">{e(_review_line(article))}</p>',
+        f'<p class="meta">{e(review_line(article))}</p>',
         f'<p class="disclaimer">{e(article.disclaimer)}</p>',
         "</article></body></html>",
     ]
@@ -129,41 +208,61 @@ def to_html(article: Article) -> str:
 # ----- terminal ------------------------------------------------------------------------
 
 
-def print_terminal(article: Article, console: object | None = None) -> None:
+def print_terminal(article: Article, console: object | None = None, full: bool = False) -> None:
     from rich.console import Console
     from rich.markup import escape as rich_escape
     from rich.panel import Panel
 
     con = console if isinstance(console, Console) else Console()
-    con.print(f"[bold]{rich_escape(article.title)}[/bold]")
-    con.print(f"[dim]{rich_escape(article.question)} ({article.audience})[/dim]")
+    con.print(f"[bold]{rich_escape(article.question)}[/bold]")
+    con.print(f"[dim]{rich_escape(article.title)} · for {article.audience}s · {article.answer_type}[/dim]")
+    if article.urgent is not None:
+        urgent = rich_escape(article.urgent.text)
+        if article.urgent.citations:
+            urgent += " " + rich_escape(cite(article.urgent.citations))
+        con.print(Panel(urgent, title=URGENT_LABELS[article.urgent.level], border_style="bold red"))
     bottom = rich_escape(article.bottom_line)
     if article.bottom_line_citations:
         bottom += " " + rich_escape(cite(article.bottom_line_citations))
     con.print(Panel(bottom, title="Bottom line", border_style="blue" if article.covered else "yellow"))
-    for section in article.sections:
-        con.print(f"\n[bold underline]{rich_escape(section.heading)}[/bold underline]")
-        for item in section.items:
-            con.print(f" • {rich_escape(item.text)} [cyan]{rich_escape(cite(item.citations))}[/cyan]")
-    if article.references:
-        con.print("\n[bold underline]References[/bold underline]")
-        for ref in article.references:
-            url = f" {ref.url}" if ref.url else ""
-            con.print(f" {ref.n}. {rich_escape(ref.citation)} [dim]({ref.kind}){rich_escape(url)}[/dim]")
     if article.follow_up_questions:
-        con.print("\n[bold underline]Follow-up questions[/bold underline]")
+        con.print("[bold]Follow-up questions[/bold]")
         for question in article.follow_up_questions:
             con.print(f" ? {rich_escape(question)}")
-    con.print(f"\n[dim]{rich_escape(_review_line(article))}[/dim]")
+    for section in article.sections:
+        _terminal_section(con, section)
+    if article.more and full:
+        con.print("\n[bold]More detail[/bold]")
+        for section in article.more:
+            _terminal_section(con, section)
+    elif article.more:
+        con.print(f"\n[dim]More detail: {len(article.more)} further sections (clinguide ask --full).[/dim]")
+    refs = shown_references(article, full)
+    if refs:
+        con.print("\n[bold underline]References[/bold underline]")
+        for ref in refs:
+            url = f" {ref.url}" if ref.url else ""
+            con.print(f" {ref.n}. {rich_escape(ref.citation)}{_ref_mark(ref)}[dim]{rich_escape(url)}[/dim]")
+        if any(ref.kind == SECONDARY for ref in refs):
+            con.print(f"[dim]{rich_escape(SECONDARY_NOTE)}[/dim]")
+    con.print(f"\n[dim]{rich_escape(review_line(article))}[/dim]")
     con.print(f"[italic]{rich_escape(article.disclaimer)}[/italic]")
 
 
-def render(article: Article, fmt: str) -> str:
-    """Markdown, HTML or JSON as a string (the terminal view prints instead)."""
+def _terminal_section(con: object, section: ArticleSection) -> None:
+    from rich.markup import escape as rich_escape
+
+    con.print(f"\n[bold underline]{rich_escape(section.heading)}[/bold underline]")  # type: ignore[attr-defined]
+    for item in section.items:
+        con.print(f" • {rich_escape(item.text)} [cyan]{rich_escape(cite(item.citations))}[/cyan]")  # type: ignore[attr-defined]
+
+
+def render(article: Article, fmt: str, full: bool = False) -> str:
+    """Markdown, HTML or JSON as a string (the terminal view prints instead); ``full`` adds ``more``."""
     if fmt == "markdown":
-        return to_markdown(article)
+        return to_markdown(article, full)
     if fmt == "html":
-        return to_html(article)
+        return to_html(article, full)
     if fmt == "json":
         return to_json(article)
     raise ValueError(f"format: '{fmt}' is not accepted; use one of: {', '.join(FORMATS)}")

@@ -13,15 +13,16 @@ import importlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from types import ModuleType
 
 import httpx
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 import clinguide
-from clinguide.service import api, errors
+from clinguide.service import api, errors, protect
 from clinguide.service.cds.routes import router as cds_router
 from clinguide.settings import get_settings
 
@@ -31,6 +32,47 @@ PLACEHOLDER = """<!doctype html><html lang="en"><head><meta charset="utf-8"><tit
 <body><h1>clinguide</h1><p>Offline, cited decision support: diazepam and muscle relaxants for back spasm;
 pain after spinal fusion.</p><p>The web pages are not installed on this server. The JSON API is described at
 <a href="/docs">/docs</a>; CDS Hooks discovery is at <a href="/cds-services">/cds-services</a>.</p></body></html>"""
+
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+SWAGGER_VERSION = "5.35.0"  # swagger-ui-dist from npm, vendored in static/ (Apache-2.0, see its LICENSE file)
+DOCS_ASSETS = {
+    f"swagger-ui-bundle-{SWAGGER_VERSION}.js": "text/javascript; charset=utf-8",
+    f"swagger-ui-{SWAGGER_VERSION}.css": "text/css; charset=utf-8",
+    f"swagger-ui-{SWAGGER_VERSION}.LICENSE.txt": "text/plain; charset=utf-8",
+    "swagger-init.js": "text/javascript; charset=utf-8",
+}
+# Swagger UI runs from the package under this policy: no inline script, nothing from another origin.
+# (It sets element styles from script, which style-src 'self' does not stop.)
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+DOCS_PAGE = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>clinguide API</title>
+<link rel="stylesheet" href="/docs/assets/swagger-ui-{SWAGGER_VERSION}.css"></head>
+<body><noscript>The interactive API reference needs JavaScript; the schema itself is at
+<a href="/openapi.json">/openapi.json</a>.</noscript><div id="swagger-ui"></div>
+<script src="/docs/assets/swagger-ui-bundle-{SWAGGER_VERSION}.js"></script>
+<script src="/docs/assets/swagger-init.js"></script></body></html>"""
+
+
+def _add_docs(app: FastAPI) -> None:
+    """/docs: Swagger UI from the package's own files, so it works offline and loads no third-party script."""
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return HTMLResponse(DOCS_PAGE, headers={"Content-Security-Policy": DOCS_CSP, "Cache-Control": "no-cache"})
+
+    @app.get("/docs/assets/{name}", include_in_schema=False)
+    def docs_asset(name: str) -> Response:
+        media_type = DOCS_ASSETS.get(name)
+        if media_type is None:
+            raise errors.ApiError(404, "not found", "no such documentation asset")
+        response = FileResponse(STATIC_DIR / name, media_type=media_type)
+        response.headers["Cache-Control"] = "public, max-age=86400"
+        return response
 
 
 def _optional(module: str) -> ModuleType | None:
@@ -66,8 +108,12 @@ def create_app(
 ) -> FastAPI:
     """Build the app. ``now`` pins the CDS evaluation date; ``fhir_transport`` replaces the FHIR client's network."""
     settings = get_settings()
+    protect.check_settings(settings)
     app = FastAPI(
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        default_response_class=errors.SafeJSONResponse,
         title="clinguide",
         version=clinguide.__version__,
         description=(
@@ -88,7 +134,8 @@ def create_app(
                                         "The knowledge pack does not validate; run `clinguide kb validate`."),
                             status_code=503)
 
-    app.include_router(api.router)
+    app.include_router(api.router, dependencies=[Depends(protect.require_api_credentials)])
+    _add_docs(app)
     app.include_router(cds_router)
     editorial = _optional("clinguide.service.editorial_api")
     if editorial is not None:
@@ -114,4 +161,9 @@ def create_app(
         max_age=600,
     )
     app.add_middleware(errors.GuardMiddleware, max_body_bytes=settings.max_body_bytes)
+    if settings.rate_limit_per_minute > 0:
+        limiter = protect.RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+        app.state.rate_limiter = limiter
+        app.add_middleware(protect.RateLimitMiddleware, limiter=limiter, per_minute=settings.rate_limit_per_minute)
+    app.add_middleware(protect.SecurityHeadersMiddleware)
     return app

@@ -32,6 +32,7 @@ class ErrorDetail(BaseModel):
 
 
 class ErrorResponse(BaseModel):
+    error: str | None = Field(default=None, description="A short title (the full service adds it)")
     detail: ErrorDetail
 
 

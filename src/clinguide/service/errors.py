@@ -25,9 +25,32 @@ log = logging.getLogger("clinguide.service")
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, error: str, detail: str, field: str | None = None):
+    def __init__(
+        self, status: int, error: str, detail: str, field: str | None = None, headers: dict[str, str] | None = None
+    ):
         self.status, self.error, self.detail, self.field = status, error, detail, field
+        self.headers = headers
         super().__init__(detail)
+
+
+def dumps(data: Any) -> bytes:
+    """JSON with <, > and & written as \\u escapes: the same strings to a JSON reader, but nothing a
+    request echoed back can ever be read as markup, whatever a client does with the body."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").encode("utf-8")
+
+
+class SafeJSONResponse(JSONResponse):
+    """The app's JSON response: markup characters escaped (see ``dumps``)."""
+
+    def render(self, content: Any) -> bytes:
+        return dumps(content)
+
+
+def _shown(text: str, limit: int = 120) -> str:
+    """A piece of the request (a path, a method) fit to quote in a message: printable and short."""
+    clean = "".join(ch if ch.isprintable() else "?" for ch in text)
+    return clean if len(clean) <= limit else clean[:limit] + "…"
 
 
 def body(error: str, detail: str, field: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -64,52 +87,61 @@ def install(app: FastAPI) -> None:
         status = 400 if cds else 422
         detail = "; ".join(f"{p['field']}: {p['message']}" for p in problems[:10])
         error = "malformed JSON" if any("not valid JSON" in p["message"] for p in problems) else "invalid request"
-        return JSONResponse(body(error, detail, problems[0]["field"] if problems else None, problems=problems),
+        return SafeJSONResponse(body(error, detail, problems[0]["field"] if problems else None, problems=problems),
                             status_code=status)
 
     @app.exception_handler(FhirInputError)
     async def _fhir(request: Request, exc: FhirInputError) -> JSONResponse:
-        return JSONResponse(body("invalid FHIR resource", str(exc), exc.field, resource=exc.resource),
+        return SafeJSONResponse(body("invalid FHIR resource", str(exc), exc.field, resource=exc.resource),
                             status_code=400)
 
     @app.exception_handler(InputError)
     async def _input(request: Request, exc: InputError) -> JSONResponse:
         status = 400 if request.url.path.startswith("/cds-services") else 422
-        return JSONResponse(body("invalid input", str(exc), exc.field), status_code=status)
+        return SafeJSONResponse(body("invalid input", str(exc), exc.field), status_code=status)
 
     @app.exception_handler(ApiError)
     async def _api(request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(body(exc.error, exc.detail, exc.field), status_code=exc.status)
+        return SafeJSONResponse(body(exc.error, exc.detail, exc.field), status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc.detail, dict) and "message" in exc.detail:  # the editorial API's structured errors
+            return SafeJSONResponse({"error": _title(exc.status_code), "detail": exc.detail},
+                                    status_code=exc.status_code, headers=getattr(exc, "headers", None))
         detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
         if exc.status_code == 404:
-            detail = f"nothing at {request.method} {request.url.path}"
+            detail = f"nothing at {_shown(request.method, 10)} {_shown(request.url.path)}"
         elif exc.status_code == 405:
-            detail = f"{request.method} is not allowed on {request.url.path}"
-        return JSONResponse(body(detail.split(":")[0] if exc.status_code >= 500 else _title(exc.status_code), detail),
-                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+            detail = f"{_shown(request.method, 10)} is not allowed on {_shown(request.url.path)}"
+        title = detail.split(":")[0] if exc.status_code >= 500 else _title(exc.status_code)
+        return SafeJSONResponse(body(title, detail), status_code=exc.status_code,
+                                headers=getattr(exc, "headers", None))
 
     from clinguide.service.cds.security import Unauthorized
 
     @app.exception_handler(Unauthorized)
     async def _unauthorized(request: Request, exc: Unauthorized) -> JSONResponse:
         log.info("cds call refused: %s", exc.reason)
-        return JSONResponse(body("unauthorized", "A valid CDS Hooks JWT bearer token is required."),
+        return SafeJSONResponse(body("unauthorized", "A valid CDS Hooks JWT bearer token is required."),
                             status_code=401, headers={"WWW-Authenticate": "Bearer"})
 
 
 def _title(status: int) -> str:
-    return {404: "not found", 405: "method not allowed", 401: "unauthorized", 403: "forbidden"}.get(
-        status, "request error")
+    return {404: "not found", 405: "method not allowed", 401: "unauthorized", 403: "forbidden",
+            409: "conflict", 422: "invalid request", 503: "service unavailable"}.get(status, "request error")
 
 
-async def _send_json(send: Send, status: int, data: dict[str, Any]) -> None:
-    raw = json.dumps(data).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]})
+async def send_json(
+    send: Send, status: int, data: dict[str, Any], extra_headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    raw = dumps(data)
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers + (extra_headers or [])})
     await send({"type": "http.response.body", "body": raw})
+
+
+_send_json = send_json
 
 
 class _TooLarge(Exception):

@@ -83,7 +83,8 @@ EXAMPLE_QUESTIONS = (
     "Which muscle relaxant is preferred for acute low back pain?",
     "How long can diazepam be used for muscle spasm?",
 )
-COOKIE_TOKEN = "clinguide_editor"
+COOKIE_SESSION = "clinguide_session"  # an opaque web-session id; the bearer token never goes in a cookie
+COOKIE_LEGACY_TOKEN = "clinguide_editor"  # the raw-token cookie of earlier versions: cleared on sight
 COOKIE_AUDIENCE = "clinguide_audience"
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -690,22 +691,28 @@ def _store() -> Any:
     return store
 
 
-def _csrf(token: str) -> str:
-    return hmac.new(token.encode("utf-8"), b"clinguide-web-form", hashlib.sha256).hexdigest()[:32]
+def _csrf(session_id: str) -> str:
+    """A per-session form token: an HMAC keyed by the (secret, opaque) session id."""
+    return hmac.new(session_id.encode("utf-8"), b"clinguide-web-form", hashlib.sha256).hexdigest()[:32]
 
 
 def _actor(request: Request) -> tuple[Any, Any, str | None]:
-    """(store, actor or None, token)."""
+    """(store, actor or None, session id) of the signed-in browser."""
     store = _store()
-    token = request.cookies.get(COOKIE_TOKEN)
-    if not token:
+    session_id = request.cookies.get(COOKIE_SESSION)
+    if not session_id:
         return store, None, None
     from clinguide.editorial.workflow import Unauthorized
 
     try:
-        return store, store.authenticate(token), token
+        return store, store.session_actor(session_id), session_id
     except Unauthorized:
         return store, None, None
+
+
+def _is_https(request: Request) -> bool:
+    """Served over https (directly, or behind a proxy whose X-Forwarded-Proto uvicorn trusts)."""
+    return request.url.scheme == "https"
 
 
 def _editorial_error(exc: Exception) -> PageError:
@@ -719,7 +726,10 @@ def _editorial_error(exc: Exception) -> PageError:
 
 
 def _signin(request: Request, message: str | None = None, status: int = 200) -> HTMLResponse:
-    context = {"nav": "editorial", "title": "Editorial sign in", "error": None}
+    from clinguide.settings import get_settings
+
+    context: dict[str, Any] = {"nav": "editorial", "title": "Editorial sign in", "error": None}
+    context["idle_minutes"] = get_settings().editorial_session_idle_minutes
     if message:
         context["error"] = {"title": "Not signed in", "message": message}
     response = _render(request, "editorial_signin.html", context, status)
@@ -741,7 +751,8 @@ def editorial_home(request: Request) -> HTMLResponse:
     except PageError as err:
         return _error_page(request, err, "editorial")
     if actor is None:
-        return _signin(request)
+        ended = "Your session has ended; sign in again." if request.cookies.get(COOKIE_SESSION) else None
+        return _signin(request, ended)
     try:
         queue = store.queue()
         recent = store.queue(("approved", "rejected"))[-10:][::-1]
@@ -769,21 +780,30 @@ async def editorial_signin(request: Request) -> Response:
     from clinguide.editorial.workflow import Unauthorized
 
     try:
-        store.authenticate(token)
+        _actor_signed_in, session_id = store.start_session(token)
     except Unauthorized:
-        return _signin(request, "That token is not valid (or its user is inactive).", 401)
+        return _signin(request, "That token is not valid: unknown, expired or revoked, or its user is inactive.", 401)
     except Exception as exc:
         return _error_page(request, _editorial_error(exc), "editorial")
     response = RedirectResponse("/editorial", status_code=303)
-    secure = request.url.scheme == "https"
-    response.set_cookie(COOKIE_TOKEN, token, httponly=True, samesite="strict", secure=secure, path="/editorial")
+    response.set_cookie(
+        COOKIE_SESSION, session_id, httponly=True, samesite="strict", secure=_is_https(request), path="/editorial"
+    )
+    response.delete_cookie(COOKIE_LEGACY_TOKEN, path="/editorial")
     return response
 
 
 @router.post("/editorial/signout")
 async def editorial_signout(request: Request) -> Response:
+    """End the server-side session (so a copied cookie is dead too), then clear the cookie."""
+    session_id = request.cookies.get(COOKIE_SESSION)
+    if session_id:
+        with contextlib.suppress(Exception):  # signing out must always clear the browser's cookie
+            _store().end_session(session_id)
     response = RedirectResponse("/editorial", status_code=303)
-    response.delete_cookie(COOKIE_TOKEN, path="/editorial")
+    response.delete_cookie(COOKIE_SESSION, path="/editorial", secure=_is_https(request), httponly=True,
+                           samesite="strict")
+    response.delete_cookie(COOKIE_LEGACY_TOKEN, path="/editorial")
     return response
 
 

@@ -104,12 +104,13 @@ def finding_card(
     return clean(card)
 
 
-def info_card(text: str, detail: str, code: str = "cds-data") -> dict[str, Any]:
+def info_card(text: str, detail: str, code: str = "cds-data", indicator: str = "info") -> dict[str, Any]:
+    """A card the service makes itself (data it could not read or identify), not from a finding."""
     return clean(
         {
             "uuid": str(uuid.uuid4()),
             "summary": summary(text),
-            "indicator": "info",
+            "indicator": indicator,
             "detail": detail,
             "source": {"label": SOURCE_LABEL, "topic": {"system": TOPIC_SYSTEM, "code": code, "display": text[:200]}},
         }

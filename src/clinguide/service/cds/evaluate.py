@@ -1,11 +1,17 @@
 """Run a hook: FHIR in (context + prefetch or FHIR server), the check engine, cards out.
 
-* order-select / order-sign: each focused draft MedicationRequest becomes an Order; the rest of the
-  patient (other drafts included) becomes the Case. Benzodiazepine and muscle-relaxant orders get
-  every warning/critical finding; any other order (e.g. an opioid) gets the interaction findings
-  that involve an active benzodiazepine or muscle relaxant — found by checking the order itself and
-  by checking each active in-scope drug with the new order as co-medication (roles swapped).
+* order-select / order-sign: each focused draft MedicationRequest becomes one Order per ingredient;
+  the rest of the patient (every other draft and the record) becomes the Case. In-scope ingredients
+  (benzodiazepines, muscle relaxants, the pack's monographs) get every warning/critical finding; any
+  other ingredient (e.g. an opioid) gets the interaction findings that involve an in-scope drug —
+  found by checking the order itself and by checking each in-scope drug with the new order as
+  co-medication (roles swapped).
 * patient-view: each active in-scope prescription is checked against the rest of the record.
+
+Never silent: a medication nobody can identify gets a card naming it (a warning for an order being
+placed, one info card for the record), and so does a dose, interval or duration that cannot be read.
+Drafts and record orders are told apart by where they come from (context vs prefetch/server); a
+record order is taken for the draft itself only when it has the draft's id *and* medication.
 """
 
 from __future__ import annotations
@@ -15,15 +21,25 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
 from clinguide.contracts import Case, CheckResult, Finding, Order
 from clinguide.errors import InputError
-from clinguide.fhir.mapping import MappedMedication, build_patient, medication_request_to_order
-from clinguide.fhir.resources import FhirInputError, iter_resources, label
+from clinguide.fhir.mapping import (
+    MappedMedication,
+    MedicationIndex,
+    OrderProblem,
+    build_patient,
+    medication_index,
+    medication_reference,
+    medication_request_to_order,
+)
+from clinguide.fhir.resources import FhirInputError, iter_entries, iter_resources, label
 from clinguide.service.cds import cards as c
-from clinguide.service.cds.fetch import fetch
+from clinguide.service.cds.allowlist import permitted
+from clinguide.service.cds.fetch import fetch, fetch_medications
 from clinguide.service.cds.services import KEY_TYPES, REQUIRED_TYPES, SCOPE_CLASSES, SERVICES
 
 log = logging.getLogger("clinguide.cds")
@@ -101,20 +117,36 @@ def check_context(service_id: str, hook: str, context: dict[str, Any]) -> None:
             raise HookError("context.draftOrders must be a FHIR Bundle of the draft orders", "context.draftOrders")
 
 
-def classify(prefetch: dict[str, Any] | None) -> tuple[dict[str, list[dict[str, Any]]], set[str], list[str]]:
-    """Resources by type, the types the prefetch covers, and OperationOutcome messages."""
+@dataclass
+class Record:
+    """What is known of the patient besides the drafts: resources by type, Medications by reference,
+    and info cards about data that could not be had."""
+
+    resources: dict[str, list[dict[str, Any]]]
+    medications: MedicationIndex
+    notes: list[dict[str, Any]] = field(default_factory=list)
+
+
+def classify(
+    prefetch: dict[str, Any] | None,
+) -> tuple[dict[str, list[dict[str, Any]]], set[str], list[str], list[tuple[dict[str, Any], str | None]]]:
+    """Resources by type, the types the prefetch covers, OperationOutcome keys, and (Medication, fullUrl)s."""
     resources: dict[str, list[dict[str, Any]]] = {}
     covered: set[str] = set()
     outcomes: list[str] = []
+    medications: list[tuple[dict[str, Any], str | None]] = []
     prefetch = prefetch or {}
     for key, value in prefetch.items():
         if key in KEY_TYPES:
             covered.add(KEY_TYPES[key])
-        for resource in iter_resources(value, f"prefetch.{key}"):
+        for resource, full_url in iter_entries(value, f"prefetch.{key}"):
             rtype = resource["resourceType"]
             if rtype == "OperationOutcome":
                 covered.discard(KEY_TYPES.get(key, ""))
                 outcomes.append(key)
+                continue
+            if rtype == "Medication":
+                medications.append((resource, full_url))
                 continue
             resources.setdefault(rtype, []).append(resource)
             covered.add(rtype)
@@ -122,27 +154,77 @@ def classify(prefetch: dict[str, Any] | None) -> tuple[dict[str, list[dict[str, 
     if foreign and resources.get("Patient"):
         # the client used its own prefetch keys (positional item1…item9): trust it as complete
         covered.update(KEY_TYPES.values())
-    return resources, covered, outcomes
+    return resources, covered, outcomes, medications
+
+
+def _host(url: str) -> str:
+    try:
+        return urlsplit(url).hostname or "the named server"
+    except ValueError:
+        return "the named server"
 
 
 async def gather(
-    request: dict[str, Any], pid: str, transport: httpx.AsyncBaseTransport | None
-) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
-    """Prefetch, then the FHIR server for what is missing; info cards for what could not be had."""
-    resources, covered, outcomes = classify(request.get("prefetch"))
+    request: dict[str, Any],
+    pid: str,
+    transport: httpx.AsyncBaseTransport | None,
+    issuer: str | None = None,
+    drafts: list[dict[str, Any]] | None = None,
+    draft_medications: list[tuple[dict[str, Any], str | None]] | None = None,
+) -> Record:
+    """Prefetch, then the (allow-listed) FHIR server for what is missing; info cards for what could not be had."""
+    resources, covered, outcomes, med_entries = classify(request.get("prefetch"))
+    med_entries += draft_medications or []
     notes: list[dict[str, Any]] = []
     missing = [t for t in KEY_TYPES.values() if t not in covered]
     server = request.get("fhirServer")
-    if missing and server:
+    allowed = permitted(server, issuer)
+    index = medication_index(med_entries, server if allowed else None)
+    wanted_refs: list[str] = []
+    for mr in [*(drafts or []), *resources.get("MedicationRequest", [])]:
+        ref = medication_reference(mr)
+        if ref and not ref.startswith("#") and ref not in index and ref not in wanted_refs:
+            wanted_refs.append(ref)
+    if server and not allowed and (missing or wanted_refs):
+        log.warning("fhirServer not on the allow-list for this caller; nothing fetched")
+        what = ", ".join(TYPE_WORDS[t] for t in missing) or "referenced medications"
+        notes.append(c.info_card(
+            f"Could not read the record: {_host(server)} is not an allowed FHIR server; checks may be incomplete",
+            f"The request asked clinguide to read {what} from `{server[:200]}`, but that FHIR server is not on "
+            "this service's allow-list for the calling EHR, so no request was made and the access token was not "
+            "sent anywhere. Findings below (if any) were made without these data; the absence of other cards "
+            "does not mean the order is safe. An administrator can add the server to `CLINGUIDE_CDS_FHIR_SERVERS`"
+            " (see docs/cds-hooks.md).",
+        ))
+        missing = [t for t in missing if t not in REQUIRED_TYPES]
+        server = None
+        lacking: list[str] = []
+    elif server and (missing or wanted_refs):
         token = (request.get("fhirAuthorization") or {}).get("access_token")
-        fetched, errors = await fetch(server, pid, missing, token, transport)
+        fetched, errors = await fetch(server, pid, missing, token, transport) if missing else ({}, {})
         for rtype, value in fetched.items():
             try:
-                for resource in iter_resources(value, f"{server} {rtype}"):
+                for resource, full_url in iter_entries(value, f"{server} {rtype}"):
                     if resource["resourceType"] == rtype:
                         resources.setdefault(rtype, []).append(resource)
+                    elif resource["resourceType"] == "Medication":
+                        med_entries.append((resource, full_url))
             except FhirInputError as exc:
                 errors[rtype] = f"the server's answer did not validate ({exc})"
+        for mr in resources.get("MedicationRequest", []):  # references in what the server just returned
+            ref = medication_reference(mr)
+            if ref and not ref.startswith("#") and ref not in wanted_refs:
+                wanted_refs.append(ref)
+        index = medication_index(med_entries, server)
+        wanted_refs = [r for r in wanted_refs if r not in index]
+        med_errors: dict[str, str] = {}
+        if wanted_refs:
+            found, med_errors = await fetch_medications(server, wanted_refs, token, transport)
+            for ref, med in found.items():
+                try:
+                    index[ref] = next(iter_resources(med, f"{server} {ref}"))
+                except (FhirInputError, StopIteration):
+                    med_errors[ref] = "the server's answer did not validate"
         if errors:
             what = ", ".join(TYPE_WORDS[t] for t in errors)
             notes.append(c.info_card(
@@ -151,8 +233,12 @@ async def gather(
                 "did not answer usefully:\n\n" + "\n".join(f"- {TYPE_WORDS[t]}: {e}" for t, e in errors.items())
                 + "\n\nFindings below (if any) were made without these data.",
             ))
+        if med_errors:
+            log.info("could not read %d referenced Medication(s)", len(med_errors))
         missing = [t for t in missing if t in errors]
-    lacking = [t for t in missing if t in REQUIRED_TYPES] if not server else []
+        lacking = []
+    else:
+        lacking = [t for t in missing if t in REQUIRED_TYPES]
     if lacking or outcomes:
         what = ", ".join(TYPE_WORDS[t] for t in lacking) or "some prefetched data"
         notes.append(c.info_card(
@@ -162,7 +248,7 @@ async def gather(
             + ". Interactions with current medicines, age-related limits and other checks that need them "
             "could not be run, so the absence of other cards does not mean the order is safe.",
         ))
-    return resources, notes
+    return Record(resources, index, notes)
 
 
 def in_scope(drug_id: str | None, kb: Any) -> bool:
@@ -199,84 +285,186 @@ def draft_orders(context: dict[str, Any], hook: str) -> tuple[list[dict[str, Any
     return focused, [m for m in meds if m.get("id") not in wanted]
 
 
+def draft_medications(context: dict[str, Any]) -> list[tuple[dict[str, Any], str | None]]:
+    """Medication resources that travel in the draftOrders Bundle (referenced by the drafts)."""
+    return [(r, u) for r, u in iter_entries(context.get("draftOrders"), "context.draftOrders")
+            if r["resourceType"] == "Medication"]
+
+
+# ----- findings the service itself makes ------------------------------------------------
+
+
+def problem_finding(problem: OrderProblem) -> Finding:
+    if problem.code == "implausible-dose":
+        title = f"Implausible {problem.field} in the order — probably an entry error"
+    else:
+        title = f"Order could not be understood ({problem.field})"
+    return Finding(code=problem.code, severity="critical", title=title, detail=problem.message,
+                   suggestion="Correct the order's structured dosage or dispense fields, then check it again.",
+                   sources=[])
+
+
+def _superseded(f: Finding, problems: list[OrderProblem]) -> bool:
+    """An engine finding that only repeats, vaguely, a number the mapping already reported."""
+    return f.code == "unparseable-order" and any(p.field in f.title.lower() for p in problems)
+
+
+def _how_unknown(med: MappedMedication) -> str:
+    if med.unfollowed:
+        return f"its medication reference `{med.unfollowed[:100]}` could not be followed"
+    if med.code and med.name.startswith("RxNorm "):
+        return f"RxNorm code {med.code} is not in clinguide's knowledge pack and the order carries no name"
+    if med.code:
+        return f"neither RxNorm code {med.code} nor the name '{med.name[:100]}' is in clinguide's knowledge pack"
+    if med.name == "unnamed medication":
+        return "the order carries neither a code nor a name"
+    return f"the name '{med.name[:100]}' matches no drug in clinguide's knowledge pack"
+
+
+def unknown_draft_card(med: MappedMedication) -> dict[str, Any]:
+    return c.info_card(
+        f"Not recognised: {med.describe()} — this order was not checked",
+        f"clinguide could not identify the medication of {med.ref}: {_how_unknown(med)}. It was therefore not "
+        "checked for dose, duration, older-adult limits, conditions, allergies, or interactions with opioids, "
+        "benzodiazepines, muscle relaxants and other sedating drugs. The absence of other cards does not mean "
+        "this order is safe.",
+        code="unknown-drug", indicator="warning",
+    )
+
+
+def unknown_record_card(meds: list[MappedMedication]) -> dict[str, Any]:
+    names = []
+    for med in meds:
+        if med.describe() not in names:
+            names.append(med.describe())
+    lines = "\n".join(f"- {m.describe()} ({m.ref}): {_how_unknown(m)}" for m in meds[:50])
+    return c.info_card(
+        f"Not recognised: {', '.join(names)} — not checked for interactions",
+        "clinguide could not identify these medications, so their interactions with the orders it checks "
+        "(added sedation and breathing risk with opioids, benzodiazepines and muscle relaxants, and the "
+        "other rules of its knowledge pack) were not checked:\n\n" + lines,
+        code="unknown-medication",
+    )
+
+
+# ----- order hooks -----------------------------------------------------------------------
+
+
+def _entries(meds: list[MappedMedication]) -> list[Any]:
+    return [e for m in meds for e in m.entries][:50]
+
+
 def evaluate_orders(
-    drafts: tuple[list[dict[str, Any]], list[dict[str, Any]]], resources: dict[str, list[dict[str, Any]]], kb: Any,
-    check: CheckFn, now: dt.datetime,
+    drafts: tuple[list[dict[str, Any]], list[dict[str, Any]]], record: Record | dict[str, list[dict[str, Any]]],
+    kb: Any, check: CheckFn, now: dt.datetime,
 ) -> Outcome:
+    if not isinstance(record, Record):
+        record = Record(record, {})
     out = Outcome()
-    focused, others = drafts
-    other_mapped = [medication_request_to_order(r, kb) for r in others]
-    for draft in focused:
-        mapped = medication_request_to_order(draft, kb)
-        exclude = {r.get("id") for r in focused if r.get("id")}
-        patient = build_patient(resources, kb, now, exclude=exclude, extra_medications=other_mapped)
-        findings: list[tuple[Finding, CheckResult]] = []
-        if in_scope(mapped.drug_id, kb):
-            result = _run(check, mapped.order, patient.case, kb)
-            out.checks_run += 1
-            if result is not None:
-                findings = [(f, result) for f in result.findings if _worth_a_card(f)]
-        elif mapped.drug_id is not None:
-            findings = _interactions_of(mapped, patient.medications, patient.case, kb, check, out)
-        for finding, result in findings:
+    focused_raw, others_raw = drafts
+    focused = [medication_request_to_order(r, kb, record.medications) for r in focused_raw]
+    others = [medication_request_to_order(r, kb, record.medications) for r in others_raw]
+    every_draft = focused + others
+    patient = build_patient(record.resources, kb, now, drafts=every_draft, medications=record.medications)
+    unresolved = list(patient.unresolved) + [m for m in others if not m.resolved]
+    for draft, mapped in zip(focused_raw, focused, strict=True):
+        co_drafts = [m for m in every_draft if m is not mapped and m.resolved]
+        # an in-scope focused draft reports its interactions itself; others must not repeat them
+        quiet = [m for m in co_drafts if m in focused and any(in_scope(d, kb) for d in m.drug_ids)]
+        full_case = patient.case.model_copy(update={"medications": _entries(patient.medications + co_drafts)})
+        partners = patient.medications + [m for m in co_drafts if m not in quiet]
+        partner_case = patient.case.model_copy(update={"medications": _entries(partners)})
+        if not mapped.resolved:
+            out.cards.append(unknown_draft_card(mapped))
+        found: dict[tuple[str, str], tuple[Finding, CheckResult | None]] = {}
+        for problem in mapped.problems:
+            f = problem_finding(problem)
+            found.setdefault((f.code, f.title), (f, None))
+        for drug_id, order in mapped.orders:
+            if in_scope(drug_id, kb):
+                result = _run(check, order, full_case, kb)
+                out.checks_run += 1
+                pairs = [] if result is None else [
+                    (f, result) for f in result.findings if _worth_a_card(f) and not _superseded(f, mapped.problems)]
+            else:
+                entry = next((e for (d, _), e in zip(mapped.orders, mapped.entries, strict=False) if d == drug_id),
+                             mapped.entry())
+                pairs = _interactions_of(order, entry, partners, partner_case, kb, check, out)
+            for f, result in pairs:
+                found.setdefault((f.code, f.title), (f, result))
+        single = mapped.drug_ids[0] if len(mapped.drug_ids) == 1 else None
+        for finding, result in found.values():
             out.cards.append(c.finding_card(
-                finding, drug_label=mapped.name, kb=kb, draft=draft, drug_id=mapped.drug_id,
-                notes=mapped.notes + patient.notes, calculation=result.order.calculation or None,
-                knowledge_version=result.knowledge_version,
+                finding, drug_label=mapped.name, kb=kb, draft=draft, drug_id=single,
+                notes=mapped.notes + patient.notes,
+                calculation=(result.order.calculation or None) if result else None,
+                knowledge_version=result.knowledge_version if result else None,
             ))
+    if unresolved:
+        record.notes.insert(0, unknown_record_card(unresolved))
     return out
 
 
 def _interactions_of(
-    mapped: MappedMedication, current: list[MappedMedication], case: Case, kb: Any, check: CheckFn, out: Outcome
+    order: Order, entry: Any, current: list[MappedMedication], case: Case, kb: Any, check: CheckFn, out: Outcome
 ) -> list[tuple[Finding, CheckResult]]:
-    """Interaction findings for a non-scope order: direct, then with each active in-scope drug as the order."""
+    """Interaction findings for a non-scope order: direct, then with each in-scope drug as the order."""
     found: dict[str, tuple[Finding, CheckResult]] = {}
-    result = _run(check, mapped.order, case, kb)
+    result = _run(check, order, case, kb)
     out.checks_run += 1
     if result is not None:
         for f in result.findings:
             if f.code in INTERACTION_CODES and f.severity != "info":
                 found.setdefault(f.code, (f, result))
+    swapped_case = case.model_copy(update={"medications": [entry]})
     for med in current:
-        if not in_scope(med.drug_id, kb):
-            continue
-        swapped_case = case.model_copy(update={"medications": [mapped.entry()]})
-        result = _run(check, med.order, swapped_case, kb)
-        out.checks_run += 1
-        if result is None:
-            continue
-        for f in result.findings:
-            if f.code in INTERACTION_CODES and f.severity != "info":
-                found.setdefault(f.code, (f, result))
+        for drug_id, med_order in med.orders:
+            if not in_scope(drug_id, kb):
+                continue
+            result = _run(check, med_order, swapped_case, kb)
+            out.checks_run += 1
+            if result is None:
+                continue
+            for f in result.findings:
+                if f.code in INTERACTION_CODES and f.severity != "info":
+                    found.setdefault(f.code, (f, result))
     return list(found.values())
 
 
 def evaluate_patient_view(
-    resources: dict[str, list[dict[str, Any]]], kb: Any, check: CheckFn, now: dt.datetime
+    record: Record | dict[str, list[dict[str, Any]]], kb: Any, check: CheckFn, now: dt.datetime
 ) -> Outcome:
+    if not isinstance(record, Record):
+        record = Record(record, {})
     out = Outcome()
-    patient = build_patient(resources, kb, now)
+    patient = build_patient(record.resources, kb, now, medications=record.medications)
     seen: set[tuple[str, str]] = set()
     for med in patient.medications:
-        if not in_scope(med.drug_id, kb):
+        scoped = [(d, o) for d, o in med.orders if in_scope(d, kb)]
+        if not scoped:
             continue
-        rest = [m.entry() for m in patient.medications if m is not med]
-        result = _run(check, med.order, patient.case.model_copy(update={"medications": rest}), kb)
-        out.checks_run += 1
-        if result is None:
-            continue
-        for f in result.findings:
-            if not _worth_a_card(f):
-                continue
-            key = (f.code, "" if f.code in INTERACTION_CODES else str(med.drug_id))
+        rest = _entries([m for m in patient.medications if m is not med])
+        case = patient.case.model_copy(update={"medications": rest})
+        pairs: list[tuple[Finding, CheckResult | None, str]] = [
+            (problem_finding(p), None, scoped[0][0]) for p in med.problems]
+        for drug_id, order in scoped:
+            result = _run(check, order, case, kb)
+            out.checks_run += 1
+            if result is not None:
+                pairs += [(f, result, drug_id) for f in result.findings
+                          if _worth_a_card(f) and not _superseded(f, med.problems)]
+        for f, result, drug_id in pairs:
+            key = (f.code, "" if f.code in INTERACTION_CODES else f"{med.ref}|{drug_id}|{f.title}")
             if key in seen:
                 continue
             seen.add(key)
             out.cards.append(c.finding_card(
                 f, drug_label=f"Active {med.name}", kb=kb, notes=med.notes + patient.notes,
-                calculation=result.order.calculation or None, knowledge_version=result.knowledge_version,
+                calculation=(result.order.calculation or None) if result else None,
+                knowledge_version=result.knowledge_version if result else None,
             ))
+    if patient.unresolved:
+        record.notes.insert(0, unknown_record_card(patient.unresolved))
     return out
 
 
@@ -290,24 +478,28 @@ async def run_hook(
     check: CheckFn | None,
     now: dt.datetime,
     transport: httpx.AsyncBaseTransport | None = None,
+    issuer: str | None = None,
 ) -> dict[str, Any]:
+    """Answer one hook call. ``issuer`` is the verified JWT ``iss`` (None for an unsigned development call);
+    it selects which FHIR servers may be read."""
     hook = request["hook"]
     context = request["context"]
     check_context(service_id, hook, context)
     pid = strip_patient(context.get("patientId"))
     drafts = draft_orders(context, hook) if hook != "patient-view" else ([], [])  # validated before any fetch
-    resources, notes = await gather(request, pid, transport)
+    meds = draft_medications(context) if hook != "patient-view" else []
+    record = await gather(request, pid, transport, issuer, drafts=drafts[0] + drafts[1], draft_medications=meds)
     if check is None:
         return {"cards": [c.info_card(
             "clinguide's safety-check engine is not installed; no checks were run",
             "This clinguide server answers CDS Hooks but its check engine is missing, so nothing was checked.",
         )]}
     if hook == "patient-view":
-        outcome = evaluate_patient_view(resources, kb, check, now)
+        outcome = evaluate_patient_view(record, kb, check, now)
     else:
-        outcome = evaluate_orders(drafts, resources, kb, check, now)
+        outcome = evaluate_orders(drafts, record, kb, check, now)
     cards = sorted(outcome.cards, key=lambda card: _ORDER[card["indicator"]])
-    return {"cards": cards + notes}
+    return {"cards": cards + record.notes}
 
 
 __all__ = ["HookError", "label", "load_check", "parse_now", "run_hook"]

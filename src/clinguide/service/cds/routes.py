@@ -68,7 +68,10 @@ def list_services() -> dict[str, Any]:
 
 @router.post("/{service_id}", response_model=CardsResponse, response_model_exclude_none=True,
              summary="Call a CDS service")
-async def call_service(service_id: str, body: HookRequest, request: Request) -> JSONResponse:
+async def call_service(
+    service_id: str, body: HookRequest, request: Request,
+    claims: dict[str, Any] | None = Depends(authenticate),  # cached: the router runs it too
+) -> JSONResponse:
     _service(service_id)
     payload = body.model_dump(mode="json", exclude_none=True)
     evaluate.check_context(service_id, payload["hook"], payload["context"])  # 400s before loading anything
@@ -78,6 +81,7 @@ async def call_service(service_id: str, body: HookRequest, request: Request) -> 
     result = await evaluate.run_hook(
         service_id, payload, get_kb(), evaluate.load_check(), now,
         transport=getattr(request.app.state, "fhir_transport", None),
+        issuer=str(claims["iss"]) if claims and claims.get("iss") else None,
     )
     log.info("cds %s: %d card(s)", service_id, len(result["cards"]))
     return JSONResponse(result)

@@ -1,0 +1,291 @@
+"""The bottom line: at most two sentences and 60 words that answer the question asked.
+
+The recipes are data (``frames.yaml``): a template whose numbers are monograph placeholders,
+the check engine's interaction rules for a pair, a statement about both drugs named, a listed
+statement, or the best ``key`` statement. Lead words ("No.") come from the frame; everything
+after them is the opening of a reviewed statement or rule, cited by its own sources. Seed
+documents never support a bottom line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from clinguide.answers.frames import ALCOHOL, Frame
+from clinguide.answers.retrieve import unrendered
+from clinguide.kb.placeholders import PLACEHOLDER, PlaceholderError
+
+if TYPE_CHECKING:
+    from clinguide.answers.understand import Understanding
+    from clinguide.contracts import Finding
+    from clinguide.kb.knowledge import KnowledgeBase
+    from clinguide.kb.models import InteractionRule, Statement
+
+MAX_SENTENCES = 2
+MAX_WORDS = 60
+SEED_PREFIX = "SEED"
+REPEAT_OVERLAP = 0.8
+_WORD = re.compile(r"[a-z]{3,}")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"“])")
+
+Applies = Callable[["Statement"], bool]
+
+
+@dataclass
+class BottomLine:
+    text: str
+    sources: list[str] = field(default_factory=list)
+    statements: list[str] = field(default_factory=list)  # statements whose opening is used
+    verdict: str | None = None  # interaction answers: the verdict key (rule code, severity or "none")
+    rule: str | None = None  # interaction answers: the deciding rule's id
+
+
+# ----- sources -------------------------------------------------------------------------
+
+
+def is_seed(source_id: str) -> bool:
+    return source_id.startswith(SEED_PREFIX)
+
+
+def shown_sources(kb: KnowledgeBase, sources: list[str] | tuple[str, ...]) -> list[str]:
+    """The sources a reader sees: known to the pack and not a seed document."""
+    return [s for s in sources if s in kb.sources and not is_seed(s)]
+
+
+# ----- sentences -----------------------------------------------------------------------
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE.split(text.strip()) if s.strip()]
+
+
+def word_count(text: str) -> int:
+    return len(text.split())
+
+
+def _vocabulary(text: str) -> set[str]:
+    return set(_WORD.findall(text.lower()))
+
+
+def _joins(lead: str, sentence: str) -> str:
+    """After a lead that ends in ':' a sentence continues in lower case ("No: do not ...")."""
+    if lead.endswith(":") and len(sentence) > 1 and sentence[0].isupper() and sentence[1].islower():
+        return f"{lead} {sentence[0].lower()}{sentence[1:]}"
+    return f"{lead} {sentence}".strip()
+
+
+def fit(lead: str, texts: list[str]) -> str:
+    """Lead words, then whole sentences of ``texts`` in order while the result keeps to 2 sentences and 60 words.
+
+    A sentence that only repeats the lead is skipped.
+    """
+    out = lead.strip()
+    lead_words = _vocabulary(lead)
+    for text in texts:
+        for sentence in sentences(text):
+            words = _vocabulary(sentence)
+            if lead_words and words and len(words & lead_words) / len(words) >= REPEAT_OVERLAP:
+                continue
+            candidate = _joins(out, sentence)
+            if len(sentences(candidate)) > MAX_SENTENCES or word_count(candidate) > MAX_WORDS:
+                return _capital(out or sentence)  # one over-long first sentence still answers (tests report it)
+            out = candidate
+    return _capital(out)
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+# ----- recipes -------------------------------------------------------------------------
+
+
+def _names(kb: KnowledgeBase, frame: Frame) -> tuple[str, str]:
+    a = kb.drugs[frame.drugs[0]].name.lower() if frame.drugs else ""
+    other = frame.other
+    b = "alcohol" if other == ALCOHOL else (kb.drugs[other].name.lower() if other in kb.drugs else (other or ""))
+    return a, b
+
+
+def _words(template: str, a: str, b: str) -> str:
+    return template.replace("{a}", a).replace("{b}", b).strip()
+
+
+def _template(kb: KnowledgeBase, frame: Frame, spec: dict[str, str], audience: str) -> BottomLine | None:
+    if not frame.drugs:
+        return None
+    drug = kb.drugs[frame.drugs[0]]
+    text = spec[audience].replace("{drug}", drug.id).replace("{name}", drug.name.lower())
+    try:
+        rendered = kb.render(text)
+    except PlaceholderError:
+        return None  # the monograph lacks the field: the next recipe answers
+    sources = shown_sources(kb, _placeholder_sources(kb, text))
+    if not sources or unrendered(rendered):
+        return None  # never an uncited number
+    return BottomLine(_capital(rendered), sources)
+
+
+def _placeholder_sources(kb: KnowledgeBase, text: str) -> list[str]:
+    out: list[str] = []
+    for match in PLACEHOLDER.finditer(text):
+        kind, args = match.group(1), match.group(2).split(":")
+        if kind == "policy" and args[0] == "diazepam-max-days":
+            out += kb.policy.diazepam_max_days_sources
+        elif kind == "policy" and args[0] == "older-adult-age":
+            out += kb.policy.older_adult_sources
+        elif kind in ("dose", "daily-max") and len(args) >= 2:
+            rule = kb.dosing(args[0], args[1], args[2] if len(args) > 2 else "oral")
+            out += rule.sources if rule else []
+        elif kind == "max-days" and args[0] in kb.drugs and kb.drugs[args[0]].duration_limit:
+            out += kb.drugs[args[0]].duration_limit.sources  # type: ignore[union-attr]
+        elif kind == "taper" and args[0] in kb.drugs and kb.drugs[args[0]].taper:
+            out += kb.drugs[args[0]].taper.sources  # type: ignore[union-attr]
+    return list(dict.fromkeys(out))
+
+
+def usable(kb: KnowledgeBase, statement: Statement, text: str) -> bool:
+    """A statement may lead an answer when a published source supports it and its text rendered."""
+    return bool(shown_sources(kb, statement.sources)) and not unrendered(text)
+
+
+def interaction_findings(kb: KnowledgeBase, drug: str, other: str) -> list[Finding]:
+    """What ``check`` says about ordering ``drug`` for a patient taking ``other`` (or drinking alcohol).
+
+    The same engine and rules as ``clinguide check``: only the interaction rules' findings are kept.
+    """
+    from clinguide.checks.engine import check
+
+    case: dict[str, Any] = {"alcohol": "moderate"} if other == ALCOHOL else {"medications": [kb.drugs[other].name]}
+    result = check({"drug": kb.drugs[drug].name}, case, kb=kb)
+    codes = {rule.code for rule in kb.interactions}
+    order = {"critical": 0, "warning": 1, "info": 2}
+    found = [f for f in result.findings if f.code in codes]
+    return sorted(found, key=lambda f: order.get(f.severity, 3))
+
+
+def rule_for(kb: KnowledgeBase, finding: Finding) -> InteractionRule | None:
+    return next((r for r in kb.interactions if r.code == finding.code and r.title == finding.title), None)
+
+
+def _interaction(
+    kb: KnowledgeBase, frame: Frame, audience: str, statement_text: Callable[[Statement], str], applies: Applies
+) -> BottomLine | None:
+    if not frame.drugs or not frame.other:
+        return None
+    a, b = _names(kb, frame)
+    verdicts: dict[str, dict[str, str]] = frame.spec["verdicts"]
+    findings = interaction_findings(kb, frame.drugs[0], frame.other)
+    if not findings:
+        return BottomLine(fit(_words(verdicts["none"][audience], a, b), []), [], verdict="none")
+    worst = findings[0].severity
+    # the most specific rule at the worst severity speaks (alcohol before the general CNS-depressant rule)
+    top = next((f for f in findings if f.severity == worst and f.code in verdicts), findings[0])
+    key = top.code if top.code in verdicts else ("critical" if top.severity == "critical" else "warning")
+    lead = _words(verdicts[key][audience], a, b)
+    rule = rule_for(kb, top)
+    sources = shown_sources(kb, list(top.sources))
+    texts: list[str] = []
+    used: list[str] = []
+    pair = {frame.drugs[0], frame.other}
+    about_pair = [
+        s
+        for s in kb.statements.values()
+        if pair <= set(s.drugs) and applies(s) and usable(kb, s, statement_text(s))
+    ]
+    if audience == "patient" and about_pair:
+        texts.append(statement_text(about_pair[0]))
+        used.append(about_pair[0].id)
+        sources += [x for x in shown_sources(kb, about_pair[0].sources) if x not in sources]
+    elif rule is not None:
+        texts.append(kb.render(rule.text))
+    return BottomLine(fit(lead, texts), sources, used, verdict=key, rule=rule.id if rule else None)
+
+
+def _from_statement(
+    kb: KnowledgeBase, statement: Statement, lead: str, statement_text: Callable[[Statement], str]
+) -> BottomLine:
+    return BottomLine(fit(lead, [statement_text(statement)]), shown_sources(kb, statement.sources), [statement.id])
+
+
+def build(
+    kb: KnowledgeBase,
+    u: Understanding,
+    frame: Frame,
+    audience: str,
+    *,
+    statement_text: Callable[[Statement], str],
+    applies: Applies,
+    best_key: Callable[[], Statement | None],
+) -> BottomLine | None:
+    """The frame's first recipe that yields a bottom line; None when none does."""
+    spec = frame.spec
+    a, b = _names(kb, frame)
+    lead = _words(spec.get("lead", {}).get(audience, ""), a, b)
+    result: BottomLine | None = None
+    for recipe in spec.get("bottom", []):
+        if "rule" in recipe:
+            result = _interaction(kb, frame, audience, statement_text, applies)
+        elif "template" in recipe:
+            template = recipe["template"]
+            if "older-adults" in frame.populations and spec.get("older_template"):
+                result = _template(kb, frame, spec["older_template"], audience) or _template(
+                    kb, frame, template, audience
+                )
+            else:
+                result = _template(kb, frame, template, audience)
+        elif recipe.get("both"):
+            result = _about_all(kb, u, frame, lead, statement_text, applies)
+        elif "statements" in recipe:
+            for sid in recipe["statements"]:
+                statement = kb.statements.get(sid)
+                if statement is None or not applies(statement) or not usable(kb, statement, statement_text(statement)):
+                    continue
+                if u.drugs and statement.drugs and not set(statement.drugs) & set(u.drugs):
+                    continue
+                result = _from_statement(kb, statement, lead, statement_text)
+                break
+        elif recipe.get("key"):
+            statement = best_key()
+            if statement is not None:
+                result = _from_statement(kb, statement, lead, statement_text)
+        if result is not None:
+            break
+    if result is None:
+        return None
+    close = spec.get("close")
+    if close and close in kb.statements and applies(kb.statements[close]):
+        closing = kb.statements[close]
+        joined = fit(result.text, [statement_text(closing)])
+        if joined != result.text:
+            result.text = joined
+            result.statements.append(closing.id)
+            result.sources += [s for s in shown_sources(kb, closing.sources) if s not in result.sources]
+    return result
+
+
+def _about_all(
+    kb: KnowledgeBase,
+    u: Understanding,
+    frame: Frame,
+    lead: str,
+    statement_text: Callable[[Statement], str],
+    applies: Applies,
+) -> BottomLine | None:
+    """A statement about every drug named (both drugs of a comparison), the setting's own first."""
+    if not frame.drugs:
+        return None
+    wanted = set(frame.drugs)
+    candidates = [
+        s
+        for s in kb.statements.values()
+        if wanted <= set(s.drugs) and applies(s) and usable(kb, s, statement_text(s))
+        and (not s.settings or u.setting in s.settings)
+    ]
+    if not candidates:
+        return None
+    best = min(candidates, key=lambda s: (not s.key, u.setting not in s.settings, len(s.drugs)))
+    return _from_statement(kb, best, lead, statement_text)

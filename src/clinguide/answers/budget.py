@@ -1,0 +1,162 @@
+"""Split an answer's statements into the default view (within a word, section and reference budget) and ``more``.
+
+The frame decides which sections lead; safety points relevant to the frame are kept first
+(the interaction's own warnings, the population asked about, the boxed warning and driving for
+a drug question); near-duplicates are left to ``more``. The limits are data (``frames.yaml``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from clinguide.answers.bottom import shown_sources, word_count
+from clinguide.answers.frames import Frame, frame_book
+
+if TYPE_CHECKING:
+    from clinguide.kb.knowledge import KnowledgeBase
+    from clinguide.kb.models import Statement
+
+Sections = list[tuple[str, list["Statement"]]]
+_WORD = re.compile(r"[a-z]{3,}")
+DUPLICATE_OVERLAP = 0.6
+CLOSING_SECTION = "prescriber"
+
+
+@dataclass(frozen=True)
+class Limits:
+    words: int
+    sections: int
+    references: int
+    items_per_section: int
+
+
+def limits(audience: str) -> Limits:
+    raw = frame_book().raw["budget"]
+    return Limits(
+        int(raw["words"][audience]), int(raw["sections"]), int(raw["references"]), int(raw["items_per_section"])
+    )
+
+
+@dataclass
+class Split:
+    default: Sections = field(default_factory=list)
+    more: Sections = field(default_factory=list)
+
+
+def _vocabulary(text: str) -> frozenset[str]:
+    return frozenset(_WORD.findall(text.lower()))
+
+
+def near_duplicate(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Most of the shorter text's words are in the other (the same point said twice)."""
+    if not a or not b:
+        return False
+    return len(a & b) / min(len(a), len(b)) >= DUPLICATE_OVERLAP
+
+
+def must_keep(
+    kb: KnowledgeBase, frame: Frame, pool: list[Statement], applies: Callable[[Statement], bool]
+) -> list[Statement]:
+    """Safety points the frame never drops: listed ones that apply, and the pair's own warnings."""
+    book = frame_book().raw
+    wanted: list[str] = list(frame.spec.get("keep", []))
+    if frame.drugs:
+        wanted += book.get("universal_keep", [])
+    for population in frame.populations:
+        wanted += book["populations"][population].get("keep", [])
+    out: list[Statement] = []
+    for sid in dict.fromkeys(wanted):
+        statement = kb.statements.get(sid)
+        if statement is None or not applies(statement):
+            continue
+        if frame.drugs and statement.drugs and not set(statement.drugs) & set(frame.drugs):
+            continue
+        out.append(statement)
+    if frame.answer_type == "interaction" and frame.other:
+        out += [s for s in pool if s.safety and frame.other in s.drugs and s not in out]
+    return out
+
+
+def split(
+    kb: KnowledgeBase,
+    frame: Frame,
+    audience: str,
+    pool: Sections,
+    *,
+    text: Callable[[Statement], str],
+    applies: Callable[[Statement], bool],
+    section_of: Callable[[Statement], str],
+    used_words: int,
+    used_sources: set[str],
+    exclude: set[str],
+) -> Split:
+    """Fill the default view in the frame's section order; everything else goes to ``more``."""
+    limit = limits(audience)
+    flat = [s for _key, items in pool for s in items]
+    key_of = {s.id: key for key, items in pool for s in items}
+    keep = must_keep(kb, frame, flat, applies)
+    for statement in keep:
+        key_of.setdefault(statement.id, section_of(statement))
+
+    preferred = list(frame.spec.get("sections", []))
+    pool_order = [key for key, _items in pool]
+
+    def section_rank(key: str) -> tuple[int, int]:
+        if key == CLOSING_SECTION:
+            return len(preferred) + 1, 0  # "talk to your prescriber" closes a patient answer
+        base = key.partition(".")[0]
+        first = preferred.index(base) if base in preferred else len(preferred)
+        return first, pool_order.index(key) if key in pool_order else len(pool_order)
+
+    chosen: dict[str, list[Statement]] = {}
+    words = used_words
+    sources = set(used_sources)
+    seen_text: list[frozenset[str]] = []
+    taken: set[str] = set()
+
+    def try_add(statement: Statement, forced: bool) -> bool:
+        nonlocal words
+        if statement.id in taken or statement.id in exclude:
+            return False
+        key = key_of[statement.id]
+        body = text(statement)
+        vocabulary = _vocabulary(body)
+        if not forced:
+            if key not in chosen and len(chosen) >= limit.sections:
+                return False
+            if len(chosen.get(key, [])) >= limit.items_per_section:
+                return False
+            if words + word_count(body) > limit.words:
+                return False
+            if len(sources | set(shown_sources(kb, statement.sources))) > limit.references:
+                return False
+            if any(near_duplicate(vocabulary, other) for other in seen_text):
+                return False
+        chosen.setdefault(key, []).append(statement)
+        taken.add(statement.id)
+        words += word_count(body)
+        sources.update(shown_sources(kb, statement.sources))
+        seen_text.append(vocabulary)
+        return True
+
+    closing = dict(pool).get(CLOSING_SECTION, [])
+    for statement in [*keep, *closing]:
+        try_add(statement, forced=True)
+    for key in sorted(pool_order, key=section_rank):
+        for statement in dict(pool)[key]:
+            try_add(statement, forced=False)
+
+    order = {s.id: i for i, s in enumerate(flat)}
+    default = [
+        (key, sorted(items, key=lambda s: order.get(s.id, -1)))
+        for key, items in sorted(chosen.items(), key=lambda kv: section_rank(kv[0]))
+    ]
+    more: Sections = []
+    for key, items in pool:
+        rest = [s for s in items if s.id not in taken]
+        if rest:
+            more.append((key, rest))
+    return Split(default, more)

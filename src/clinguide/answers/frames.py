@@ -1,0 +1,118 @@
+"""Question frames: the answer type and slots of a question, read from ``frames.yaml``.
+
+A frame says what kind of answer the question wants (a dose, a yes/no about a pair of drugs,
+a comparison ...). The frames, their trigger words and their bottom-line recipes are data;
+this module only matches them against the words of the question.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from clinguide.answers.understand import PhraseSet, Understanding, lexicon, pack_names, stem, words
+
+if TYPE_CHECKING:
+    from clinguide.kb.knowledge import KnowledgeBase
+
+FRAMES_PATH = Path(__file__).with_name("frames.yaml")
+ALCOHOL = "alcohol"
+
+
+@dataclass(frozen=True)
+class FrameSpec:
+    id: str
+    triggers: PhraseSet
+    needs: dict[str, Any]
+    raw: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FrameBook:
+    raw: dict[str, Any]
+    frames: tuple[FrameSpec, ...]
+    populations: dict[str, PhraseSet]
+
+    def get(self, frame_id: str) -> FrameSpec:
+        return next(f for f in self.frames if f.id == frame_id)
+
+
+def _stemmed(phrases: list[Any]) -> PhraseSet:
+    return PhraseSet({tuple(stem(w) for w in words(str(p))): str(p) for p in phrases})
+
+
+@lru_cache(maxsize=1)
+def frame_book() -> FrameBook:
+    raw = yaml.safe_load(FRAMES_PATH.read_text(encoding="utf-8"))
+    frames = tuple(
+        FrameSpec(entry["id"], _stemmed(entry.get("triggers") or []), dict(entry.get("needs") or {}), entry)
+        for entry in raw["frames"]
+    )
+    populations = {name: _stemmed(spec["words"]) for name, spec in raw.get("populations", {}).items()}
+    return FrameBook(raw, frames, populations)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """The answer type and its slots."""
+
+    answer_type: str
+    drugs: tuple[str, ...] = ()  # covered drugs named, in order
+    other: str | None = None  # the second drug or substance of an interaction question
+    populations: tuple[str, ...] = ()
+    setting: str = "back-spasm"
+    spec: dict[str, Any] = field(default_factory=dict)
+
+
+def _generic_tokens(kb: KnowledgeBase, tokens: tuple[str, ...]) -> tuple[str, ...]:
+    """The question's words with every drug or class name replaced by "it" ("how does valium work")."""
+    spans = [(s, e) for s, e, _d in pack_names(kb).drugs.find(tokens)]
+    spans += [(s, e) for s, e, _c in lexicon().classes.find(tokens)]
+    out: list[str] = []
+    index = 0
+    for start, end in sorted(spans):
+        if start < index:
+            continue
+        out += [stem(t) for t in tokens[index:start]] + ["it"]
+        index = end
+    out += [stem(t) for t in tokens[index:]]
+    return tuple(out)
+
+
+def _other(u: Understanding) -> str | None:
+    if len(u.drugs) >= 2:
+        return u.drugs[1]
+    if u.agents:
+        return u.agents[0]
+    if ALCOHOL in u.tokens or any(t in u.tokens for t in ("drink", "drinking", "beer", "wine", "booze")):
+        return ALCOHOL
+    return None
+
+
+def _fits(spec: FrameSpec, u: Understanding, other: str | None) -> bool:
+    needs = spec.needs
+    if len(u.drugs) < int(needs.get("drugs", 0)):
+        return False
+    if needs.get("other") and not (u.drugs and other):
+        return False
+    return not ("setting" in needs and u.setting != needs["setting"])
+
+
+def frame_of(u: Understanding, kb: KnowledgeBase) -> Frame:
+    """The first frame (in file order) whose needs hold and whose triggers occur (or that has none)."""
+    book = frame_book()
+    tokens = _generic_tokens(kb, u.tokens)
+    other = _other(u)
+    populations = tuple(name for name, phrases in book.populations.items() if phrases.find(tokens))
+    for spec in book.frames:
+        if not _fits(spec, u, other):
+            continue
+        if spec.triggers.entries and not spec.triggers.find(tokens):
+            continue
+        return Frame(spec.id, u.drugs, other, populations, u.setting, spec.raw)
+    last = book.frames[-1]
+    return Frame(last.id, u.drugs, other, populations, u.setting, last.raw)

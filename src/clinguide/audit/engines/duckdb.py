@@ -1,0 +1,243 @@
+"""The DuckDB engine: reads NDJSON/Parquet in DuckDB (streamed, never as Python objects), runs the measure
+in SQL, and the per-dispense checks in a process pool over partitions of whole patients."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from clinguide.audit.engines import Progress
+from clinguide.audit.input import ICD10_SYSTEMS, PATHS, RXNORM, InputSet
+from clinguide.audit.rules import FINDING_COLUMNS
+
+ROWS_PER_PARTITION = 40_000
+IN_PROCESS_BELOW = 20_000  # fewer check rows than this: no process pool (its start-up would dominate)
+_CODING = "'[{\"system\":\"VARCHAR\",\"code\":\"VARCHAR\",\"display\":\"VARCHAR\"}]'"
+
+
+def _q(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _source(path: Path, kind: str) -> str:
+    label = _q(path.name)
+    if kind == "parquet":
+        return (f"SELECT {label} AS src_file, ordinality AS src_line, to_json(t)::VARCHAR AS line "
+                f"FROM (SELECT * FROM read_parquet({_q(str(path))}) WITH ORDINALITY) t")
+    return (f"SELECT {label} AS src_file, ordinality AS src_line, line FROM read_csv({_q(str(path))}, "
+            "columns={'line': 'VARCHAR'}, header=false, delim=chr(1), quote='', escape='', auto_detect=false, "
+            "max_line_size=16777216) WITH ORDINALITY")
+
+
+def _fields(rtype: str, sources: list[str]) -> str:
+    paths = ", ".join(_q(p) for _, p in PATHS[rtype])
+    union = "\nUNION ALL\n".join(sources)
+    cols = ", ".join(f"f[{i + 1}] AS {name}" for i, (name, _) in enumerate(PATHS[rtype]))
+    return f"""
+WITH src AS ({union}),
+v AS (
+  SELECT src_file, src_line, (line IS NULL OR trim(line) = '') AS blank,
+    CASE WHEN line IS NOT NULL AND trim(line) <> '' AND json_valid(line) THEN json_extract_string(line, [{paths}])
+    END AS f
+  FROM src
+)
+SELECT src_file, src_line, blank, f IS NULL AND NOT blank AS invalid, {cols} FROM v"""
+
+
+def _patient_ref(col: str) -> str:
+    return (f"CASE WHEN {col} IS NULL THEN NULL WHEN {col} NOT LIKE '%/%' THEN {col} "
+            f"WHEN regexp_matches({col}, '(^|/)Patient/[^/]+$') THEN regexp_extract({col}, '[^/]+$') END")
+
+
+def _day(col: str) -> str:
+    return (f"CASE WHEN length({col}) >= 10 THEN "
+            f"date_diff('day', DATE '1970-01-01', TRY_CAST(substr({col}, 1, 10) AS DATE)) END")
+
+
+def _wrong_type(rtype: str) -> str:
+    return (f"WHEN resource_type IS DISTINCT FROM '{rtype}' THEN 'resourceType is ' || "
+            f"COALESCE('''' || resource_type || '''', 'missing') || ', expected {rtype}'")
+
+
+def _birth(col: str) -> str:
+    """A FHIR date to 'YYYY-MM-DD'; a partial date to its latest possible day (as text, compared as text)."""
+    return (f"CASE WHEN regexp_matches({col}, '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') THEN substr({col}, 1, 10) "
+            f"WHEN regexp_matches({col}, '^[0-9]{{4}}-[0-9]{{2}}$') THEN {col} || '-31' "
+            f"WHEN regexp_matches({col}, '^[0-9]{{4}}$') THEN {col} || '-12-31' END")
+
+
+STAGE_SQL = {
+    "Patient": lambda fields: f"""
+SELECT src_file, src_line, blank,
+  CASE WHEN blank THEN NULL WHEN invalid THEN 'invalid JSON' {_wrong_type('Patient')}
+       WHEN id IS NULL OR id = '' THEN 'missing id'
+       WHEN birth_date IS NOT NULL AND {_birth('birth_date')} IS NULL THEN 'birthDate is not a date'
+  END AS problem,
+  id AS patient_id, {_birth('birth_date')} AS birth, gender
+FROM ({fields})""",
+    "MedicationDispense": lambda fields: f"""
+SELECT src_file, src_line, blank,
+  CASE WHEN blank THEN NULL WHEN invalid THEN 'invalid JSON' {_wrong_type('MedicationDispense')}
+       WHEN subject IS NULL THEN 'missing subject'
+       WHEN patient_id IS NULL THEN 'subject is not a Patient reference'
+       WHEN status IS NULL THEN 'missing status'
+       WHEN status = 'completed' AND handed_over IS NULL THEN 'missing date (whenHandedOver)'
+       WHEN status = 'completed' AND day IS NULL THEN 'whenHandedOver is not a date'
+       WHEN status = 'completed' AND (days_supply IS NULL OR days_supply <= 0) THEN 'missing or invalid daysSupply'
+  END AS problem,
+  src_file || ':' || CAST(src_line AS VARCHAR) AS disp_id, id AS resource_id, patient_id, status, day,
+  CAST(ceil(days_supply) AS INTEGER) AS days_supply,
+  COALESCE(rx.code, '') AS rx_code,
+  COALESCE(rx.display, concept_text, codings_list[1].display, '') AS display, dosage
+FROM (
+  SELECT *, {_patient_ref('subject')} AS patient_id, {_day('handed_over')} AS day,
+    TRY_CAST(days_supply_text AS DOUBLE) AS days_supply,
+    list_filter(codings_list, lambda x: x.system = '{RXNORM}')[1] AS rx
+  FROM (SELECT * EXCLUDE (days_supply), days_supply AS days_supply_text,
+          TRY(from_json(codings, {_CODING})) AS codings_list FROM ({fields}))
+)""",
+    "Condition": lambda fields: f"""
+SELECT src_file, src_line, blank,
+  CASE WHEN blank THEN NULL WHEN invalid THEN 'invalid JSON' {_wrong_type('Condition')}
+       WHEN subject IS NULL THEN 'missing subject'
+       WHEN patient_id IS NULL THEN 'subject is not a Patient reference'
+       WHEN start_day IS NULL THEN 'missing date (onsetDateTime, onsetPeriod.start or recordedDate)'
+  END AS problem,
+  patient_id, replace(upper(icd.code), '.', '') AS code, start_day, end_day, verification
+FROM (
+  SELECT *, {_patient_ref('subject')} AS patient_id,
+    COALESCE({_day('onset')}, {_day('onset_start')}, {_day('recorded')}) AS start_day,
+    COALESCE({_day('abatement')}, {_day('onset_end')}) AS end_day,
+    list_filter(TRY(from_json(codings, {_CODING})), lambda x: x.system IN ({', '.join(_q(s) for s in ICD10_SYSTEMS)}))[1]
+      AS icd
+  FROM ({fields})
+)""",
+    "MedicationRequest": lambda fields: f"""
+SELECT src_file, src_line, blank,
+  CASE WHEN blank THEN NULL WHEN invalid THEN 'invalid JSON' {_wrong_type('MedicationRequest')}
+       WHEN subject IS NULL THEN 'missing subject'
+       WHEN patient_id IS NULL THEN 'subject is not a Patient reference'
+       WHEN authored IS NULL THEN 'missing date (authoredOn)'
+  END AS problem, patient_id, status
+FROM (SELECT *, {_patient_ref('subject')} AS patient_id FROM ({fields}))""",
+}
+STAGE_TABLE = {"Patient": "stage_patient", "MedicationDispense": "stage_dispense", "Condition": "stage_condition",
+               "MedicationRequest": "stage_request"}
+EMPTY_STAGE = {
+    "Condition": "SELECT NULL::VARCHAR AS src_file, NULL::BIGINT AS src_line, false AS blank, NULL::VARCHAR AS problem,"
+                 " NULL::VARCHAR AS patient_id, NULL::VARCHAR AS code, NULL::INTEGER AS start_day,"
+                 " NULL::INTEGER AS end_day, NULL::VARCHAR AS verification WHERE false",
+    "MedicationRequest": "SELECT NULL::VARCHAR AS src_file, NULL::BIGINT AS src_line, false AS blank,"
+                         " NULL::VARCHAR AS problem, NULL::VARCHAR AS patient_id, NULL::VARCHAR AS status WHERE false",
+}
+
+
+def _check_worker(rows: Any) -> Any:
+    from clinguide.audit.rules import check_partition
+
+    return check_partition(rows)
+
+
+class DuckDBEngine:
+    name = "duckdb"
+
+    def __init__(self, workers: int | None = None) -> None:
+        self._tmp = tempfile.TemporaryDirectory(prefix="clinguide-audit-")
+        # an on-disk database lets DuckDB spill to disk, so memory stays bounded for large populations
+        self.con = duckdb.connect(str(Path(self._tmp.name) / "audit.duckdb"))
+        self.con.execute("SET preserve_insertion_order = true")
+        self.workers = workers or max(1, os.cpu_count() or 1)
+
+    def load(self, inputs: InputSet, progress: Progress) -> None:
+        types = [t for t in STAGE_TABLE if t in inputs.files or t in EMPTY_STAGE]
+        for i, rtype in enumerate(types):
+            progress(f"reading {rtype}", i, len(types))
+            files = inputs.files.get(rtype, [])
+            if files:
+                fields = _fields(rtype, [_source(p, inputs.kind(p)) for p in files])
+                select = STAGE_SQL[rtype](fields)
+            else:
+                select = EMPTY_STAGE[rtype]
+            self.con.execute(f"CREATE TABLE {STAGE_TABLE[rtype]} AS {select}")
+        progress("reading input", len(types), len(types))
+        self.con.execute("""
+CREATE VIEW patients AS SELECT patient_id, birth, gender FROM stage_patient WHERE problem IS NULL AND NOT blank;
+CREATE VIEW dispenses AS SELECT * EXCLUDE (blank, problem) FROM stage_dispense WHERE problem IS NULL AND NOT blank;
+CREATE VIEW conditions AS SELECT patient_id, code, start_day, end_day, verification FROM stage_condition
+  WHERE problem IS NULL AND NOT blank;
+CREATE VIEW requests AS SELECT patient_id, status FROM stage_request WHERE problem IS NULL AND NOT blank;
+CREATE VIEW lines AS
+  SELECT 'Patient' AS resource, src_file, src_line, blank, problem FROM stage_patient
+  UNION ALL SELECT 'MedicationDispense', src_file, src_line, blank, problem FROM stage_dispense
+  UNION ALL SELECT 'Condition', src_file, src_line, blank, problem FROM stage_condition
+  UNION ALL SELECT 'MedicationRequest', src_file, src_line, blank, problem FROM stage_request;
+""")
+
+    def put_codemap(self, rows: list[tuple[Any, ...]]) -> None:
+        self.con.execute("CREATE TABLE codemap (rx_code VARCHAR, display VARCHAR, drug_id VARCHAR, opioid BOOLEAN, "
+                         "benzodiazepine BOOLEAN, how VARCHAR)")
+        if rows:
+            self.con.executemany("INSERT INTO codemap VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+    def query(self, sql: str) -> list[dict[str, Any]]:
+        cursor = self.con.execute(sql)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def create_table(self, name: str, sql: str) -> None:
+        self.con.execute(f"CREATE TABLE {name} AS {sql}")
+
+    def run_checks(self, input_sql: str, progress: Progress) -> None:
+        """Partition the check input by patient hash; check each partition in a worker process."""
+        cols = ", ".join(f"{c} {t}" for c, t in zip(FINDING_COLUMNS, (
+            "VARCHAR", "VARCHAR", "VARCHAR", "BIGINT", "BIGINT", "VARCHAR", "BIGINT", "VARCHAR", "VARCHAR", "VARCHAR",
+            "VARCHAR", "VARCHAR"), strict=True))
+        self.con.execute(f"CREATE TABLE findings ({cols})")
+        self.con.execute(f"CREATE TABLE check_input AS {input_sql}")
+        total = self.con.execute("SELECT COUNT(*) FROM check_input").fetchone()[0]  # type: ignore[index]
+        parts = max(1, -(-total // ROWS_PER_PARTITION))
+
+        def fetch(k: int) -> Any:
+            return self.con.execute(
+                f"SELECT * FROM check_input WHERE hash(patient_id) % {parts} = {k}").df()
+
+        def store(frame: Any) -> None:
+            if len(frame):
+                self.con.register("_part", frame)
+                self.con.execute(f"INSERT INTO findings SELECT {', '.join(FINDING_COLUMNS)} FROM _part")
+                self.con.unregister("_part")
+
+        progress("checking dispenses", 0, parts)
+        if total < IN_PROCESS_BELOW or self.workers == 1:
+            from clinguide.audit.rules import check_partition
+
+            for k in range(parts):
+                store(check_partition(fetch(k)))
+                progress("checking dispenses", k + 1, parts)
+            return
+        with ProcessPoolExecutor(max_workers=min(self.workers, parts), mp_context=get_context("spawn")) as pool:
+            pending = []
+            done = 0
+            for k in range(parts):
+                pending.append(pool.submit(_check_worker, fetch(k)))
+                while len(pending) > self.workers * 2:  # bounded: at most a few partitions in flight
+                    store(pending.pop(0).result())
+                    done += 1
+                    progress("checking dispenses", done, parts)
+            for future in pending:
+                store(future.result())
+                done += 1
+                progress("checking dispenses", done, parts)
+
+    def write_parquet(self, sql: str, path: Path) -> None:
+        self.con.execute(f"COPY ({sql}) TO {_q(str(path))} (FORMAT parquet)")
+
+    def close(self) -> None:
+        self.con.close()
+        self._tmp.cleanup()

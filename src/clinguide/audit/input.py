@@ -1,0 +1,101 @@
+"""Find the input files of an audit: FHIR R4 Bulk Data NDJSON (optionally gzipped) or Parquet, by resource type.
+
+A file belongs to a resource type when one of the dot/dash/underscore-separated parts of its
+name is the type: ``Patient.ndjson``, ``1.MedicationDispense.ndjson.gz``, ``Condition-000.parquet``.
+The FHIR paths every engine reads are listed here once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from clinguide.errors import InputError
+
+RESOURCE_TYPES = ("Patient", "MedicationDispense", "Condition", "MedicationRequest")
+REQUIRED = ("Patient", "MedicationDispense")
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+ICD10_SYSTEMS = ("http://hl7.org/fhir/sid/icd-10-cm", "http://hl7.org/fhir/sid/icd-10")
+NDJSON_SUFFIXES = (".ndjson", ".ndjson.gz", ".jsonl", ".jsonl.gz")
+PARQUET_SUFFIXES = (".parquet",)
+_SPLIT = re.compile(r"[._-]")
+
+# (column, JSON path) per resource type; every engine extracts these and nothing else
+PATHS: dict[str, tuple[tuple[str, str], ...]] = {
+    "Patient": (("resource_type", "$.resourceType"), ("id", "$.id"), ("birth_date", "$.birthDate"),
+                ("gender", "$.gender")),
+    "MedicationDispense": (
+        ("resource_type", "$.resourceType"), ("id", "$.id"), ("status", "$.status"),
+        ("subject", "$.subject.reference"), ("handed_over", "$.whenHandedOver"),
+        ("days_supply", "$.daysSupply.value"), ("codings", "$.medicationCodeableConcept.coding"),
+        ("concept_text", "$.medicationCodeableConcept.text"), ("dosage", "$.dosageInstruction[0]"),
+    ),
+    "Condition": (
+        ("resource_type", "$.resourceType"), ("id", "$.id"), ("subject", "$.subject.reference"),
+        ("codings", "$.code.coding"), ("onset", "$.onsetDateTime"), ("onset_start", "$.onsetPeriod.start"),
+        ("recorded", "$.recordedDate"), ("abatement", "$.abatementDateTime"), ("onset_end", "$.onsetPeriod.end"),
+        ("verification", "$.verificationStatus.coding[0].code"),
+    ),
+    "MedicationRequest": (
+        ("resource_type", "$.resourceType"), ("id", "$.id"), ("status", "$.status"),
+        ("subject", "$.subject.reference"), ("authored", "$.authoredOn"),
+    ),
+}
+
+
+@dataclass
+class InputSet:
+    root: Path
+    files: dict[str, list[Path]] = field(default_factory=dict)
+
+    def kind(self, path: Path) -> str:
+        return "parquet" if path.name.endswith(PARQUET_SUFFIXES) else "ndjson"
+
+    def all_files(self) -> list[tuple[str, Path]]:
+        return [(rtype, p) for rtype in RESOURCE_TYPES for p in self.files.get(rtype, [])]
+
+
+def resource_type_of(path: Path) -> str | None:
+    name = path.name
+    for suffix in (*NDJSON_SUFFIXES, *PARQUET_SUFFIXES):
+        if name.endswith(suffix):
+            parts = _SPLIT.split(name[: -len(suffix)])
+            for rtype in RESOURCE_TYPES:
+                if rtype in parts:
+                    return rtype
+            return None
+    return None
+
+
+def find_inputs(root: Path) -> InputSet:
+    """The input files under ``root`` (a folder), or InputError naming what is missing and what is accepted."""
+    if not root.exists():
+        raise InputError(f"INPUT: {root} does not exist; give a folder of FHIR NDJSON or Parquet files",
+                         field="INPUT")
+    if not root.is_dir():
+        raise InputError(f"INPUT: {root} is not a folder; give the folder that holds Patient.ndjson, "
+                         "MedicationDispense.ndjson, Condition.ndjson (and optionally MedicationRequest.ndjson)",
+                         field="INPUT")
+    found = InputSet(root)
+    for path in sorted(p for p in root.iterdir() if p.is_file()):
+        rtype = resource_type_of(path)
+        if rtype:
+            found.files.setdefault(rtype, []).append(path)
+    missing = [r for r in REQUIRED if r not in found.files]
+    if missing:
+        raise InputError(
+            f"INPUT: no {' or '.join(missing)} file in {root}; expected files such as "
+            + ", ".join(f"{r}.ndjson" for r in missing)
+            + " (NDJSON, .ndjson.gz or .parquet; one resource per line)", field="INPUT")
+    return found
+
+
+def patient_id(reference: str | None) -> str | None:
+    """'Patient/123' -> '123'; a reference to another resource type -> None."""
+    if not reference:
+        return None
+    if "/" not in reference:
+        return reference
+    rtype, _, rid = reference.rpartition("/")
+    return rid if rtype.split("/")[-1] == "Patient" and rid else None
