@@ -80,7 +80,11 @@ def test_assess_case_shows_verdict(page: Any) -> None:
     verdict = page.locator("section.verdict")
     verdict.wait_for()
     assert re.search(r"Diazepam:", verdict.inner_text())
-    assert verdict.locator("code").inner_text() in ("consider-short-term", "not-yet", "not-recommended", "avoid")
+    # issue 12: the verdict's label, not its machine code
+    assert verdict.locator(".verdict-word").inner_text() in (
+        "May be considered — short term only", "Not yet", "Not recommended", "Avoid")
+    assert verdict.locator("code").count() == 0
+    assert page.locator(".patient-summary").inner_text().count("45 years") == 1
     assert page.locator("ol.steps li").count() >= 1
     assert page.locator(".references li").count() >= 1
 

@@ -62,6 +62,11 @@ CHECK_VERDICT_WORDS = {
     "do-not-prescribe": "Do not prescribe",
     "cannot-assess": "Cannot assess",
 }
+URGENT_WORDS = {
+    "emergency": "emergency care now",
+    "same-day": "assessment today",
+    "contact-surgical-team": "contact the surgical team now",
+}
 CHECK_VERDICT_TONE = {"ok": "ok", "caution": "warning", "do-not-prescribe": "critical", "cannot-assess": "warning"}
 POPULATION_WORDS = {
     "adult": "Adults",
@@ -382,6 +387,7 @@ def _case_from_form(form: Any) -> tuple[dict[str, Any], dict[str, Any]]:
             "spasm",
             "alcohol",
             "other_conditions",
+            "symptoms",
             "allergies",
         )
     }
@@ -412,6 +418,9 @@ def _case_from_form(form: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     allergies = _split_list(values["allergies"])
     if allergies:
         case["allergies"] = allergies
+    symptoms = _split_list(values["symptoms"])
+    if symptoms:
+        case["symptoms"] = symptoms
     return case, values
 
 
@@ -462,7 +471,10 @@ async def assess_submit(request: Request) -> HTMLResponse:
             refs=_references(kb, numbers, plan.sources),
             verdict_words=VERDICT_WORDS,
             verdict_tone=VERDICT_TONE,
+            urgent_words=URGENT_WORDS,
             findings=_sorted_findings(plan.findings),
+            case=case,
+            today=dt.date.today().isoformat(),
             title="Plan",
         )
     except PageError as err:
@@ -550,6 +562,8 @@ async def check_submit(request: Request) -> HTMLResponse:
             refs=_references(kb, numbers, result.sources),
             verdict_words=CHECK_VERDICT_WORDS,
             verdict_tone=CHECK_VERDICT_TONE,
+            case=case,
+            today=dt.date.today().isoformat(),
             title="Check result",
         )
     except PageError as err:
