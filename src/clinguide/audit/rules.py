@@ -43,6 +43,7 @@ AGE_BANDS = ((0, 18, "0-17"), (18, 45, "18-44"), (45, 65, "45-64"), (65, 75, "65
 SEXES = ("female", "male", "other", "unknown")
 
 
+@lru_cache(maxsize=256)
 def age_band(age: int | None) -> str:
     if age is None:
         return "unknown"
@@ -55,16 +56,30 @@ def age_band(age: int | None) -> str:
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 
 
+@lru_cache(maxsize=8192)
+def _calendar_day(day: int) -> tuple[int, int, int]:
+    on = dt.date.fromordinal(_EPOCH_ORDINAL + day)
+    return on.year, on.month, on.day
+
+
+@lru_cache(maxsize=65536)
+def _birth_parts(birth: str) -> tuple[int, int, int] | None:
+    try:
+        return int(birth[0:4]), int(birth[5:7]), int(birth[8:10])
+    except ValueError:
+        return None
+
+
 def age_on(birth: str | None, day: int) -> int | None:
     """Whole years on an epoch day; ``birth`` is 'YYYY-MM-DD' (a partial date already set to its latest day)."""
     if not birth or len(birth) < 10:
         return None
-    on = dt.date.fromordinal(_EPOCH_ORDINAL + int(day))
-    try:
-        y, m, d = int(birth[0:4]), int(birth[5:7]), int(birth[8:10])
-    except ValueError:
+    parts = _birth_parts(birth)
+    if parts is None:
         return None
-    years = on.year - y - ((on.month, on.day) < (m, d))
+    y, m, d = parts
+    on_y, on_m, on_d = _calendar_day(int(day))
+    years = on_y - y - ((on_m, on_d) < (m, d))
     return years if 0 <= years <= 130 else None
 
 
@@ -138,6 +153,7 @@ def findings_for(drug_id: str, dose: str | None, frequency: str | None, days: in
                  sex: str | None, others: tuple[str, ...]) -> tuple[tuple[str, str, str, str], ...]:
     """(code, severity, title, detail) of what ``check`` finds for this order and patient, memoised."""
     from clinguide.checks.engine import check
+    from clinguide.kb import get_kb
 
     order: dict[str, Any] = {"drug": drug_id}
     if days is not None and 1 <= days <= 3650:
@@ -151,7 +167,9 @@ def findings_for(drug_id: str, dose: str | None, frequency: str | None, days: in
         case["age"] = age
     if sex in SEXES:
         case["sex"] = sex
-    result = check(order, case)
+    # suggest=False: the safer-order search re-runs check for a candidate order and only sets the findings'
+    # suggested_order, which an audit does not report; code, severity, title and detail are the same
+    result = check(order, case, kb=get_kb(), suggest=False)
     out = []
     for f in result.findings:
         if f.code in NOT_FROM_DISPENSES or (f.code, f.title) in NOT_FROM_DISPENSES_TITLES:
@@ -187,11 +205,17 @@ def dispense_keys(frame: pd.DataFrame) -> pd.DataFrame:
                              if start <= day < end and other_disp != disp_id and d != drug_id})
             age = age_on(birth, day)
             dose, frequency = order_fields(drug_id, display or "", dosage)
-            key = json.dumps([drug_id, dose, frequency, supply, age, gender if gender in SEXES else None, others],
-                             separators=(",", ":"))
+            key = _key(drug_id, dose, frequency, supply, age, gender if gender in SEXES else None, tuple(others))
             rows.append((patient_id, disp_id, src_file, src_line, day, drug_id, age, age_band(age), key))
     out = pd.DataFrame(rows, columns=KEYED_COLUMNS)
     return out.astype({"src_line": "int64", "day": "int64", "age": "Int64"})
+
+
+@lru_cache(maxsize=65536)
+def _key(drug_id: str, dose: str | None, frequency: str | None, supply: int, age: int | None, sex: str | None,
+         others: tuple[str, ...]) -> str:
+    """The check key as JSON text (memoised: most dispenses repeat an order already seen)."""
+    return json.dumps([drug_id, dose, frequency, supply, age, sex, list(others)], separators=(",", ":"))
 
 
 def findings_for_keys(frame: pd.DataFrame) -> pd.DataFrame:
