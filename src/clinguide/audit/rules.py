@@ -23,9 +23,10 @@ import json
 import re
 from collections import defaultdict
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported where a frame is built: the measure alone never needs it
+    import pandas as pd
 
 NOT_FROM_DISPENSES = frozenset({"first-line-not-tried", "not-recommended-setting"})
 # missing-data findings that only say a setting rule could not be placed: dispenses never carry the setting
@@ -148,13 +149,9 @@ def _is_mass(dose: str) -> bool:
     return parsed is not None and parsed.kind == "mass"
 
 
-@lru_cache(maxsize=200_000)
-def findings_for(drug_id: str, dose: str | None, frequency: str | None, days: int | None, age: int | None,
-                 sex: str | None, others: tuple[str, ...]) -> tuple[tuple[str, str, str, str], ...]:
-    """(code, severity, title, detail) of what ``check`` finds for this order and patient, memoised."""
-    from clinguide.checks.engine import check
-    from clinguide.kb import get_kb
-
+def order_and_case(drug_id: str, dose: str | None, frequency: str | None, days: int | None, age: int | None,
+                   sex: str | None, others: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The Order and Case (as ``check`` accepts them) of one dispense's key."""
     order: dict[str, Any] = {"drug": drug_id}
     if days is not None and 1 <= days <= 3650:
         order["days"] = days
@@ -167,11 +164,55 @@ def findings_for(drug_id: str, dose: str | None, frequency: str | None, days: in
         case["age"] = age
     if sex in SEXES:
         case["sex"] = sex
-    # suggest=False: the safer-order search re-runs check for a candidate order and only sets the findings'
-    # suggested_order, which an audit does not report; code, severity, title and detail are the same
-    result = check(order, case, kb=get_kb(), suggest=False)
+    return order, case
+
+
+# The audit's fast path into check's own engine: many keys share the order or the patient, so the validated,
+# prepared order and case are made once each and reused (the check families only read them). Findings are
+# exactly check(order, case, suggest=False).findings; tests/audit compare them with check() on every distinct
+# key of a generated population.
+@lru_cache(maxsize=8192)
+def _prepared_order(drug_id: str, dose: str | None, frequency: str | None, days: int | None) -> Any:
+    from clinguide.clinical.order import prepare_order
+    from clinguide.contracts import Order
+    from clinguide.kb import get_kb
+
+    order, _case = order_and_case(drug_id, dose, frequency, days, None, None, ())
+    return prepare_order(Order.model_validate(order), get_kb())
+
+
+@lru_cache(maxsize=8192)
+def _prepared_case(age: int | None, sex: str | None, others: tuple[str, ...]) -> Any:
+    from clinguide.clinical.case import prepare_case
+    from clinguide.contracts import Case
+    from clinguide.kb import get_kb
+
+    _order, case = order_and_case("", None, None, None, age, sex, others)
+    return prepare_case(Case.model_validate(case), get_kb())
+
+
+def check_findings(drug_id: str, dose: str | None, frequency: str | None, days: int | None, age: int | None,
+                   sex: str | None, others: tuple[str, ...]) -> list[Any]:
+    """``check(order, case, suggest=False).findings`` for one key, with the order and case prepared once."""
+    from clinguide.checks.base import CheckContext, kb_index
+    from clinguide.checks.registry import run_all
+    from clinguide.kb import get_kb
+
+    kb = get_kb()
+    ctx = CheckContext(kb=kb, order=_prepared_order(drug_id, dose, frequency, days),
+                       case=_prepared_case(age, sex, others), index=kb_index(kb))
+    return run_all(ctx)
+
+
+@lru_cache(maxsize=200_000)
+def findings_for(drug_id: str, dose: str | None, frequency: str | None, days: int | None, age: int | None,
+                 sex: str | None, others: tuple[str, ...]) -> tuple[tuple[str, str, str, str], ...]:
+    """(code, severity, title, detail) of what ``check`` finds for this order and patient, memoised.
+
+    The safer-order search of ``check`` is left out: it only sets the findings' suggested_order (and re-runs
+    check for the candidate), which an audit does not report; code, severity, title and detail are the same."""
     out = []
-    for f in result.findings:
+    for f in check_findings(drug_id, dose, frequency, days, age, sex, others):
         if f.code in NOT_FROM_DISPENSES or (f.code, f.title) in NOT_FROM_DISPENSES_TITLES:
             continue
         if dose is None and f.code == "unparseable-order":
@@ -179,7 +220,7 @@ def findings_for(drug_id: str, dose: str | None, frequency: str | None, days: in
         out.append((f.code, f.severity, f.title, f.detail))
     if dose is None:
         out.append((*DOSE_NOT_IN_MG, "The dispense's dosage instruction gives no dose in mg (or no dosage "
-                    "instruction), so the dose, daily dose, course length and taper checks of the pack did not run; "
+                    "instruction), so the dose, daily-dose and duration checks of the pack did not run; "
                     "age and interaction checks did."))
     return tuple(out)
 
@@ -207,6 +248,8 @@ def dispense_keys(frame: pd.DataFrame) -> pd.DataFrame:
             dose, frequency = order_fields(drug_id, display or "", dosage)
             key = _key(drug_id, dose, frequency, supply, age, gender if gender in SEXES else None, tuple(others))
             rows.append((patient_id, disp_id, src_file, src_line, day, drug_id, age, age_band(age), key))
+    import pandas as pd
+
     out = pd.DataFrame(rows, columns=KEYED_COLUMNS)
     return out.astype({"src_line": "int64", "day": "int64", "age": "Int64"})
 
@@ -225,6 +268,8 @@ def findings_for_keys(frame: pd.DataFrame) -> pd.DataFrame:
         drug_id, dose, frequency, days, age, sex, others = json.loads(key)
         for code, severity, title, detail in findings_for(drug_id, dose, frequency, days, age, sex, tuple(others)):
             rows.append((key, code, severity, title, detail))
+    import pandas as pd
+
     return pd.DataFrame(rows, columns=KEY_FINDING_COLUMNS, dtype="object")
 
 
