@@ -149,6 +149,19 @@ def _is_mass(dose: str) -> bool:
     return parsed is not None and parsed.kind == "mass"
 
 
+def preload() -> None:
+    """Import what the per-dispense checks use and load the pack, so processes forked afterwards start warm."""
+    import pandas  # noqa: F401  (the frames the workers receive)
+
+    from clinguide.checks import registry  # noqa: F401
+    from clinguide.clinical import case, order, sig  # noqa: F401
+    from clinguide.fhir import dosage  # noqa: F401
+    from clinguide.kb import get_kb
+
+    findings_for.__wrapped__("diazepam", "5 mg", "3 times daily", 7, 40, "female", ("oxycodone",))  # lazy imports
+    get_kb()
+
+
 def order_and_case(drug_id: str, dose: str | None, frequency: str | None, days: int | None, age: int | None,
                    sex: str | None, others: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The Order and Case (as ``check`` accepts them) of one dispense's key."""

@@ -222,9 +222,9 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context(method))
     if method == "fork":
-        from clinguide.kb import get_kb
+        from clinguide.audit.rules import preload
 
-        get_kb()  # loaded in the parent, so the forked workers share it
+        preload()  # the pack and the modules the checks import, once, in the parent: the workers share them
         pool.submit(_ready).result()  # a fork pool starts all its workers on the first task
     return pool
 
