@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import threading
@@ -70,6 +71,7 @@ def run(folder: Path, engine: str, measure_only: bool = False, src: Path | None 
     if src is not None:
         env["PYTHONPATH"] = str(src)
     args = [str(BIN), "audit", str(folder), "--year", "2025", "--engine", engine, "--format", "json"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.Popen(args + (["--measure-only"] if measure_only else []),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
@@ -89,6 +91,8 @@ def run(folder: Path, engine: str, measure_only: bool = False, src: Path | None 
     done.set()
     sampler.join()
     wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the audit and its pool workers (waited for)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode != 0:
         raise SystemExit(f"audit failed ({engine}, {folder}): {err[-2000:]}")
     summary = json.loads(out)
@@ -98,7 +102,7 @@ def run(folder: Path, engine: str, measure_only: bool = False, src: Path | None 
             name, span = line[len("timing: "):].rsplit(": ", 1)
             a, b = span.split(" to ")
             stages[name] = (float(a.rstrip("s")), float(b.rstrip("s")))
-    return {"wall": wall, "peak_mb": peak / 1024, "peak_pss_mb": peak_pss / 1024,
+    return {"wall": wall, "cpu": cpu, "peak_mb": peak / 1024, "peak_pss_mb": peak_pss / 1024,
             "dispenses": summary["dispenses"]["read"],
             "checked": summary["dispenses"]["checked_drug_rows"],
             "cob_s": _span(stages, "COB measure"), "read_s": stages.get("reading input", (0.0, 0.0))[1],
@@ -141,7 +145,8 @@ def _line(label: str, r: dict[str, float], cores: int) -> str:
     per_core = r["checked"] / r["checks_s"] / cores if r["checks_s"] else float("nan")
     cob_rate = r["dispenses"] / max(r["cob_s"], 1e-9)
     return (f"  {label}: {r['dispenses']:>9,.0f} dispenses, whole process {r['wall']:6.1f}s = "
-            f"{r['dispenses'] / r['wall']:>9,.0f} dispenses/s; read {r['read_s']:.1f}s, "
+            f"{r['dispenses'] / r['wall']:>9,.0f} dispenses/s (CPU {r['cpu']:.1f}s = "
+            f"{r['dispenses'] / max(r['cpu'], 1e-9):,.0f} dispenses per CPU-second); read {r['read_s']:.1f}s, "
             f"COB {r['cob_s']:.2f}s ({cob_rate:,.0f}/s, {cob_rate / cores:,.0f}/s per core)"
             + (f", checks {r['checks_s']:.1f}s ({r['checked']:,.0f} dispense-drugs, {per_core:,.0f}/s per core)"
                if r["checks_s"] else ", checks not run")
@@ -176,12 +181,14 @@ def main() -> None:
                 continue
             for name, src in versions:
                 label = f"{engine} {size:,} patients{' ' + name if args.baseline_src else ''}"
-                print(_line(label, run(folder, engine, src=src), cores), flush=True)
-                if not args.no_measure_only and (src is None or (src / "clinguide" / "audit").exists()):
-                    if name == "before":
-                        continue  # the measure-only mode is new: nothing to compare with
-                    print(_line(f"{label} --measure-only", run(folder, engine, measure_only=True, src=src), cores),
-                          flush=True)
+                full = run(folder, engine, src=src)
+                print(_line(label, full, cores), flush=True)
+                if not args.no_measure_only and name == "after":  # the measure-only mode is new
+                    alone = run(folder, engine, measure_only=True, src=src)
+                    print(_line(f"{label} --measure-only", alone, cores), flush=True)
+                    checks_cpu = full["cpu"] - alone["cpu"]
+                    print(f"    checks, by CPU time (full run minus --measure-only): {checks_cpu:.1f} CPU-s = "
+                          f"{full['checked'] / max(checks_cpu, 1e-9):,.0f} dispense-drugs per CPU-second", flush=True)
             print(f"    (load average {os.getloadavg()[0]:.1f})", flush=True)
     plain, fast = uncached_check_rate()
     print(f"  never-seen keys, one core: check() {plain:,.0f}/s; the audit's per-key path {fast:,.0f}/s")
