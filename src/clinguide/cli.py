@@ -40,6 +40,11 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:  # the last line of defence: no traceback to the user
+        from clinguide.errors import InputError
+
+        if isinstance(exc, InputError):  # e.g. a setting in the environment that is not accepted
+            print(f"clinguide: {exc}", file=sys.stderr)
+            sys.exit(2)
         print(f"clinguide: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         print("Please report this with the command you ran.", file=sys.stderr)
         sys.exit(1)

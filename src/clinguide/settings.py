@@ -1,98 +1,136 @@
-"""Run-time settings from the environment (prefix CLINGUIDE_). Read on each call so tests can change them."""
+"""Run-time settings from the environment (prefix CLINGUIDE_), read with pydantic-settings.
+
+``get_settings()`` re-reads the environment on each call (tests change it), but parses it only when a
+CLINGUIDE_* variable or the working directory changed since the last call: a request pays a dict
+comparison, not a model validation. A value that is not accepted raises :class:`SettingError` naming
+the variable, the value and what is accepted (the CLI exits 2 with it; ``serve`` refuses to start).
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import threading
 from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from clinguide.errors import InputError
+
+PREFIX = "CLINGUIDE_"
+
+CommaList = Annotated[tuple[str, ...], NoDecode]
 
 
-def _flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
-
-
-def _list(name: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in os.environ.get(name, "").split(",") if part.strip())
-
-
-class SettingError(ValueError):
+class SettingError(InputError):
     """An environment variable holds a value that is not accepted; the message names it."""
 
-
-def _int(name: str, default: int, low: int, high: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingError(f"{name}={raw!r} is not a whole number (accepted: {low}–{high})") from None
-    if not low <= value <= high:
-        raise SettingError(f"{name}={value} is out of range (accepted: {low}–{high})")
-    return value
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message, field)
 
 
-def _choice(name: str, default: str, accepted: tuple[str, ...]) -> str:
-    raw = os.environ.get(name, "").strip().lower() or default
-    if raw not in accepted:
-        raise SettingError(f"{name}={raw!r} is not accepted (accepted: {', '.join(accepted)})")
-    return raw
+class Settings(BaseSettings):
+    """Every CLINGUIDE_* variable; the description says what is accepted (quoted in errors)."""
 
+    model_config = SettingsConfigDict(env_prefix=PREFIX, env_ignore_empty=True, extra="ignore", frozen=True)
 
-@dataclass(frozen=True)
-class Settings:
-    data_dir: Path
-    database_url: str
-    approvals_required: int
-    cds_allow_unsigned: bool
-    cds_issuers: tuple[str, ...]
-    cds_jwks_file: str | None
-    cds_service_base_url: str | None
-    max_body_bytes: int
-    cors_origins: tuple[str, ...]
-    cds_jku_allow: tuple[str, ...] = ()
-    cds_now: str | None = None
+    data_dir: Path = Field(Path("var"), description="a directory path")
+    # default: a SQLite file in data_dir (set after validation)
+    database_url: str = Field("", description="an SQLAlchemy URL (sqlite:///… or postgresql+psycopg://…)")
+    approvals_required: int = Field(1, ge=1, le=100, description="a whole number 1–100")
+    cds_allow_unsigned: bool = Field(False, description="1/true/yes/on or 0/false/no/off")
+    cds_issuers: CommaList = Field((), description="comma-separated issuer URLs")
+    cds_jwks_file: str | None = Field(None, description="a path to a JWK Set file")
+    cds_service_base_url: str | None = Field(None, validation_alias="CLINGUIDE_CDS_BASE_URL",
+                                             description="the public base URL of the CDS service")
+    max_body_bytes: int = Field(1_000_000, ge=1, le=1_000_000_000, description="a whole number of bytes, 1–10⁹")
+    cors_origins: CommaList = Field(("https://sandbox.cds-hooks.org",), description="comma-separated origins")
+    # JWK Set URLs (jku) the CDS service may fetch; any other jku is never fetched
+    cds_jku_allow: CommaList = Field((), description="comma-separated JWK Set URLs")
+    # pin "now" (ISO date/time) for CDS evaluation, e.g. 2023-05-01 for the public test requests
+    cds_now: str | None = Field(None, description="an ISO date or date-time, e.g. 2023-05-01")
     # FHIR servers the CDS service may read (see service/cds/allowlist.py): per trusted JWT issuer
     # (a JSON object, inline or in a file), and for unsigned development calls
-    cds_fhir_servers: str | None = None
-    cds_fhir_servers_unsigned: tuple[str, ...] = ()
-    editorial_token_days: int = 90
-    editorial_session_idle_minutes: int = 30
-    editorial_session_max_hours: int = 12
-    api_keys: tuple[str, ...] = ()
-    api_auth: str = "off"
-    rate_limit_per_minute: int = 0
-    rate_limit_burst: int = 0
+    cds_fhir_servers: str | None = Field(None, description="a JSON object (or a file holding one)")
+    cds_fhir_servers_unsigned: CommaList = Field((), description="comma-separated FHIR base URLs")
+    # editorial credentials: bearer-token lifetime, web-session idle timeout and absolute lifetime
+    editorial_token_days: int = Field(90, ge=1, le=3650, description="a whole number 1–3650")
+    editorial_session_idle_minutes: int = Field(30, ge=1, le=24 * 60, description="a whole number 1–1440")
+    editorial_session_max_hours: int = Field(12, ge=1, le=24 * 30, description="a whole number 1–720")
+    # /api/* authentication: off (default), "key" (X-API-Key or Bearer API key), "jwt" (CDS client JWT
+    # rules) or "key-or-jwt"; keys are given as SHA-256 hex digests or as plain keys
+    api_keys: CommaList = Field((), description="comma-separated keys or sha256:<hex> digests")
+    api_auth: Literal["off", "key", "jwt", "key-or-jwt"] = Field("off", description="off, key, jwt or key-or-jwt")
+    # per-client rate limit for /api/* and /cds-services/* (0: off), and the burst allowed above it
+    rate_limit_per_minute: int = Field(0, ge=0, le=1_000_000, description="a whole number 0–1000000")
+    rate_limit_burst: int = Field(0, ge=0, le=1_000_000, description="a whole number 0–1000000")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _strip(cls, value: Any) -> Any:
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("cds_issuers", "cors_origins", "cds_jku_allow", "cds_fhir_servers_unsigned", "api_keys",
+                     mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("api_auth", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _defaults(self) -> Settings:
+        data_dir = self.data_dir.resolve()
+        object.__setattr__(self, "data_dir", data_dir)
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite:///{data_dir / 'clinguide.db'}")
+        if not self.cors_origins:  # an empty list after splitting: the default, as before
+            object.__setattr__(self, "cors_origins", ("https://sandbox.cds-hooks.org",))
+        return self
+
+
+def env_name(field: str) -> str:
+    info = Settings.model_fields[field]
+    alias = info.validation_alias
+    return alias if isinstance(alias, str) else PREFIX + field.upper()
+
+
+def _message(exc: ValidationError) -> SettingError:
+    lines = []
+    first: str | None = None
+    for err in exc.errors():
+        field = str(err["loc"][0]) if err["loc"] else ""
+        if field not in Settings.model_fields:  # the alias itself is the location
+            field = next((f for f in Settings.model_fields if env_name(f) == field), field)
+        name = env_name(field) if field in Settings.model_fields else field
+        first = first or name
+        raw = os.environ.get(name, "")
+        accepted = Settings.model_fields[field].description if field in Settings.model_fields else None
+        lines.append(f"{name}={raw[:80]!r} is not accepted ({err['msg']}); accepted: {accepted or 'see the docs'}")
+    return SettingError("; ".join(lines), first)
+
+
+_lock = threading.Lock()
+_cached: tuple[tuple[str, tuple[tuple[str, str], ...]], Settings] | None = None
 
 
 def get_settings() -> Settings:
-    data_dir = Path(os.environ.get("CLINGUIDE_DATA_DIR", "var")).resolve()
-    default_db = f"sqlite:///{data_dir / 'clinguide.db'}"
-    return Settings(
-        data_dir=data_dir,
-        database_url=os.environ.get("CLINGUIDE_DATABASE_URL", default_db),
-        approvals_required=int(os.environ.get("CLINGUIDE_APPROVALS_REQUIRED", "1")),
-        cds_allow_unsigned=_flag("CLINGUIDE_CDS_ALLOW_UNSIGNED"),
-        cds_issuers=_list("CLINGUIDE_CDS_ISSUERS"),
-        cds_jwks_file=os.environ.get("CLINGUIDE_CDS_JWKS_FILE") or None,
-        cds_service_base_url=os.environ.get("CLINGUIDE_CDS_BASE_URL") or None,
-        max_body_bytes=int(os.environ.get("CLINGUIDE_MAX_BODY_BYTES", str(1_000_000))),
-        cors_origins=_list("CLINGUIDE_CORS_ORIGINS") or ("https://sandbox.cds-hooks.org",),
-        # JWK Set URLs (jku) the CDS service may fetch; any other jku is never fetched
-        cds_jku_allow=_list("CLINGUIDE_CDS_JKU_ALLOW"),
-        # pin "now" (ISO date/time) for CDS evaluation, e.g. 2023-05-01 for the public test requests
-        cds_now=os.environ.get("CLINGUIDE_CDS_NOW") or None,
-        cds_fhir_servers=os.environ.get("CLINGUIDE_CDS_FHIR_SERVERS") or None,
-        cds_fhir_servers_unsigned=_list("CLINGUIDE_CDS_FHIR_SERVERS_UNSIGNED"),
-        # editorial credentials: bearer-token lifetime, web-session idle timeout and absolute lifetime
-        editorial_token_days=_int("CLINGUIDE_EDITORIAL_TOKEN_DAYS", 90, 1, 3650),
-        editorial_session_idle_minutes=_int("CLINGUIDE_EDITORIAL_SESSION_IDLE_MINUTES", 30, 1, 24 * 60),
-        editorial_session_max_hours=_int("CLINGUIDE_EDITORIAL_SESSION_MAX_HOURS", 12, 1, 24 * 30),
-        # /api/* authentication: off (default), "key" (X-API-Key or Bearer API key), "jwt" (CDS client JWT
-        # rules) or "key-or-jwt"; keys are given as SHA-256 hex digests or as plain keys
-        api_auth=_choice("CLINGUIDE_API_AUTH", "off", ("off", "key", "jwt", "key-or-jwt")),
-        api_keys=_list("CLINGUIDE_API_KEYS"),
-        # per-client rate limit for /api/* and /cds-services/* (0: off), and the burst allowed above it
-        rate_limit_per_minute=_int("CLINGUIDE_RATE_LIMIT_PER_MINUTE", 0, 0, 1_000_000),
-        rate_limit_burst=_int("CLINGUIDE_RATE_LIMIT_BURST", 0, 0, 1_000_000),
-    )
+    """The settings for the current environment (parsed again only when it changed)."""
+    global _cached
+    key = (os.getcwd(), tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(PREFIX))))
+    cached = _cached
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        raise _message(exc) from None
+    with _lock:
+        _cached = (key, settings)
+    return settings
