@@ -15,14 +15,17 @@ import time
 from pathlib import Path
 
 DRUGS = ["diazepam", "Valium", "cyclobenzaprine", "Flexeril", "tizanidine", "baclofen", "methocarbamol",
-         "metaxalone", "carisoprodol", "orphenadrine", "diazapam", "flubberol"]
-DOSES = ["2 mg", "5 mg", "10 mg", "5-10 mg", "15 mg", "0.5 g", "500 mcg", "750 mg", "800 mg", "5 g", "5 mL"]
+         "metaxalone", "carisoprodol", "orphenadrine", "diazapam", "flubberol", "Amrix", "Advil", "Norco 5/325"]
+DOSES = ["2 mg", "5 mg", "10 mg", "5-10 mg", "15 mg", "0.5 g", "500 mcg", "750 mg", "800 mg", "5 g", "5 mL", "10",
+         "1-2 tabs", "10 mg 2 tabs", "-5 mg"]
 FREQS = ["daily", "BID", "TID", "QID", "q6h", "q8h", "q6-8h", "every 6 to 8 hours", "at bedtime", "twice a day",
-         "three times daily", "up to 3 times a day", "q4h"]
+         "three times daily", "up to 3 times a day", "q4h", "tid and hs", "qid prn", "tid #30", "q-8h"]
 DAYS = ["", "x 3 days", "x 7 days", "x 14 days", "x 28 days", "for 2 weeks", "x5d"]
 MEDS = ["oxycodone", "Norco 5/325", "sertraline", "fluvoxamine", "ciprofloxacin", "gabapentin", "lorazepam",
         "ibuprofen", "zolpidem", "phenelzine", "tramadol", "unknownium"]
-CONDS = ["copd", "sleep apnea", "myasthenia gravis", "cirrhosis", "ckd", "falls", "substance use disorder", "zorbitis"]
+CONDS = ["copd", "sleep apnea", "myasthenia gravis", "cirrhosis", "ckd", "falls", "substance use disorder", "zorbitis",
+         "history of OUD on suboxone", "eGFR 25", "no history of OSA", "hepatitis C cirrhosis", "OSA on CPAP",
+         "in recovery from alcoholism", "CKD stage 3b", "kidney stones"]
 
 
 def orders(n: int, seed: int = 7) -> list[tuple[str, dict]]:

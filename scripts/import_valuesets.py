@@ -48,10 +48,11 @@ class ListSpec:
     upstream: str = UPSTREAM
     expansion: str = EXPANSION
     extra: bool = False  # in shared/interop/valuesets-extra rather than the Rec 11 folder
+    only: tuple[str, ...] = ()  # keep only products with one of these drugs (a broad set serving a few drugs)
 
 
-def _extra(title: str, source: str, upstream: str, expansion: str) -> ListSpec:
-    return ListSpec(title, source, upstream, expansion, extra=True)
+def _extra(title: str, source: str, upstream: str, expansion: str, only: tuple[str, ...] = ()) -> ListSpec:
+    return ListSpec(title, source, upstream, expansion, extra=True, only=only)
 
 
 LISTS: dict[str, ListSpec] = {
@@ -71,11 +72,13 @@ LISTS: dict[str, ListSpec] = {
         "VS01", QICORE.format(oid="2.16.840.1.113883.3.464.1003.1063"), "2025-01-10 (VS version 20240123)"),
     "central-nervous-system-depressants": _extra(
         "Central nervous system depressants (VSAC 2.16.840.1.113762.1.4.1248.134)",
-        "VS01", QICORE.format(oid="2.16.840.1.113762.1.4.1248.134"), "2025-01-10 (VS version 20240119)"),
+        "VS01", QICORE.format(oid="2.16.840.1.113762.1.4.1248.134"), "2025-01-10 (VS version 20240119)",
+        only=("gabapentin", "pregabalin")),
     "ambulatory-setting-non-opioid-cns-depressant-medications": _extra(
         "Ambulatory setting non-opioid CNS depressant medications (CDC opioid CDS, archived)", "VS04",
         "cqframework/opioid-cds-r4@b29bdcbf6d archive/input/vocabulary/valueset/archive/"
-        "non-opioid-cns-depressant-medications.json", "2023-05-25 (RxNorm 2023-03)"),
+        "non-opioid-cns-depressant-medications.json", "2023-05-25 (RxNorm 2023-03)",
+        only=("cyclobenzaprine", "gabapentin", "pregabalin")),
     "antihypertensives": _extra(
         "Antihypertensives (VSAC 2.16.840.1.113762.1.4.1248.164)", "VS02",
         QICORE.format(oid="2.16.840.1.113762.1.4.1248.164"), "2025-01-10 (VS version 20240120)"),
@@ -174,9 +177,12 @@ def read_tsv(path: Path) -> list[tuple[str, str]]:
 def import_list(path: Path, spec: ListSpec, matcher: Matcher, imported: dt.date) -> tuple[CodeList, int, int]:
     """The code list of one file, with counts of partly matched and left-out products."""
     products: list[CodedProduct] = []
-    partial = left_out = 0
+    partial = left_out = skipped = 0
     for code, display in read_tsv(path):
         drugs, unknown = matcher.ingredients(display)
+        if spec.only and not set(drugs) & set(spec.only):
+            skipped += 1  # a broad set imported only for the drugs it serves (see LISTS)
+            continue
         if not drugs:
             left_out += 1
             print(f"{path.name}: {code} left out, no known ingredient: {display}", file=sys.stderr)
@@ -188,13 +194,15 @@ def import_list(path: Path, spec: ListSpec, matcher: Matcher, imported: dt.date)
         products.append(CodedProduct(code=code, display=display, drugs=drugs, extended_release=extended))
     code_list = CodeList(
         id=path.stem,
-        title=spec.title,
+        title=spec.title + (f"; only the products of {', '.join(spec.only)}" if spec.only else ""),
         source=spec.source,
         origin=f"{path.name} (upstream: {spec.upstream.format(stem=path.stem)})",
         expansion=spec.expansion,
         imported=imported,
         products=products,
     )
+    if skipped:
+        print(f"{path.name}: {skipped} products without {', '.join(spec.only)} not imported", file=sys.stderr)
     return code_list, partial, left_out
 
 

@@ -194,7 +194,18 @@ class PreferredRelaxant(Output):
     check: CheckResult | None = None
 
 
+class PlanUrgent(Output):
+    """A red flag that needs urgent assessment before any treatment for spasm (shown first)."""
+
+    level: Literal["emergency", "same-day", "contact-surgical-team"]
+    text: str
+    sources: list[str]
+    flags: list[str] = Field(default_factory=list, description="Ids of the red flags found.")
+    matched: list[str] = Field(default_factory=list, description="The words of the case that matched.")
+
+
 class Plan(Output):
+    urgent: PlanUrgent | None = None
     setting: str
     phase: str
     assumptions: list[str] = Field(default_factory=list)

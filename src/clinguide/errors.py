@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import ValidationError
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # no pydantic import for the cheap CLI paths that only need InputError
+    from pydantic import ValidationError
 
 
 class InputError(ValueError):

@@ -101,6 +101,16 @@ def env_name(field: str) -> str:
     return alias if isinstance(alias, str) else PREFIX + field.upper()
 
 
+_PROBLEMS = {
+    "int_parsing": "is not a whole number",
+    "int_from_float": "is not a whole number",
+    "greater_than_equal": "is out of range",
+    "less_than_equal": "is out of range",
+    "bool_parsing": "is not a yes/no value",
+    "literal_error": "is not one of the accepted values",
+}
+
+
 def _message(exc: ValidationError) -> SettingError:
     lines = []
     first: str | None = None
@@ -112,7 +122,8 @@ def _message(exc: ValidationError) -> SettingError:
         first = first or name
         raw = os.environ.get(name, "")
         accepted = Settings.model_fields[field].description if field in Settings.model_fields else None
-        lines.append(f"{name}={raw[:80]!r} is not accepted ({err['msg']}); accepted: {accepted or 'see the docs'}")
+        problem = _PROBLEMS.get(err["type"], f"is not accepted ({err['msg']})")
+        lines.append(f"{name}={raw[:80]!r} {problem} (accepted: {accepted or 'see README, Configuration'})")
     return SettingError("; ".join(lines), first)
 
 

@@ -70,6 +70,9 @@ def test_regular_use_beyond_two_months_gets_a_paced_taper(kb, dose, freq, days):
     for step, (a, b) in zip(plan.steps, itertools.pairwise(levels), strict=True):
         assert step.days >= 14
         assert (a - b) / step.days <= 0.25 * daily / 14 + 1e-9
+    # and stopping from the last level is no bigger a cut than the pace allows (when tablets can make it)
+    if any(makeable(x / 2) and x / 2 <= 0.25 * daily for x in range(1, int(daily * 2) + 1)):
+        assert plan.steps[-1].daily_mg <= 0.25 * daily + 1e-9
     assert plan.total_days <= 8 * 14
 
 
@@ -97,7 +100,8 @@ def test_ninety_days_and_five_days_get_different_plans(kb):
     short = taper_of(check("diazepam 5 mg tid x 5 days", ADULT, kb=kb)).taper_plan
     long = taper_of(check("diazepam 5 mg tid x 90 days", ADULT, kb=kb)).taper_plan
     assert long.total_days > 5 * short.total_days
-    assert [s.daily_mg for s in long.steps] == [12, 7.5, 5]
+    # 15 mg/day: a quarter is 3.75 mg, so the last level before stopping is at most that
+    assert [s.daily_mg for s in long.steps] == [12, 7.5, 5, 3.5]
 
 
 def test_three_to_four_weeks_gets_a_short_taper_no_longer_than_the_course(kb):

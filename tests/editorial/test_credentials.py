@@ -216,3 +216,42 @@ def test_cli_rotate_revoke_deactivate(db_url: str, pack_dir, monkeypatch: pytest
     assert bad_days.returncode == 2
     actions = [e["action"] for e in store.history()]
     assert actions == ["create-user", "rotate-token", "revoke-token", "deactivate-user"]
+
+
+def test_upgrade_from_0001_gives_existing_tokens_an_expiry(db_url: str, pack_dir) -> None:
+    """A store made before credentials existed: its users keep working, with a 90-day expiry, not forever."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from clinguide.editorial import db
+
+    engine = db.get_engine(db_url)
+    config = Config(str(db.ALEMBIC_INI))
+    config.set_main_option("script_location", str(db.MIGRATIONS_DIR))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+        conn.execute(
+            text("INSERT INTO users (name, role, token_hash, active, created_at) VALUES (:n, 'reviewer', :h, :a, :c)"),
+            {"n": "old", "h": workflow.hash_token("old-token"), "a": True, "c": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)},
+        )
+    assert db.current_revision(engine) == "0001"
+    store = EditorialStore(db_url, pack_dir)  # migrates to head
+    assert db.current_revision(engine) == db.HEAD_REVISION
+    assert store.authenticate("old-token").name == "old"
+    (user,) = [u for u in store.users() if u["name"] == "old"]
+    left = dt.datetime.fromisoformat(user["token_expires_at"]) - dt.datetime.now(dt.UTC)
+    assert dt.timedelta(days=89) < left <= dt.timedelta(days=90)
+    _actor, session_id = store.start_session("old-token")
+    assert store.session_actor(session_id).name == "old"
+
+
+def test_out_of_range_proposal_numbers_are_not_found(store: EditorialStore, people: People) -> None:
+    for number in (0, -1, 2**31, 10**25):
+        with pytest.raises(NotFound):
+            store.get(number, with_diff=True)
+        with pytest.raises(NotFound):
+            store.approve(people.reviewer, number)
+        with pytest.raises(NotFound):
+            store.history(proposal_id=number)

@@ -355,3 +355,23 @@ def test_export_writes_approved_content_back_to_pack_yaml(store: EditorialStore,
     assert yaml.safe_load((tmp_path / "out2" / "retired.yaml").read_text()) == {
         "retired": [{"kind": "statement", "id": "fixturol-overview"}]
     }
+
+
+def test_diff_after_approval_shows_the_change_not_its_reversal(store: EditorialStore, people: People) -> None:
+    pid = store.propose(people.author, "statement", OVERVIEW_V2, "clarify", ["S01"])["id"]
+    before = store.get(pid, with_diff=True)
+    assert before["diff_against"] == "live"
+    store.start_review(people.reviewer, pid)
+    store.approve(people.reviewer, pid, "ok")
+    after = store.get(pid, with_diff=True)
+    assert after["state"] == "approved" and after["diff_against"] == "base"
+    for shown in (before, after):
+        lines = shown["diff"].splitlines()
+        assert "-clinician: Fixture clinician text, version one." in lines
+        assert "+clinician: Fixture clinician text, version two." in lines
+        assert not [line for line in lines if line.startswith(("-review", "+review", "-  reviewer", "+  reviewer"))]
+    # the served version is now the proposal: a second proposal compares with it, not with the pack
+    again = store.propose(people.author, "statement", OVERVIEW_V2.replace("version two", "version three"), "more")
+    lines = store.get(again["id"], with_diff=True)["diff"].splitlines()
+    assert "-clinician: Fixture clinician text, version two." in lines
+    assert "+clinician: Fixture clinician text, version three." in lines

@@ -36,7 +36,7 @@ def test_stats_meet_the_issue_minimums():
     assert stats["statements"] >= 60
     assert stats["monographs"] >= 15
     assert stats["sources"] >= 30
-    assert stats["plans"] == 7
+    assert stats["plans"] == 8
 
 
 MONOGRAPHS = [
@@ -55,7 +55,8 @@ def test_every_reference_source_is_in_the_pack(kb):
     assert expected <= set(kb.sources)
     seeds = {s for s in kb.sources if s.startswith("SEED")}
     assert seeds == {f"SEED00{n}" for n in range(5)}
-    assert all(kb.sources[s].kind == "secondary-summary" for s in seeds)
+    # issue 12: seeds are AI-written summaries, recorded as origin, never cited as evidence
+    assert all(kb.sources[s].kind == "seed-document" for s in seeds)
 
 
 def test_every_item_is_reviewed_and_dated(kb):
@@ -115,8 +116,14 @@ def test_duration_limits_match_the_reference(kb):
 
 def test_unverified_rxnorm_codes_are_marked_and_never_used_for_matching(kb):
     assert kb.drugs["diazepam"].rxnorm.code == "3322" and kb.drugs["diazepam"].rxnorm.verified
-    assert kb.drugs["cyclobenzaprine"].rxnorm is None or not kb.drugs["cyclobenzaprine"].rxnorm.verified
-    assert kb.drugs_by_rxnorm("21949") == ()  # believed cyclobenzaprine code, unverified
+    # cyclobenzaprine 21949 was believed only; the US Core RxNorm ingredient list (VS05) now verifies it
+    assert kb.drugs["cyclobenzaprine"].rxnorm.verified and kb.drugs["cyclobenzaprine"].rxnorm.sources == ["VS05"]
+    assert kb.drugs_by_rxnorm("21949") == ("cyclobenzaprine",)
+    for drug in kb.drugs.values():
+        if drug.rxnorm and not drug.rxnorm.verified:
+            assert drug.id not in kb.drugs_by_rxnorm(drug.rxnorm.code)
+        if drug.rxnorm and drug.rxnorm.verified:
+            assert drug.rxnorm.sources, drug.id
 
 
 def test_value_set_product_codes_resolve(kb):
@@ -138,7 +145,7 @@ def test_every_number_in_a_statement_comes_from_a_placeholder_or_is_explained(kb
 def test_seed_and_reference_disagreement_on_diazepam_dose_is_shown_with_both_sources(kb):
     both = [
         s for s in kb.statements.values()
-        if "diazepam" in s.drugs and "SEED000" in s.sources and ({"S01", "S02"} & set(s.sources))
+        if "diazepam" in s.drugs and "SEED000" in s.origin and ({"S01", "S02"} & set(s.sources))
         and s.section == "dosing"
     ]  # fmt: skip
     assert both, "a dosing statement must show seed 000's figure beside the label's"

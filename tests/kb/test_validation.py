@@ -47,8 +47,8 @@ def _problems(pack: Path) -> list[str]:
 
 def test_unknown_source_id(pack):
     rel, sid = _first_statement_file(pack)
-    _edit(pack, rel, "statements", lambda items: _statement(items, sid)["sources"].append("S99"))
-    assert any(rel in p and sid in p and "sources" in p and "S99" in p for p in _problems(pack))
+    _edit(pack, rel, "statements", lambda items: _statement(items, sid)["sources"].append("S999"))
+    assert any(rel in p and sid in p and "sources" in p and "S999" in p for p in _problems(pack))
 
 
 def test_unused_source(pack):
@@ -80,8 +80,58 @@ def test_min_greater_than_max(pack):
 
 def test_statement_without_sources(pack):
     rel, sid = _first_statement_file(pack)
-    _edit(pack, rel, "statements", lambda items: _statement(items, sid).update(sources=[]))
+    _edit(pack, rel, "statements", lambda items: _statement(items, sid).update(sources=[], origin=[]))
     assert any(sid in p and "sources" in p for p in _problems(pack))
+
+
+# ----- seeds are provenance, not evidence (issue 12, item 8) ---------------------------------
+
+
+def test_seed_cited_as_a_source_is_refused(pack):
+    rel, sid = _first_statement_file(pack)
+    _edit(pack, rel, "statements", lambda items: _statement(items, sid)["sources"].append("SEED000"))
+    assert any(sid in p and "SEED000 is a seed document, not evidence" in p for p in _problems(pack))
+
+
+def test_a_real_source_under_origin_is_refused(pack):
+    rel, sid = _first_statement_file(pack)
+    _edit(pack, rel, "statements", lambda items: _statement(items, sid).update(origin=["S01"]))
+    assert any(sid in p and "'origin' is for seed documents" in p for p in _problems(pack))
+
+
+def test_editorial_statement_cannot_be_a_bottom_line(pack):
+    rel, sid = _first_statement_file(pack)
+    _edit(pack, rel, "statements", lambda items: _statement(items, sid).update(sources=[], origin=["SEED000"],
+                                                                                key=True))
+    assert any(sid in p and "cannot be a bottom line" in p for p in _problems(pack))
+
+
+def test_a_finding_rule_resting_on_a_seed_alone_is_refused(pack):
+    def seed_only(items):
+        rule = items[0]["condition_rules"][0]
+        rule["sources"], rule["origin"] = [], ["SEED000"]
+
+    _edit(pack, "drugs/diazepam.yaml", "drugs", seed_only)
+    assert any("diazepam" in p and "condition_rules.0" in p and "no cited source" in p for p in _problems(pack))
+
+
+def test_citing_a_superseded_reproduction_is_refused(pack):
+    rel, sid = _first_statement_file(pack)
+    _edit(pack, rel, "statements", lambda items: _statement(items, sid)["sources"].append("S04"))
+    assert any("S04" in p and "superseded by S95" in p for p in _problems(pack))
+
+
+def test_shipped_pack_cites_no_seed_and_no_superseded_source():
+    from clinguide.kb import shipped_kb
+
+    kb = shipped_kb()
+    seeds = {s for s, src in kb.sources.items() if src.kind == "seed-document"}
+    superseded = {s for s, src in kb.sources.items() if src.superseded_by}
+    assert seeds and superseded >= {"S04", "S08", "S09", "S11", "S12", "S17", "S18", "S20", "S23", "S25", "S31",
+                                    "S32", "S80"}
+    cited = {s for st in kb.statements.values() for s in st.sources}
+    assert not cited & (seeds | superseded)
+    assert all(not st.key for st in kb.statements.values() if st.editorial)
 
 
 def test_patient_facing_statement_without_patient_text(pack):
@@ -136,3 +186,10 @@ def test_not_approved_items_are_not_served(pack):
     _edit(pack, rel, "statements", lambda items: _statement(items, sid)["review"].update(status="submitted"))
     kb = load(pack, strict=False)
     assert sid not in kb.statements
+
+
+def test_word_split_by_line_folding(pack):
+    rel, sid = _first_statement_file(pack)
+    _edit(pack, rel, "statements",
+          lambda items: _statement(items, sid).update(patient="Try an anti- inflammatory pain reliever."))
+    assert any(sid in p and "anti- inflammatory" in p and "line folding" in p for p in _problems(pack))

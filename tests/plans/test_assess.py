@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from clinguide.checks.engine import check
 from clinguide.errors import InputError
 from clinguide.kb import shipped_kb
-from clinguide.plans.assess import assess, hypothetical_order
+from clinguide.plans.assess import EDITORIAL_LABEL, assess, hypothetical_order
 
 TRIED = ["heat", "ibuprofen", "staying active"]
 BASE = {"age": 44, "symptom_days": 5, "spasm": "severe", "tried": TRIED}
@@ -278,10 +278,13 @@ def test_every_step_and_reason_is_sourced_and_sources_are_listed(kb):
     for case in (BASE, {**BASE, "symptom_days": 200}, {"setting": "post-spinal-fusion", "surgery_phase": "pre-op"}):
         p = assess(case, kb=kb)
         listed = {s.id for s in p.sources}
+        # issue 12: a step or reason resting on a seed alone has no sources and says it is editorial
         for step in p.steps:
-            assert step.sources and set(step.sources) <= listed
+            assert set(step.sources) <= listed
+            assert step.sources or step.text.startswith(EDITORIAL_LABEL), step.id
         for reason in p.diazepam.reasons:
-            assert reason.sources and set(reason.sources) <= set(kb.sources)
+            assert set(reason.sources) <= set(kb.sources)
+            assert reason.sources or reason.text.startswith(EDITORIAL_LABEL)
 
 
 case_strategy = st.fixed_dictionaries(

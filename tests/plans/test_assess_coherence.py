@@ -131,3 +131,14 @@ def test_offer_and_steps_always_agree(kb, case, setting):
     if p.preferred_muscle_relaxant is not None:
         assert p.preferred_muscle_relaxant.check is not None
         assert p.preferred_muscle_relaxant.check.verdict != "do-not-prescribe"
+
+
+def test_pregnant_patient_is_not_offered_a_relaxant_without_sourced_pregnancy_guidance(kb):
+    p = assess({**ADULT, "pregnant": True}, kb=kb)
+    choice = next(c.drug for c in kb.policy.preferred_relaxants if c.setting == "back-spasm")
+    drug = kb.drugs[choice]
+    if drug.pregnancy is None and not any(r.code == "pregnancy" for r in drug.condition_rules):
+        assert p.preferred_muscle_relaxant is None
+        why = next(f for f in p.findings if f.title == "No muscle relaxant offered for this patient")
+        assert "pregnancy guidance" in why.detail
+    assert not any(s.kind == "muscle-relaxant" for s in p.steps) or p.preferred_muscle_relaxant is not None

@@ -16,7 +16,8 @@ def test_quick_flags_text_reads_like_a_note():
         app, ["assess", "--age", "44", "--days", "5", "--spasm", "severe", "--tried", "heat", "--tried", "ibuprofen"]
     )
     assert result.exit_code == 0, result.output
-    assert "Diazepam:" in result.output and "consider-short-term" in result.output
+    assert "Diazepam: may be considered, short-term only" in result.output
+    assert "(consider-short-term)" not in result.output  # the label, not its machine code (issue 12)
     assert "Plan" in result.output
 
 

@@ -114,3 +114,34 @@ def test_unknown_service_and_path(mini_client: TestClient) -> None:
     assert r.status_code == 404 and r.json()["error"] == "not found"
     r = mini_client.delete("/cds-services")
     assert r.status_code == 405 and r.json()["error"] == "method not allowed"
+
+
+@pytest.mark.parametrize("path", ["/api/check", SIGN])
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "text/plain", None])
+def test_a_body_that_is_not_json_is_415(mini_client: TestClient, path: str, content_type: str | None) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+    r = mini_client.post(path, content=b'{"order": {"sig": "diazepam 5 mg"}}', headers=headers)
+    assert r.status_code == 415, r.text
+    assert r.json()["error"] == "unsupported media type" and "application/json" in r.json()["detail"]
+    # JSON with a charset, or a +json type, is JSON
+    ok = mini_client.post("/api/check", content=b'{"order": {"sig": "diazepam 5 mg PO TID"}}',
+                          headers={"Content-Type": "application/json; charset=utf-8"})
+    assert ok.status_code == 200, ok.text
+
+
+def test_problem_paths_name_fields_not_pydantic_internals(mini_client: TestClient) -> None:
+    body = {"order": {"sig": "diazepam 5 mg PO TID"}, "case": {"medications": [{"name": "x", "dose_mg": 5}, 7]}}
+    r = mini_client.post("/api/check", json=body)
+    assert r.status_code == 422
+    fields = [p["field"] for p in r.json()["problems"]]
+    assert "body.case.medications.0.dose_mg" in fields and "body.case.medications.1" in fields
+    assert not [f for f in fields if "MedicationEntry" in f or "constrained" in f], fields
+    unknown = mini_client.post("/api/check", json={"Order": {}, "order": {"sig": "diazepam"}})
+    assert [p["field"] for p in unknown.json()["problems"]] == ["body.Order"]
+
+
+def test_malformed_utf8_is_answered_like_malformed_json(mini_client: TestClient) -> None:
+    api = mini_client.post("/api/check", content=b'\xff{"order"', headers={"Content-Type": "application/json"})
+    assert api.status_code == 422 and api.json()["error"] == "malformed JSON"
+    cds = mini_client.post(SIGN, content=b'\xff{"hook"', headers={"Content-Type": "application/json"})
+    assert cds.status_code == 400 and cds.json()["error"] == "malformed JSON"

@@ -153,3 +153,32 @@ def test_json_never_carries_raw_markup(real_client: TestClient, method: str, pat
     assert b"<" not in raw and b">" not in raw, raw[:300]
     assert response.headers["content-type"].startswith("application/json")
     json.loads(raw)  # still plain JSON: the escapes decode to the same strings
+
+
+def test_serve_refuses_settings_that_cannot_work(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "CLINGUIDE_DATA_DIR": str(tmp_path)}
+    for extra, expected in (
+        ({"CLINGUIDE_API_AUTH": "key"}, "CLINGUIDE_API_KEYS"),
+        ({"CLINGUIDE_RATE_LIMIT_PER_MINUTE": "lots"}, "CLINGUIDE_RATE_LIMIT_PER_MINUTE='lots' is not a whole number"),
+    ):
+        result = subprocess.run([sys.executable, "-m", "clinguide.cli", "serve", "--port", "1"],
+                                env={**env, **extra}, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2, result.stderr
+        assert expected in result.stderr and "Traceback" not in result.stderr
+
+
+def test_openapi_names_the_api_credential_when_one_is_needed(mini: Any) -> None:
+    open_doc = mini().get("/openapi.json").json()
+    assert "security" not in open_doc["paths"]["/api/check"]["post"]
+    doc = mini(CLINGUIDE_API_AUTH="key", CLINGUIDE_API_KEYS=KEY_A).get("/openapi.json").json()
+    assert doc["components"]["securitySchemes"]["ApiKey"] == {"type": "apiKey", "in": "header", "name": "X-API-Key"}
+    assert doc["paths"]["/api/check"]["post"]["security"] == [{"ApiKey": []}]
+    responses = doc["paths"]["/api/check"]["post"]["responses"]
+    assert {"401", "413", "415", "422", "429"} <= set(responses)
+    assert responses["429"]["headers"]["Retry-After"]["schema"] == {"type": "integer"}
+    assert responses["422"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    assert "HTTPValidationError" not in doc["components"]["schemas"]

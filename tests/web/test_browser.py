@@ -80,7 +80,11 @@ def test_assess_case_shows_verdict(page: Any) -> None:
     verdict = page.locator("section.verdict")
     verdict.wait_for()
     assert re.search(r"Diazepam:", verdict.inner_text())
-    assert verdict.locator("code").inner_text() in ("consider-short-term", "not-yet", "not-recommended", "avoid")
+    # issue 12: the verdict's label, not its machine code
+    assert verdict.locator(".verdict-word").inner_text() in (
+        "May be considered — short term only", "Not yet", "Not recommended", "Avoid")
+    assert verdict.locator("code").count() == 0
+    assert page.locator(".patient-summary").inner_text().count("45 years") == 1
     assert page.locator("ol.steps li").count() >= 1
     assert page.locator(".references li").count() >= 1
 
@@ -121,9 +125,10 @@ def test_approve_proposal_and_see_it_live(page: Any, live: Live) -> None:
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("heading", name="Review queue").wait_for()
     page.locator(f"a[href='/editorial/proposals/{live.proposal_id}']").first.click()
-    assert PROPOSAL_MARKER in page.locator("pre.diff .d-add").all_inner_texts()[-1] or PROPOSAL_MARKER in (
-        page.locator("pre.diff").inner_text()
-    )
+    # the change reads as text with the added words marked; the YAML diff is one click away
+    assert PROPOSAL_MARKER.split()[0] in page.locator(".change ins").first.inner_text()
+    page.locator("summary", has_text="YAML diff").click()
+    assert PROPOSAL_MARKER in " ".join(page.locator("pre.diff .d-add").all_inner_texts())
     page.get_by_label("Comment").fill("Checked against the sources.")
     page.get_by_role("button", name="Approve").click()
     page.locator(".alert-ok").wait_for()

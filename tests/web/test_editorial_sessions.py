@@ -78,3 +78,47 @@ def test_sign_in_hint_names_the_real_command(client: TestClient) -> None:
     assert "clinguide editorial create-user" in page and "clinguide editorial rotate-token" in page
     commands = CliRunner().invoke(app, ["editorial", "--help"]).output
     assert "create-user" in commands and "rotate-token" in commands
+
+
+def _form_token(html: str) -> str:
+    import re
+
+    match = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    assert match
+    return match.group(1)
+
+
+def test_proposal_page_reads_as_a_change_and_stays_right_after_approval(
+    client: TestClient, editorial: dict[str, object]
+) -> None:
+    """Word-level change of the statement text, sources by citation, the diff not reversed by approval,
+    and the "reviewed by" attribution still on the served answer."""
+
+    from .live import PROPOSAL_MARKER
+
+    question = {"q": "Should I take Valium for back spasm?", "audience": "clinician"}
+    assert "reviewed by" in client.get("/", params=question).text
+    client.post("/editorial/signin", data={"token": editorial["reviewer"]}, follow_redirects=False)
+    url = f"/editorial/proposals/{editorial['proposal']}"
+    page = client.get(url).text
+    assert "Change against the live version" in page
+    marker_words = PROPOSAL_MARKER.split()
+    assert "<ins>" in page and marker_words[0] in page.split("<ins>", 1)[1]
+    facts = page.split("<dt>Sources</dt>", 1)[1].split("</dd>", 1)[0]
+    assert "[SEED000]" in facts and "<li><a href=\"https://doi.org/" in facts  # sources by citation, with links
+    approved = client.post(url, data={"csrf": _form_token(page), "decision": "approve", "comment": "ok"},
+                           follow_redirects=True).text
+    assert "<strong>approved</strong>" in approved
+    assert "What this proposal changed" in approved
+    assert "<ins>" in approved and "<del>" not in approved.split("What this proposal changed", 1)[1].split(
+        "</section>", 1)[0]  # the approved addition is still shown as an addition, nothing as removed
+    import re
+
+    chunks = re.split(r'<span class="d-', approved.split('aria-label="Unified diff">', 1)[1].split("</pre>", 1)[0])
+    removed = [chunk for chunk in chunks if chunk.startswith("del")]
+    added = [chunk for chunk in chunks if chunk.startswith("add")]
+    assert added and all(PROPOSAL_MARKER in line for line in added)  # the marker is added …
+    assert not any(PROPOSAL_MARKER in line for line in removed)  # … never shown as removed
+    answer = client.get("/", params=question).text
+    assert PROPOSAL_MARKER in answer
+    assert "reviewed by" in answer and "Rex Reviewer" in answer

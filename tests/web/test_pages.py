@@ -158,7 +158,9 @@ def test_assess_shows_verdict_reasons_steps_and_sources(client: TestClient) -> N
     assert response.status_code == 200
     html = response.text
     assert re.search(r'class="verdict verdict-\w+"', html)
-    assert re.search(r"<code>(consider-short-term|not-yet|not-recommended|avoid)</code>", html)
+    # issue 12: the verdict label, without its machine code beside it
+    assert re.search(r'class="verdict-word">(May be considered|Not yet|Not recommended|Avoid)', html)
+    assert not re.search(r"<code>(consider-short-term|not-yet|not-recommended|avoid)</code>", html)
     assert 'class="steps"' in html
     assert "Sources" in html and 'id="ref-1"' in html
     assert 'value="45"' in html  # the form keeps what was entered
@@ -168,7 +170,42 @@ def test_assess_with_opioid_avoids_diazepam(client: TestClient) -> None:
     response = client.post(
         "/assess", data={"age": "45", "symptom_days": "5", "spasm": "severe", "medications": ["oxycodone", ""]}
     )
-    assert "<code>avoid</code>" in response.text
+    assert 'class="verdict-word">Avoid</span>' in response.text and "<code>avoid</code>" not in response.text
+
+
+def test_assess_page_prints_the_patient_details_and_date(client: TestClient) -> None:
+    import datetime as dt
+
+    response = client.post("/assess", data={
+        "age": "33", "sex": "female", "pregnant": "yes", "symptom_days": "5", "spasm": "severe",
+        "tried": ["heat"], "medications": ["sertraline", ""], "other_conditions": "copd"})
+    html = response.text
+    summary = html[html.index('class="patient-summary"'):]
+    summary = summary[:summary.index("</section>")]
+    for text in ("33 years", "female", "pregnant (weeks not given)", "copd", "sertraline", "heat",
+                 dt.date.today().isoformat()):
+        assert text in summary, text
+    # pregnancy of unknown weeks: no NSAID-first step
+    assert "an NSAID first" not in html and "acetaminophen rather than an NSAID" in html
+
+
+def test_assess_page_shows_the_urgent_block_first(client: TestClient) -> None:
+    response = client.post("/assess", data={"age": "40", "symptom_days": "3", "spasm": "severe",
+                                            "tried": ["heat"], "symptoms": "can't pee, fever"})
+    html = response.text
+    assert 'class="urgent panel"' in html and "emergency care now" in html
+    assert html.index('class="urgent panel"') < html.index('id="plan-h"')
+    assert 'class="verdict-word">Not yet</span>' in html
+
+
+def test_check_page_shows_one_safer_order_and_the_patient_details(client: TestClient) -> None:
+    response = client.post("/check", data={"mode": "sig", "sig": "diazepam 10 mg qid x 30 days", "age": "75",
+                                           "sex": "male", "tried": ["heat"]})
+    html = response.text
+    assert html.count("Safer order:") == 1
+    assert "Diazepam 2 mg once a day for up to 14 days" in html
+    assert '<code>caution</code>' not in html and "Use with caution" in html
+    assert 'class="patient-summary"' in html and "75 years" in html
 
 
 def test_assess_bad_input_is_a_friendly_422(client: TestClient) -> None:

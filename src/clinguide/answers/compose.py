@@ -272,7 +272,8 @@ def _review(statements: list[Statement]) -> ReviewInfo:
     return ReviewInfo(
         status="approved",
         last_updated=max(dates).isoformat() if dates else None,
-        reviewer=reviewers[0] if len(reviewers) == 1 else None,
+        # every reviewer of the statements shown (an approval adds one; it must not blank the attribution)
+        reviewer=", ".join(reviewers) if reviewers else None,
     )
 
 

@@ -129,9 +129,10 @@ judged AS (
          THEN 1 ELSE 0 END AS in_initial_denominator
   FROM facts f
 )
-SELECT patient_id, birth, eligible, opioid_dates, opioid_supply_days, benzodiazepine_dates, overlap_days,
-  exclusion_code,
-  in_initial_denominator,
+SELECT patient_id, birth, CAST(eligible AS INT) AS eligible, CAST(opioid_dates AS INT) AS opioid_dates,
+  CAST(opioid_supply_days AS INT) AS opioid_supply_days, CAST(benzodiazepine_dates AS INT) AS benzodiazepine_dates,
+  CAST(overlap_days AS INT) AS overlap_days, exclusion_code,
+  CAST(in_initial_denominator AS INT) AS in_initial_denominator,
   CASE WHEN in_initial_denominator = 1 AND exclusion_code IS NOT NULL THEN 1 ELSE 0 END AS excluded,
   CASE WHEN in_initial_denominator = 1 AND exclusion_code IS NULL THEN 1 ELSE 0 END AS in_denominator,
   CASE WHEN in_initial_denominator = 1 AND exclusion_code IS NULL AND benzodiazepine_dates >= {MIN_BENZODIAZEPINE_DATES}

@@ -94,6 +94,7 @@ def generate(n: int, out: Path, year: int = 2025, seed: int = 42) -> dict[str, i
     rng = random.Random(seed)
     out.mkdir(parents=True, exist_ok=True)
     start = dt.date(year - 1, 12, 1)
+    last = dt.date(year, 12, 31)
     span = (dt.date(year, 12, 31) - start).days
     counts = {"Patient": 0, "MedicationDispense": 0, "Condition": 0}
     with (open(out / "Patient.ndjson", "w", encoding="utf-8") as pf,
@@ -116,8 +117,10 @@ def generate(n: int, out: Path, year: int = 2025, seed: int = 42) -> dict[str, i
             k = 0
 
             def add(product: Product, day: dt.date, days: int, status: str = "completed",
-                    _pid: str = pid) -> None:
+                    _pid: str = pid, lines: list[str] = lines) -> None:
                 nonlocal k
+                if day > last:  # the population covers December of Y-1 to December of Y
+                    return
                 k += 1
                 lines.append(_dispense(f"{_pid}-d{k}", _pid, product, day, days, status))
 

@@ -2,7 +2,8 @@
 
 A file belongs to a resource type when one of the dot/dash/underscore-separated parts of its
 name is the type: ``Patient.ndjson``, ``1.MedicationDispense.ndjson.gz``, ``Condition-000.parquet``.
-The FHIR paths every engine reads are listed here once.
+``PATHS`` lists the FHIR fields an audit reads (Spark extracts them by these paths; DuckDB's typed
+structure in ``engines/duckdb.py`` names the same fields).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ NDJSON_SUFFIXES = (".ndjson", ".ndjson.gz", ".jsonl", ".jsonl.gz")
 PARQUET_SUFFIXES = (".parquet",)
 _SPLIT = re.compile(r"[._-]")
 
-# (column, JSON path) per resource type; every engine extracts these and nothing else
+# (column, JSON path) per resource type: the fields an audit reads, and nothing else
 PATHS: dict[str, tuple[tuple[str, str], ...]] = {
     "Patient": (("resource_type", "$.resourceType"), ("id", "$.id"), ("birth_date", "$.birthDate"),
                 ("gender", "$.gender")),

@@ -9,7 +9,29 @@ from typing import Any
 SEVERITY_COLOURS = {"critical": "#b3261e", "warning": "#c77700", "info": "#4a6fa5"}
 AGE_ORDER = ("0-17", "18-44", "45-64", "65-74", "75-84", "85+", "unknown")
 LISTED_BAD = 10
+# about the data rather than the patient: kept in the tables, left out of the age-band view
+DATA_GAP_CODES = frozenset({"missing-data", "unknown-condition", "unknown-medication"})
 LISTED_UNKNOWN = 10
+
+
+REASON_ORDER = ("not eligible", "not in denominator", "excluded", "denominator only", "numerator")
+
+
+def funnel(reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """COB outcomes in the order of the measure's steps (eligibility, denominator, exclusion, numerator)."""
+    def rank(r: dict[str, Any]) -> tuple[int, str]:
+        return next((i for i, p in enumerate(REASON_ORDER) if r["reason"].startswith(p)), 9), r["reason"]
+
+    return sorted(reasons, key=rank)
+
+
+def split_codes(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(safety findings, data gaps) of a by-code summary."""
+    return ([r for r in rows if r["code"] not in DATA_GAP_CODES], [r for r in rows if r["code"] in DATA_GAP_CODES])
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count:,} {word}" + ("" if count == 1 else "s")
 
 
 def pct(rate: float | None) -> str:
@@ -28,6 +50,8 @@ def render_text(s: dict[str, Any]) -> str:
     add = out.append
     add(f"Population audit — measurement year {s['year']} ({s['engine']}; knowledge {s['knowledge_version']})")
     add(f"Input: {s['input']}")
+    if s.get("year_source", "--year") != "--year":
+        add(f"Year {s['year']} is {s['year_source']}; give --year YYYY to choose another.")
     add("")
     add("COB: concurrent opioid and benzodiazepine use (PQA measure, NQF/CBE 3389)")
     add(f"  Rate {pct(s['rate'])}: {n(s['numerator'])} of {n(s['denominator'])} patients in the denominator had "
@@ -36,12 +60,13 @@ def render_text(s: dict[str, Any]) -> str:
         f"{n(s['denominator_before_exclusions'])}; excluded for cancer, sickle cell disease or palliative care: "
         f"{n(s['excluded'])}.")
     add("  Patients by outcome:")
-    for r in s["cob_reasons"]:
+    for r in funnel(s["cob_reasons"]):
         add(f"    {r['patients']:>10,}  {r['reason']}")
     d = s["dispenses"]
     add("")
-    add(f"Dispenses: {n(d['read'])} read; {n(d['completed_in_year'])} completed in {s['year']}; "
-        f"{n(d['checked'])} of pack drugs checked against the pack's rules ({n(d['patients_checked'])} patients).")
+    add(f"Dispenses: {n(d['read'])} valid lines read; {n(d['completed_in_year'])} completed in {s['year']}; "
+        f"{plural(d['checked'], 'dispense')} of pack drugs checked against the pack's rules "
+        f"({plural(d['patients_checked'], 'patient')}).")
     other = [r for r in d["by_status"] if r["status"] != "completed"]
     if other:
         add("  Not counted (status): " + ", ".join(f"{r['status']} {n(r['dispenses'])}" for r in other) + ".")
@@ -50,7 +75,7 @@ def render_text(s: dict[str, Any]) -> str:
             "(their RxNorm code is not in the pack's code index).")
     u = s["unknown_codes"]
     if u["dispenses"]:
-        add(f"  Unknown medication codes: {n(u['dispenses'])} dispenses, {n(u['codes'])} distinct codes "
+        add(f"  Unknown medication codes: {plural(u['dispenses'], 'dispense')}, {plural(u['codes'], 'distinct code')} "
             "(not in the pack; not counted in the measure or checked):")
         for r in u["top"][:LISTED_UNKNOWN]:
             add(f"    {r['dispenses']:>8,}  {r['code'] or '(no RxNorm code)'}  {r['display'] or ''}".rstrip())
@@ -68,18 +93,29 @@ def render_text(s: dict[str, Any]) -> str:
     f = s["findings"]
     add("")
     add("The pack's rules over the dispenses of the year (what `clinguide check` would find):")
-    if not f["by_code"]:
-        add("  No findings.")
-    for r in f["by_code"]:
-        add(f"  {r['findings']:>10,}  {r['severity']:<8}  {r['code']:<28} {n(r['patients'])} patients")
+    safety, gaps = split_codes(f["by_code"])
+    if not safety:
+        add("  No safety findings.")
+    for r in safety:
+        add(f"  {r['findings']:>10,}  {r['severity']:<8}  {r['code']:<28} {plural(r['patients'], 'patient')}")
+    titles = [r for r in f["by_title"] if r["code"] not in DATA_GAP_CODES]
+    if titles:
+        add("  Most frequent:")
+        for r in titles[:10]:
+            add(f"  {r['findings']:>10,}  {r['title']} ({r['code']})")
+    gap_titles = [r for r in f["by_title"] if r["code"] in DATA_GAP_CODES]
+    if gaps:
+        add("  What could not be checked (data gaps, not patient problems):")
+        for r in gap_titles[:10]:
+            add(f"  {r['findings']:>10,}  {r['title']}")
     add("")
     add("Top drugs dispensed in the year:")
     for r in f["top_drugs"][:10]:
-        add(f"  {r['dispenses']:>10,}  {r['drug']} ({n(r['patients'])} patients)")
+        add(f"  {r['dispenses']:>10,}  {r['drug']} ({plural(r['patients'], 'patient')})")
     bands = _by_band(f["by_age_band"])
     if bands:
         add("")
-        add("Warnings and critical findings by age band:")
+        add("Safety findings (warning or critical) by age band:")
         for band in AGE_ORDER:
             if band in bands:
                 add(f"  {band:<8} " + ", ".join(f"{code} {n(c)}" for code, c in bands[band]))
@@ -92,7 +128,7 @@ def render_text(s: dict[str, Any]) -> str:
 def _by_band(rows: list[dict[str, Any]]) -> dict[str, list[tuple[str, int]]]:
     bands: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for r in rows:
-        if r["severity"] in ("warning", "critical"):
+        if r["severity"] in ("warning", "critical") and r["code"] not in DATA_GAP_CODES:
             bands[r["age_band"]].append((r["code"], r["findings"]))
     return bands
 
@@ -154,7 +190,8 @@ def _table(headers: list[str], rows: list[list[Any]], numeric: set[int] | None =
 
 
 CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Liberation Sans",sans-serif;margin:24px auto;max-width:980px;
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Liberation Sans",sans-serif;margin:24px auto;
+max-width:980px;
 color:#1d1d1f;line-height:1.4;padding:0 16px}
 h1{font-size:1.5em;margin-bottom:0}h2{font-size:1.15em;border-bottom:2px solid #ddd;padding-bottom:3px;margin-top:28px}
 .muted{color:#666}.big{font-size:2.4em;font-weight:700;margin:0}.kpis{display:flex;gap:18px;flex-wrap:wrap}
@@ -174,15 +211,17 @@ def render_html(s: dict[str, Any]) -> str:
     b = s["bad_lines"]
     u = s["unknown_codes"]
     esc = html.escape
+    safety, _gaps = split_codes(f["by_code"])
     code_items = [(f"{r['code']} ({r['severity']})", r["findings"], SEVERITY_COLOURS.get(r["severity"], "#888"))
-                  for r in f["by_code"]]
+                  for r in safety]
     band_totals: dict[str, int] = defaultdict(int)
     for r in f["by_age_band"]:
-        if r["severity"] in ("warning", "critical"):
+        if r["severity"] in ("warning", "critical") and r["code"] not in DATA_GAP_CODES:
             band_totals[r["age_band"]] += r["findings"]
     band_items = [(band, band_totals[band], "#c77700") for band in AGE_ORDER if band in band_totals]
     drug_items = [(r["drug"], r["dispenses"], "#4a6fa5") for r in f["top_drugs"][:12]]
-    codes_in_bands = sorted({r["code"] for r in f["by_age_band"] if r["severity"] in ("warning", "critical")})
+    codes_in_bands = sorted({r["code"] for r in f["by_age_band"]
+                             if r["severity"] in ("warning", "critical") and r["code"] not in DATA_GAP_CODES})
     matrix: dict[tuple[str, str], int] = defaultdict(int)
     for r in f["by_age_band"]:
         matrix[(r["age_band"], r["code"])] += r["findings"]
@@ -191,12 +230,14 @@ def render_html(s: dict[str, Any]) -> str:
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>Population audit {s['year']} — clinguide</title><style>{CSS}</style></head><body>",
         f"<h1>Population audit — measurement year {s['year']}</h1>",
-        f"<p class='muted'>Input {esc(s['input'])} · engine {esc(s['engine'])} · knowledge pack "
+        f"<p class='muted'>Input {esc(s['input'])} · year {s['year']} "
+        f"({'set with --year' if s.get('year_source', '--year') == '--year' else esc(s['year_source'])}) · "
+        f"engine {esc(s['engine'])} · knowledge pack "
         f"{esc(s['knowledge_version'])}</p>",
         "<h2>Concurrent use of opioids and benzodiazepines (PQA COB, NQF/CBE 3389)</h2>",
-        f"<p class='big'>{pct(s['rate'])}</p><p>{s['numerator']:,} of {s['denominator']:,} adults who met the "
-        "opioid criteria had 30 or more days on which an opioid and a benzodiazepine were both covered. "
-        "Lower is better.</p>",
+        f"<p class='big'>{pct(s['rate'])}</p><p>{s['numerator']:,} of the {s['denominator']:,} adults in the "
+        "denominator (opioid criteria met, not excluded) had 30 or more days on which an opioid and a "
+        "benzodiazepine were both covered. Lower is better.</p>",
         _rate_chart(s),
         "<div class='kpis'>",
         *(f"<div class='kpi'><span class='muted'>{label}</span><b>{value:,}</b></div>" for label, value in (
@@ -207,18 +248,23 @@ def render_html(s: dict[str, Any]) -> str:
         "year and 15 or more days' supply, less patients with cancer, sickle cell disease or palliative care. "
         "Numerator: also 2 or more benzodiazepine dispensing dates and 30 or more days of overlap. Opioids and "
         "benzodiazepines are the knowledge pack's classes, not PQA's licensed medication lists.</p>",
-        _table(["Outcome", "Patients"], [[r["reason"], r["patients"]] for r in s["cob_reasons"]], {1}),
+        _table(["Outcome", "Patients"], [[r["reason"], r["patients"]] for r in funnel(s["cob_reasons"])], {1}),
         "<h2>The pack's rules over the year's dispenses</h2>",
         f"<p>{d['checked']:,} dispenses of pack drugs ({d['patients_checked']:,} patients) went through the same "
         "checks as <code>clinguide check</code>, with the patient's age on the dispense date and the other drugs "
         "covered that day.</p>",
         _bar_chart(code_items),
         _table(["Finding", "Severity", "Findings", "Dispenses", "Patients"],
-               [[r["code"], r["severity"], r["findings"], r["dispenses"], r["patients"]] for r in f["by_code"]],
+               [[r["code"], r["severity"], r["findings"], r["dispenses"], r["patients"]] for r in safety],
                {2, 3, 4}),
         "<h3>Most frequent findings</h3>",
-        _table(["Finding", "Title", "Count"], [[r["code"], r["title"], r["findings"]] for r in f["by_title"][:15]], {2}),
-        "<h3>Warnings and critical findings by age band</h3>",
+        _table(["Finding", "Title", "Count"], [[r["code"], r["title"], r["findings"]] for r in f["by_title"]
+                                               if r["code"] not in DATA_GAP_CODES][:12], {2}),
+        "<h3>What could not be checked</h3><p class='muted'>Data gaps, not patient problems: the pack has no "
+        "dose limits for the drug, or the dispense lacks what a check needs.</p>",
+        _table(["Title", "Severity", "Count"], [[r["title"], r["severity"], r["findings"]] for r in f["by_title"]
+                                                if r["code"] in DATA_GAP_CODES], {2}),
+        "<h3>Safety findings (warning or critical) by age band</h3>",
         _bar_chart(band_items),
         _table(["Age band", *codes_in_bands], [[band, *(matrix.get((band, c), 0) for c in codes_in_bands)]
                                                for band in bands_present], set(range(1, len(codes_in_bands) + 1))),
@@ -232,14 +278,15 @@ def render_html(s: dict[str, Any]) -> str:
         (f" {d['resolved_by_name']:,} dispenses were matched by product name (code not in the pack's index)."
          if d["resolved_by_name"] else ""),
         "</p>",
-        (f"<p><b>Unknown medication codes:</b> {u['dispenses']:,} dispenses, {u['codes']:,} distinct codes — not "
+        (f"<p><b>Unknown medication codes:</b> {plural(u['dispenses'], 'dispense')}, "
+         f"{plural(u['codes'], 'distinct code')} — not "
          "counted in the measure and not checked.</p>" + _table(
              ["RxNorm code", "Display", "Dispenses", "Patients"],
              [[r["code"] or "(none)", r["display"], r["dispenses"], r["patients"]] for r in u["top"][:20]], {2, 3})
          if u["dispenses"] else "<p>Unknown medication codes: none.</p>"),
         (f"<p><b>Bad lines:</b> {b['count']:,} skipped; the run continued.</p>"
-         + _table(["Resource", "Problem", "Lines"], [[r["resource"], r["problem"], r["lines"]] for r in b["by_problem"]],
-                  {2})
+         + _table(["Resource", "Problem", "Lines"],
+                  [[r["resource"], r["problem"], r["lines"]] for r in b["by_problem"]], {2})
          + _table(["File", "Line", "Problem"], [[r["file"], r["line"], r["problem"]] for r in b["first"][:25]], {1})
          if b["count"] else "<p>Bad lines: none.</p>"),
         _table(["Resource", "File", "Lines", "Blank", "Bad"],

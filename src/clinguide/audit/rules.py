@@ -3,11 +3,13 @@
 No rule is re-typed here. A dispense becomes an Order (drug, dose and frequency from its dosage
 instruction, days from ``daysSupply``) and a Case (age on the dispense date, sex, and the other
 pack drugs whose supply covers that date); the findings are what ``clinguide check`` would give.
-``check_partition`` takes whole patients (a pandas frame) and returns one row per finding; both
-engines call it (a process pool on DuckDB, ``applyInPandas`` on Spark), so results are identical.
-
-Identical inputs give identical findings, so results are memoised per process on the exact
-(drug, dose, frequency, days, age, sex, co-covered drugs) key: that is the speed, not a shortcut.
+Two steps, the same Python on both engines, so results are identical:
+1. ``dispense_keys`` over whole patients (a process pool over patient partitions on DuckDB,
+   ``applyInPandas`` on Spark) turns each dispense into its exact check key (drug, dose, frequency,
+   days, age, sex, co-covered drugs);
+2. ``findings_for_keys`` runs ``check`` once per distinct key (spread over the pool / ``mapInPandas``);
+   the engine joins the findings back to the dispenses. Identical keys give identical findings, so
+   this is the speed, not a shortcut.
 
 Left out on purpose: rules about the clinical setting and first-line therapy (a dispense does not
 say why it was prescribed or what was tried): ``first-line-not-tried``, ``not-recommended-setting``
@@ -16,6 +18,7 @@ and the "phase unknown" note of the setting rules are dropped (``NOT_FROM_DISPEN
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections import defaultdict
@@ -28,6 +31,10 @@ NOT_FROM_DISPENSES = frozenset({"first-line-not-tried", "not-recommended-setting
 # missing-data findings that only say a setting rule could not be placed: dispenses never carry the setting
 NOT_FROM_DISPENSES_TITLES = frozenset({("missing-data", "Phase unknown: a setting rule could not be checked")})
 _NAME_BEFORE_STRENGTH = re.compile(r"^\D*?(?=\s+\d)")
+INPUT_COLUMNS = ["patient_id", "disp_id", "src_file", "src_line", "day", "days_supply", "drug_id", "display",
+                 "dosage", "in_year", "birth", "gender"]
+KEYED_COLUMNS = ["patient_id", "disp_id", "src_file", "src_line", "day", "drug_id", "age", "age_band", "key"]
+KEY_FINDING_COLUMNS = ["key", "code", "severity", "title", "detail"]
 FINDING_COLUMNS = ["patient_id", "disp_id", "src_file", "src_line", "day", "drug_id", "age", "age_band",
                    "code", "severity", "title", "detail"]
 DOSE_NOT_IN_MG = ("missing-data", "info", "Dose not recorded in mg: dose, daily-dose and duration checks not run")
@@ -45,13 +52,14 @@ def age_band(age: int | None) -> str:
     return "unknown"
 
 
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+
+
 def age_on(birth: str | None, day: int) -> int | None:
     """Whole years on an epoch day; ``birth`` is 'YYYY-MM-DD' (a partial date already set to its latest day)."""
     if not birth or len(birth) < 10:
         return None
-    import datetime as dt
-
-    on = dt.date(1970, 1, 1) + dt.timedelta(days=int(day))
+    on = dt.date.fromordinal(_EPOCH_ORDINAL + int(day))
     try:
         y, m, d = int(birth[0:4]), int(birth[5:7]), int(birth[8:10])
     except ValueError:
@@ -64,7 +72,7 @@ def age_on(birth: str | None, day: int) -> int | None:
 def order_fields(drug_id: str, display: str, dosage: str | None) -> tuple[str | None, str | None]:
     """(dose in mass units, frequency) from a FHIR Dosage (JSON text); (None, None) when no mass dose is known."""
     from clinguide.clinical.sig import SigParseError, parse_sig
-    from clinguide.fhir.mapping import _dose, _frequency
+    from clinguide.fhir.dosage import read_dose, read_frequency
     from clinguide.kb import get_kb
 
     if not dosage:
@@ -76,8 +84,9 @@ def order_fields(drug_id: str, display: str, dosage: str | None) -> tuple[str | 
     if not isinstance(data, dict):
         return None, None
     notes: list[str] = []
-    dose = _dose(data, _strength_names(drug_id, display), notes)
-    frequency = _frequency(data)
+    problems: list = []  # a zero, negative or absurd number is left out (never repaired), as in CDS Hooks
+    dose = read_dose(data, _strength_names(drug_id, display), notes, problems)
+    frequency = read_frequency(data, problems)
     text = data.get("text") if isinstance(data.get("text"), str) else None
     if (dose is None or frequency is None) and text:
         name = get_kb().drugs[drug_id].name if drug_id in get_kb().drugs else drug_id
@@ -157,38 +166,47 @@ def findings_for(drug_id: str, dose: str | None, frequency: str | None, days: in
     return tuple(out)
 
 
-def check_partition(frame: pd.DataFrame) -> pd.DataFrame:
-    """Findings for whole patients. Input: one row per (completed dispense, pack drug), any date, with
-    ``patient_id, disp_id, src_file, src_line, day, days_supply, drug_id, display, dosage, in_year, birth, gender``.
-    Only dispenses with ``in_year`` are checked; earlier ones count as covering drugs."""
+def dispense_keys(frame: pd.DataFrame) -> pd.DataFrame:
+    """Step 1, over whole patients: each dispense of the year with its check key (order + patient facts).
+
+    Input: one row per (completed dispense, pack drug), any date, with ``patient_id, disp_id, src_file,
+    src_line, day, days_supply, drug_id, display, dosage, in_year, birth, gender``. Earlier dispenses
+    count only as drugs covering a later date."""
     rows: list[tuple[Any, ...]] = []
-    if frame.empty:
-        return pd.DataFrame({c: pd.Series(dtype=_dtype(c)) for c in FINDING_COLUMNS})
     by_patient: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
-    cols = ["patient_id", "disp_id", "src_file", "src_line", "day", "days_supply", "drug_id", "display", "dosage",
-            "in_year", "birth", "gender"]
-    for rec in frame[cols].itertuples(index=False, name=None):
-        by_patient[rec[0]].append(rec)
+    for rec in frame[INPUT_COLUMNS].itertuples(index=False, name=None):
+        by_patient[rec[0]].append((rec[0], rec[1], rec[2], int(rec[3]), int(rec[4]), int(rec[5]), *rec[6:]))
     for patient_id in sorted(by_patient):
         recs = sorted(by_patient[patient_id], key=lambda r: (r[4], r[1], r[6]))
+        spans = [(r[4], r[4] + r[5], r[1], r[6]) for r in recs]
         for rec in recs:
-            _pid, disp_id, src_file, src_line, day, days_supply, drug_id, display, dosage, in_year, birth, gender = rec
+            _pid, disp_id, src_file, src_line, day, supply, drug_id, display, dosage, in_year, birth, gender = rec
             if not in_year:
                 continue
-            day, supply = int(day), int(days_supply)
-            others = tuple(sorted({r[6] for r in recs if r[1] != disp_id and r[4] <= day < r[4] + r[5]
-                                   and r[6] != drug_id}))
+            others = sorted({d for start, end, other_disp, d in spans
+                             if start <= day < end and other_disp != disp_id and d != drug_id})
             age = age_on(birth, day)
             dose, frequency = order_fields(drug_id, display or "", dosage)
-            for code, severity, title, detail in findings_for(drug_id, dose, frequency, supply, age, gender, others):
-                rows.append((patient_id, disp_id, src_file, int(src_line), day, drug_id, age, age_band(age),
-                             code, severity, title, detail))
-    out = pd.DataFrame(rows, columns=FINDING_COLUMNS)
-    out["age"] = out["age"].astype("Int64")
-    out["src_line"] = out["src_line"].astype("int64")
-    out["day"] = out["day"].astype("int64")
-    return out
+            key = json.dumps([drug_id, dose, frequency, supply, age, gender if gender in SEXES else None, others],
+                             separators=(",", ":"))
+            rows.append((patient_id, disp_id, src_file, src_line, day, drug_id, age, age_band(age), key))
+    out = pd.DataFrame(rows, columns=KEYED_COLUMNS)
+    return out.astype({"src_line": "int64", "day": "int64", "age": "Int64"})
 
 
-def _dtype(column: str) -> str:
-    return {"src_line": "int64", "day": "int64", "age": "Int64"}.get(column, "object")
+def findings_for_keys(frame: pd.DataFrame) -> pd.DataFrame:
+    """Step 2, over distinct keys: what ``check`` finds for each (one row per finding; none for a clean key)."""
+    rows = []
+    for key in frame["key"]:
+        drug_id, dose, frequency, days, age, sex, others = json.loads(key)
+        for code, severity, title, detail in findings_for(drug_id, dose, frequency, days, age, sex, tuple(others)):
+            rows.append((key, code, severity, title, detail))
+    return pd.DataFrame(rows, columns=KEY_FINDING_COLUMNS, dtype="object")
+
+
+def check_partition(frame: pd.DataFrame) -> pd.DataFrame:
+    """Both steps for whole patients in one process: the findings rows (``FINDING_COLUMNS``)."""
+    keyed = dispense_keys(frame)
+    found = findings_for_keys(keyed[["key"]].drop_duplicates())
+    merged = keyed.merge(found, on="key", how="inner")
+    return merged[FINDING_COLUMNS].reset_index(drop=True)

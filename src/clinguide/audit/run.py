@@ -27,11 +27,16 @@ def _quiet(_stage: str, _done: int, _total: int) -> None:
 
 
 def _default_year(engine: Engine) -> int:
-    row = engine.query("SELECT MAX(day) AS last FROM dispenses WHERE status = 'completed'")[0]
-    if row["last"] is None:
+    """The calendar year with the most completed dispenses (the later year on a tie)."""
+    days = engine.query("SELECT day, COUNT(*) AS n FROM dispenses WHERE status = 'completed' GROUP BY day")
+    if not days:
         raise InputError("--year: the input holds no completed dispense with a date; give --year YYYY",
                          field="--year")
-    return (dt.date(1970, 1, 1) + dt.timedelta(days=int(row["last"]))).year
+    per_year: dict[int, int] = {}
+    for row in days:
+        year = (dt.date(1970, 1, 1) + dt.timedelta(days=int(row["day"]))).year
+        per_year[year] = per_year.get(year, 0) + int(row["n"])
+    return max(per_year, key=lambda y: (per_year[y], y))
 
 
 def check_input_sql(year: int) -> str:
@@ -59,6 +64,7 @@ def run_audit(path: Path, year: int | None = None, engine_name: str = "duckdb", 
     engine = open_engine(engine_name, workers=workers)
     try:
         engine.load(inputs, progress)
+        year_chosen = year is None
         year = year or _default_year(engine)
         y0, y1 = year_bounds(year)
         pairs = engine.query("SELECT DISTINCT rx_code, display FROM dispenses ORDER BY rx_code, display")
@@ -69,6 +75,7 @@ def run_audit(path: Path, year: int | None = None, engine_name: str = "duckdb", 
         progress("COB measure", 1, 1)
         engine.run_checks(check_input_sql(year), progress)
         summary = _summary(engine, inputs, year, y0, y1, engine_name, kb.version)
+        summary["year_source"] = "the year with the most completed dispenses" if year_chosen else "--year"
         if out is not None:
             write_outputs(engine, summary, out)
         return summary
@@ -137,7 +144,8 @@ def _summary(engine: Engine, inputs: InputSet, year: int, y0: int, y1: int, engi
         "cob_reasons": _ints(reasons),
         "dispenses": {"read": int(d["dispenses"] or 0), "in_year": int(d["in_year"] or 0),
                       "completed_in_year": int(d["completed_in_year"] or 0), "by_status": _ints(statuses),
-                      "checked": int(checked["dispenses"] or 0), "checked_drug_rows": int(checked["dispense_drugs"] or 0),
+                      "checked": int(checked["dispenses"] or 0),
+                      "checked_drug_rows": int(checked["dispense_drugs"] or 0),
                       "patients_checked": int(checked["patients"] or 0),
                       "resolved_by_name": int(by_name["dispenses"] or 0)},
         "unknown_codes": {"dispenses": int(unknown_total["dispenses"] or 0), "codes": int(unknown_total["codes"] or 0),

@@ -18,6 +18,11 @@ def run(ctx: CheckContext) -> None:
         ctx.add("unparseable-order", "critical", "Order has no dose",
                 "dose: no dose with a unit was found; write e.g. '5 mg'. The order could not be assessed.", [])
     drug_name = ctx.drug.name if ctx.drug else "the ordered drug"
+    language = ctx.kb.policy.condition_language
+    for note in ctx.case.condition_notes:
+        ctx.add("condition-interpreted", "info", "Kidney function read from a number or stage",
+                f"{note}. The rules for that category were applied.",
+                list(language.renal_sources) if language else [])
     for text in ctx.case.unknown_conditions:
         ctx.add("unknown-condition", "warning", f"Condition not recognised: {text}",
                 f"'{text}' is not a condition in the knowledge pack, so any contraindication, caution or dose "

@@ -59,10 +59,11 @@ def _coerce(value: Any, model: type[Order] | type[Case], what: str) -> Any:
 
 
 def check(order: Order | Mapping[str, Any] | str, case: Case | Mapping[str, Any] | None = None,
-          kb: Any = None, suggest: bool = True) -> CheckResult:
+          kb: Any = None, suggest: bool = True, prepared_case: Any = None) -> CheckResult:
     """Check one order (an Order, its dict, or a sig string) for one case (a Case or its dict).
 
-    With ``suggest`` the result carries one safer order that passes its own check (see safer.py).
+    With ``suggest`` the result carries one safer order that passes its own check (see safer.py);
+    ``prepared_case`` (the CaseContext of this same case) lets that re-check skip resolving it again.
     """
     from clinguide.checks.base import CheckContext, kb_index
     from clinguide.checks.registry import run_all
@@ -76,8 +77,8 @@ def check(order: Order | Mapping[str, Any] | str, case: Case | Mapping[str, Any]
         from clinguide.kb import get_kb
 
         kb = get_kb()
-    ctx = CheckContext(kb=kb, order=prepare_order(order_model, kb), case=prepare_case(case_model, kb),
-                       index=kb_index(kb))
+    case_ctx = prepared_case if prepared_case is not None else prepare_case(case_model, kb)
+    ctx = CheckContext(kb=kb, order=prepare_order(order_model, kb), case=case_ctx, index=kb_index(kb))
     findings = run_all(ctx)
     suggested = None
     if suggest:

@@ -142,7 +142,7 @@ def run(ctx: CheckContext) -> None:
                 sources, suggestion="Record 'pregnant: true/false' (or sex).")
     stage_rules = [r for r in drug.condition_rules if r.code == "pregnancy"
                    and set(r.conditions) - {PREGNANCY_CONDITION} and not set(r.conditions) & ctx.case.conditions]
-    if PREGNANCY_CONDITION in ctx.case.conditions and case.gestational_weeks is None and stage_rules:
+    if PREGNANCY_CONDITION in ctx.case.conditions and ctx.case.gestational_weeks is None and stage_rules:
         ctx.add("missing-data", "warning", "Gestational age not given: pregnancy-stage rules could not be checked",
                 f"{drug.name} has rules that depend on the week of pregnancy "
                 f"({condition_names(ctx, {c for r in stage_rules for c in r.conditions})}); the case says the "

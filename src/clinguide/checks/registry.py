@@ -27,7 +27,8 @@ CODE_ORDER = (
     "renal-impairment", "serotonergic-combination", "drug-interaction", "cns-depressant-combination", "alcohol",
     "duplicate-therapy", "substance-use-history", "caution-condition", "duration-exceeds-limit",
     "not-recommended-setting", "first-line-not-tried", "taper-needed", "pediatric-not-assessed",
-    "unknown-condition", "unknown-medication", "pediatric-dosing", "dose-unit-assumed", "missing-data",
+    "unknown-condition", "unknown-medication", "pediatric-dosing", "dose-unit-assumed", "condition-interpreted",
+    "missing-data",
 )  # fmt: skip
 _RANK = {code: i for i, code in enumerate(CODE_ORDER)}
 
@@ -38,19 +39,33 @@ def run_all(ctx: CheckContext) -> list[Finding]:
     return sort_findings(ctx.findings)
 
 
+# One problem each, whatever rules raised it (a severe-renal rule and a renal rule, a condition rule
+# and a dose rule for the same impairment).
+ONE_PER_CODE = frozenset({"pregnancy", "hepatic-impairment", "renal-impairment"})
+
+
 def sort_findings(findings: list[Finding]) -> list[Finding]:
     """One finding per problem: findings with the same code and title are merged (the most severe
     kept, the other details appended, sources united), then sorted by severity and code."""
     merged: dict[tuple[str, str], Finding] = {}
     for f in findings:
-        key = (f.code, f.title)
+        if f.code in ONE_PER_CODE:
+            key = (f.code, "")
+        elif f.code == "missing-data":  # "Age not given: …" from several families is one missing item
+            key = (f.code, f.title.split(":")[0])
+        else:
+            key = (f.code, f.title)
         first = merged.get(key)
         if first is None:
             merged[key] = f
             continue
         keep, other = (f, first) if SEVERITY_RANK[f.severity] > SEVERITY_RANK[first.severity] else (first, f)
+        title = keep.title
+        if f.code == "missing-data" and f.title != first.title:
+            title = f"{key[1]}: some checks could not run"
         detail = keep.detail if other.detail in keep.detail else f"{keep.detail} {other.detail}"
         merged[key] = keep.model_copy(update={
+            "title": title,
             "detail": detail,
             "sources": list(dict.fromkeys([*keep.sources, *other.sources])),
             "suggestion": keep.suggestion or other.suggestion,

@@ -123,7 +123,7 @@ def choose(ctx: CheckContext, findings: list[Finding]) -> SuggestedOrder | None:
         if not other_drug and (candidate.dose_mg, candidate.doses_per_day, candidate.days) == (
                 current.dose_mg, current.doses_per_day, current.days):
             continue  # the same order again is no suggestion
-        result = check(order, ctx.case.case, kb=ctx.kb, suggest=False)
+        result = check(order, ctx.case.case, kb=ctx.kb, suggest=False, prepared_case=ctx.case)
         if over_limit(result.findings):
             continue
         if other_drug and any(f.code in PATIENT_CODES for f in result.findings):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from clinguide.checks.base import SEVERITY_RANK, CheckContext, start_order
+from clinguide.kb.models import SettingRule
 
 
 def run(ctx: CheckContext) -> None:
@@ -11,18 +12,12 @@ def run(ctx: CheckContext) -> None:
         return
     case = ctx.case.case
     phase = ctx.case.phase
+    unplaced: list[SettingRule] = []  # rules of a phase the case does not give enough to place
     for rule in drug.setting_rules:
         if rule.setting != case.setting:
             continue
         if rule.phases and phase is None:
-            # ask for the phase only when the rule would change the verdict
-            worst = max((SEVERITY_RANK[f.severity] for f in ctx.findings), default=-1)
-            if SEVERITY_RANK[rule.severity] > max(worst, SEVERITY_RANK["info"]):
-                ctx.add("missing-data", "warning", "Phase unknown: a setting rule could not be checked",
-                        f"A {rule.severity} rule for {drug.name} applies in the {', '.join(rule.phases)} phase of "
-                        f"{rule.setting}; the case does not give enough (symptom_days, or surgery_phase and "
-                        "hours_since_surgery) to place it, so the verdict may be too mild.",
-                        rule.sources, suggestion="Add symptom_days (back spasm) or the surgery phase.")
+            unplaced.append(rule)
             continue
         if rule.phases and phase not in rule.phases:
             continue
@@ -47,3 +42,19 @@ def run(ctx: CheckContext) -> None:
             detail += f" Not recognised as therapies, so not counted: {', '.join(ctx.case.unknown_tried)}."
         ctx.add("first-line-not-tried", fl.severity, "First-line care not tried yet", detail, fl.sources,
                 suggestion=fl.suggestion)
+    _ask_for_phase(ctx, unplaced)
+
+
+def _ask_for_phase(ctx: CheckContext, rules: list[SettingRule]) -> None:
+    """Ask for the phase only when a rule of that phase would make the verdict worse than it is."""
+    drug = ctx.drug
+    assert drug is not None
+    worst = max((SEVERITY_RANK[f.severity] for f in ctx.findings), default=-1)
+    for rule in rules:
+        if SEVERITY_RANK[rule.severity] <= max(worst, SEVERITY_RANK["info"]):
+            continue
+        ctx.add("missing-data", "warning", "Phase unknown: a setting rule could not be checked",
+                f"A {rule.severity} rule for {drug.name} applies in the {', '.join(rule.phases)} phase of "
+                f"{rule.setting}; the case does not give enough (symptom_days, or surgery_phase and "
+                "hours_since_surgery) to place it, so the verdict may be too mild.",
+                rule.sources, suggestion="Add symptom_days (back spasm) or the surgery phase.")

@@ -130,6 +130,14 @@ def schedule(daily_mg: float, reduce_fraction: float, step_days: int, taper: Tap
             break
         levels.append(level)
         last = level
+    # The last level must be low enough that stopping from it is no bigger a cut than a step.
+    if levels and last > reduce_fraction * daily_mg + 1e-9:
+        ceiling = reduce_fraction * daily_mg
+        top = math.floor(ceiling / GRID + 1e-9) * GRID
+        lower = [round_half(top - GRID * k) for k in range(int(top / GRID) + 1)]
+        lower = [c for c in lower if 0 < c < last and makeable(c, pace)]
+        if lower:
+            levels.append(max(lower))
     if max_total_days is not None:
         if max_total_days <= 0 or not levels:
             return []

@@ -36,6 +36,7 @@ class CaseContext:
     unknown_conditions: list[str] = field(default_factory=list)
     negated_conditions: list[str] = field(default_factory=list)  # "no history of OSA": read as absent
     condition_notes: list[str] = field(default_factory=list)  # how a value was read ("eGFR 25: KDIGO G4")
+    gestational_weeks: float | None = None  # from the case field, or read from a problem ("pregnant 24 weeks")
     drugs: list[CaseDrug] = field(default_factory=list)
     unknown_medications: list[str] = field(default_factory=list)
     allergy_drugs: list[tuple[str, str]] = field(default_factory=list)  # (as written, drug id)
@@ -60,6 +61,12 @@ def _resolve_drug_name(kb: KnowledgeBase, text: str) -> str | None:
         if match:
             return match.id
     return None
+
+
+def _negated(kb: KnowledgeBase, text: str) -> bool:
+    """An entry that says there is nothing ("none", "NKDA"); built only for entries no name matched."""
+    resolver = resolver_for(kb)
+    return resolver is not None and resolver.negated(text)
 
 
 def _class_by_name(kb: KnowledgeBase, text: str) -> str | None:
@@ -106,25 +113,31 @@ def prepare_case(case: Case, kb: KnowledgeBase) -> CaseContext:
         ctx.unknown_conditions.extend(resolution.unknown)
         ctx.negated_conditions.extend(resolution.negated)
         ctx.condition_notes.extend(resolution.notes)
-    if case.pregnant or case.gestational_weeks is not None:
+        if resolution.gestational_weeks is not None and ctx.gestational_weeks is None:
+            ctx.gestational_weeks = resolution.gestational_weeks
+    if case.gestational_weeks is not None:
+        ctx.gestational_weeks = case.gestational_weeks
+    if case.pregnant or ctx.gestational_weeks is not None:
         cond_ids.append(PREGNANCY_CONDITION)
-        cond_ids.extend(gestation_conditions(case.gestational_weeks, kb))
+        cond_ids.extend(gestation_conditions(ctx.gestational_weeks, kb))
     if case.alcohol == "heavy":
         cond_ids.append(ALCOHOL_HEAVY_CONDITION)
     ctx.conditions = kb.expand_conditions(cond_ids)
 
-    resolver = resolver_for(kb)
     for entry in case.medications:
         name, dose, code = (entry.name, entry.dose, entry.code) if isinstance(entry, MedicationEntry) else (
             entry, None, None)
-        if not code and resolver is not None and resolver.negated(name):
-            continue  # "none", "no regular medicines"
         drug_id: str | None = None
         if code:
+            # a combination product's code names every ingredient: each one counts (Percocet = oxycodone + APAP)
             ids = kb.drugs_by_rxnorm(code)
+            for extra in ids[1:]:
+                ctx.drugs.append(CaseDrug(name, extra, None))
             drug_id = ids[0] if ids else None
         if drug_id is None:
             drug_id = _resolve_drug_name(kb, name)
+        if drug_id is None and not code and _negated(kb, name):
+            continue  # "none", "no regular medicines"
         if drug_id is None:
             ctx.unknown_medications.append(name)
         else:
@@ -134,8 +147,6 @@ def prepare_case(case: Case, kb: KnowledgeBase) -> CaseContext:
         ctx.drugs.append(CaseDrug(f"alcohol ({case.alcohol} use)", ALCOHOL_AGENT))
 
     for text in case.allergies:
-        if resolver is not None and resolver.negated(text):
-            continue  # "NKDA", "no known allergies"
         drug_id = _resolve_drug_name(kb, text)
         if drug_id:
             ctx.allergy_drugs.append((text, drug_id))
@@ -143,7 +154,7 @@ def prepare_case(case: Case, kb: KnowledgeBase) -> CaseContext:
         class_id = _class_by_name(kb, text)
         if class_id:
             ctx.allergy_classes.append((text, class_id))
-        else:
+        elif not _negated(kb, text):  # "NKDA", "no known allergies"
             ctx.unknown_allergies.append(text)
 
     tried: set[str] = set()

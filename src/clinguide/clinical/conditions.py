@@ -39,22 +39,30 @@ class Resolution:
     negated: tuple[str, ...] = ()  # pieces read as absent
     unknown: tuple[str, ...] = ()  # pieces not understood
     notes: tuple[str, ...] = ()  # how it was read ("eGFR 25 → KDIGO G4 (severely decreased)")
+    gestational_weeks: float | None = None  # "pregnant 24 weeks", "G2P1 at 31 wks"
 
 
 def _phrase_pattern(phrases: list[str], anchor: str = "") -> re.Pattern[str] | None:
-    cleaned = sorted({p.strip().lower() for p in phrases if p.strip()}, key=len, reverse=True)
+    """One regex for a list of phrases, longest first, matching whole words only.
+
+    The word boundaries sit outside one alternation (not around each phrase), which keeps the
+    compile time of a long list small; phrases that start or end with a symbol ("?") go unbounded.
+    """
+    cleaned = sorted({" ".join(p.lower().split()) for p in phrases if p.strip()}, key=len, reverse=True)
     if not cleaned:
         return None
-    alternatives = "|".join(_word_re(p) for p in cleaned)
-    return re.compile(f"{anchor}(?:{alternatives})")
+    words = [p for p in cleaned if p[0].isalnum() and p[-1].isalnum()]
+    symbols = [p for p in cleaned if p not in words]
+    parts = []
+    if words:
+        parts.append(r"(?<![\w/])(?:" + "|".join(_body(p) for p in words) + r")(?![\w/])")
+    if symbols:
+        parts.append("(?:" + "|".join(_body(p) for p in symbols) + ")")
+    return re.compile(f"{anchor}(?:{'|'.join(parts)})")
 
 
-def _word_re(phrase: str) -> str:
-    """A phrase as a regex with word boundaries where the phrase starts or ends with a word character."""
-    body = r"\s+".join(re.escape(w) for w in phrase.split())
-    start = r"(?<![\w/])" if phrase[0].isalnum() else ""
-    end = r"(?![\w/])" if phrase[-1].isalnum() else ""
-    return f"{start}{body}{end}"
+def _body(phrase: str) -> str:
+    return r"\s+".join(re.escape(w) for w in phrase.split())
 
 
 _NUMBER = r"(\d+(?:\.\d+)?)"
@@ -63,6 +71,10 @@ _COMPARATORS = {
     ">": 1, ">=": 0, "≥": 0, "above": 1, "over": 1, "greater than": 1, "more than": 1, "=": 0, "of": 0, "is": 0,
     "at": 0, "~": 0, "about": 0, "approx": 0, "approximately": 0,
 }  # fmt: skip
+_MEASURE = re.compile(r"\d+(?:\.\d+)?(?:l|lpm|l/min|%|mg|ml|yrs?|y|wks?|mos?)?")  # "2", "2l", "5yrs"
+_WEEKS = re.compile(r"(?<![\w.])(?P<w>\d+(?:\.\d+)?)\s*(?:\+\s*\d\s*/\s*7\s*)?(?:weeks?|wks?|w)(?![a-z])")
+_GRAVIDA = re.compile(r"\bg\d+\s*p\d+(?:[-\d]*)\b")
+_HYPHEN = re.compile(r"(?<=[a-z])-(?=[a-z])")
 _BRACKETED = re.compile(r"\([^)]*\)")
 _SPLIT = re.compile(r"[,;]|\.\s")
 _AND = re.compile(r"\s+(?:and|&|\+|plus|also)\s+|\s*/\s*(?=[a-z]{3,})|\s+or\s+")
@@ -81,17 +93,18 @@ class Resolver:
         self.status_before = _phrase_pattern(language.status_before + language.uncertainty, anchor=r"^\s*")
         self.status_after = _phrase_pattern(language.status_after + language.uncertainty)
         self.terminators = [t.lower() for t in language.terminators]
+        self.pregnancy_words = _phrase_pattern(language.pregnancy_words)
         self.filler = {w.lower() for w in language.filler}
-        self.abbreviations = [(re.compile(_word_re(k.lower())), v.lower())
-                              for k, v in sorted(language.abbreviations.items(), key=lambda kv: -len(kv[0]))]
+        self.abbreviation_map = {" ".join(k.lower().split()): v.lower() for k, v in language.abbreviations.items()}
+        self.abbreviations = _phrase_pattern(list(self.abbreviation_map))
         names: dict[str, str] = {}
         for key, cid in kb.condition_index.items():
-            names.setdefault(key, cid)
+            names.setdefault(" ".join(key.split()), cid)
         self.names = names
-        self.name_pattern = _phrase_pattern(list(names))
+        self.longest_name = max((len(k.split()) for k in names), default=1)
         test_names = {n.lower(): t.id for t in language.lab_tests for n in t.names}
         comparators = "|".join(re.escape(c) for c in sorted(_COMPARATORS, key=len, reverse=True))
-        tests = "|".join(_word_re(n) for n in sorted(test_names, key=len, reverse=True))
+        tests = r"(?<![\w/])(?:" + "|".join(_body(n) for n in sorted(test_names, key=len, reverse=True)) + r")(?![\w/])"
         self.test_names = test_names
         self.lab = re.compile(rf"(?P<test>{tests})\s*(?:(?:was|is|of|=|:|-)\s*)?(?P<cmp>{comparators})?\s*{_NUMBER}")
         aliases = {a.lower(): c for c in language.renal_categories for a in c.aliases}
@@ -112,13 +125,37 @@ class Resolver:
         notes: list[str] = []
         if not lowered:
             return Resolution(raw)
+        weeks: list[float] = []
         for chunk in self._chunks(lowered):
             keep, absent = self._negation(chunk)
             if absent:
                 negated.append(absent)
             if keep:
-                self._positive(keep, ids, unknown, notes)
-        return Resolution(raw, tuple(dict.fromkeys(ids)), tuple(negated), tuple(unknown), tuple(notes))
+                keep = self._gestation(keep, ids, weeks)
+                if keep:
+                    self._positive(keep, ids, unknown, notes)
+        return Resolution(raw, tuple(dict.fromkeys(ids)), tuple(negated), tuple(unknown), tuple(notes),
+                          max(weeks) if weeks else None)
+
+    def _gestation(self, chunk: str, ids: list[str], weeks: list[float]) -> str:
+        """'pregnant 24 weeks', 'IUP at 31 wks', 'G2P1 at 22w': pregnancy and its week; the rest of the chunk."""
+        said = (self.pregnancy_words is not None and self.pregnancy_words.search(chunk)) or _GRAVIDA.search(chunk)
+        if not said:
+            return chunk
+        m = _WEEKS.search(chunk)
+        if m is None:
+            return chunk
+        value = float(m.group("w"))
+        if not 0 < value <= 45:
+            return chunk
+        weeks.append(value)
+        ids.append("pregnancy")
+        ids.extend(c for rule in self.lang.gestation if value >= rule.from_weeks for c in rule.conditions)
+        rest = chunk[: m.start()] + " " + chunk[m.end():]
+        if self.pregnancy_words is not None:
+            rest = self.pregnancy_words.sub(" ", rest)
+        rest = _GRAVIDA.sub(" ", rest)
+        return "" if all(w in self.filler for w in _WORDS.findall(rest)) else rest.strip()
 
     def negated(self, text: str) -> bool:
         """True when the whole entry says something is absent ("none", "no opioids", "NKDA")."""
@@ -185,7 +222,7 @@ class Resolver:
             shown = f"{'eGFR' if test == 'egfr' else 'CrCl'} {m.group('cmp') or ''}{value:g} {unit}".replace("  ", " ")
             if category is None:
                 continue
-            note = f"{shown}: KDIGO {category.stage} ({category.term})"
+            note = f"{shown}: KDIGO {category.stage} ({category.term}){self._gives(category)}"
             if test == "crcl":
                 note += "; a creatinine clearance is placed on the eGFR scale, which is not the same measure"
             notes.append(note)
@@ -194,13 +231,18 @@ class Resolver:
         if self.ckd_stage is not None:
             for m in list(self.ckd_stage.finditer(rest)):
                 category = self.stage_aliases[(m.group("a") or m.group("b")).lower()]
-                notes.append(f"CKD stage '{m.group(0).strip()}': KDIGO {category.stage} ({category.term})")
+                notes.append(f"CKD stage '{m.group(0).strip()}': KDIGO {category.stage} ({category.term})"
+                             f"{self._gives(category)}")
                 ids.extend(category.conditions)
                 rest = rest.replace(m.group(0), " ")
         rest = " ".join(rest.split()).strip(" .:-,")
         if rest != chunk and all(w in self.filler for w in _WORDS.findall(rest)):
             return ""
         return rest
+
+    def _gives(self, category: RenalCategory) -> str:
+        names = [self.kb.conditions[c].name for c in category.conditions if c in self.kb.conditions]
+        return f", read as {', '.join(names)}" if names else ", not renal impairment for dosing"
 
     def _category(self, value: float) -> RenalCategory | None:
         for category in self.lang.renal_categories:
@@ -213,18 +255,23 @@ class Resolver:
     def _piece(self, piece: str, ids: list[str], unknown: list[str], notes: list[str]) -> None:
         original = piece
         piece = self._strip_status(piece, notes)
-        if not piece:
-            return
+        if not piece or all(w in self.filler or w.isdigit() for w in _WORDS.findall(piece)):
+            return  # only status words left ("clean 5 yrs", "in remission"): they qualify the problem before
         expanded = piece
-        for pattern, full in self.abbreviations:
-            expanded = pattern.sub(full, expanded)
+        if self.abbreviations is not None:
+            expanded = self.abbreviations.sub(lambda m: self.abbreviation_map[" ".join(m.group(0).split())], piece)
+        spaced = _HYPHEN.sub(" ", expanded)  # "narrow-angle glaucoma" is written both ways
         found: list[str] = []
-        for candidate in dict.fromkeys((piece, expanded)):
+        for candidate in dict.fromkeys((piece, expanded, spaced)):
             match = self.kb.resolve_condition(candidate)
             if match:
                 found.append(match.id)
                 break
         covered, left = self._scan(expanded)
+        if left:
+            covered_spaced, left_spaced = self._scan(spaced)
+            if len(left_spaced) < len(left):
+                covered, left = covered_spaced, left_spaced
         if found:
             ids.extend(found + covered)
             return
@@ -237,20 +284,36 @@ class Resolver:
             return
         unknown.append(original)
 
+    def _plain(self, token: str) -> bool:
+        """A filler word or a measure, which does not change the meaning of the name after it."""
+        return all(w in self.filler or _MEASURE.fullmatch(w) for w in _WORDS.findall(token))
+
     def _scan(self, text: str) -> tuple[list[str], list[str]]:
-        """Condition names found as whole words, and the words left that are not filler."""
-        if self.name_pattern is None:
-            return [], []
+        """Condition names found as whole words (longest first), and the words left that are not filler.
+
+        Word n-grams are looked up in the name dictionary rather than compiled into one large regex:
+        compiling hundreds of alternatives costs a noticeable part of a CLI call's start-up.
+        """
+        tokens = [t.strip(",;:.") for t in text.split()]
         found: list[str] = []
-        rest = text
-        for m in self.name_pattern.finditer(text):
-            key = " ".join(m.group(0).split())
-            cid = self.names.get(key)
-            if cid:
-                found.append(cid)
-                rest = rest.replace(m.group(0), " ", 1)
+        left_tokens: list[str] = []
+        i = 0
+        while i < len(tokens):
+            # a name right after a word we do not know is part of another thing ("foot ulcer", "venous ulcer")
+            modified = i > 0 and bool(left_tokens) and left_tokens[-1] == tokens[i - 1] and not self._plain(
+                tokens[i - 1])
+            for n in range(min(self.longest_name, len(tokens) - i), 0, -1):
+                cid = self.names.get(" ".join(tokens[i:i + n]))
+                if cid and not modified:
+                    found.append(cid)
+                    i += n
+                    break
+            else:
+                left_tokens.append(tokens[i])
+                i += 1
+        rest = " ".join(left_tokens)
         rest = _BRACKETED.sub(" ", rest) if found else rest  # "(ocular)" qualifies a name that was found
-        left = [w for w in _WORDS.findall(rest) if w not in self.filler and not w.isdigit()]
+        left = [w for w in _WORDS.findall(rest) if w not in self.filler and not _MEASURE.fullmatch(w)]
         return list(dict.fromkeys(found)), left
 
 

@@ -49,6 +49,9 @@ class PreparedOrder:
     units_per_dose: tuple[float, float] | None = None
     component_mg: dict[str, tuple[float, float]] = field(default_factory=dict)  # combination: per unit
     days_from_quantity: bool = False
+    count_assumed: bool = False  # combination product with no count: one unit per dose
+    max_doses_per_day: float | None = None  # a cap written in the sig ("max 3/day")
+    max_daily_mg: float | None = None  # "max 24 mg/day"
 
     @property
     def drug_id(self) -> str | None:
@@ -86,6 +89,9 @@ def prepare_order(order: Order, kb: KnowledgeBase) -> PreparedOrder:
             out.extended_release = parsed.extended_release
             out.unit_assumed = parsed.unit_assumed
             out.units_per_dose = parsed.units_per_dose
+            out.count_assumed = parsed.count_assumed
+            out.max_doses_per_day = parsed.max_doses_per_day
+            out.max_daily_mg = parsed.max_daily_mg
             strengths = parsed.combination_strengths
             if parsed.route:
                 route = parsed.route
@@ -123,6 +129,11 @@ def prepare_order(order: Order, kb: KnowledgeBase) -> PreparedOrder:
     drug: Drug | None = None
     if order.code:
         ids = kb.drugs_by_rxnorm(order.code)
+        if len(ids) > 1:
+            # a combination product's code: the pack's combination entry with exactly these ingredients
+            combined = next((d for d in kb.drugs.values() if d.components and set(d.components) == set(ids)), None)
+            if combined is not None:
+                ids = (combined.id,)
         if ids:
             drug = kb.drugs[ids[0]]
             if order.code.strip() in kb.extended_release_codes:
@@ -190,7 +201,7 @@ def _calculate(out: PreparedOrder) -> None:
                              f"the higher dose, {fmt(dose.high_mg or 0)} mg, is checked")
             if dose.unit not in ("mg", "mgs", "milligram", "milligrams"):
                 steps.append(f"{fmt(dose.high)} {dose.unit} = {fmt(dose.high_mg or 0)} mg")
-        else:
+        elif not out.component_mg:
             steps.append(f"dose '{dose.text}' is not a mass and was not converted to mg")
     if freq is not None:
         n.frequency = freq.text
@@ -202,6 +213,11 @@ def _calculate(out: PreparedOrder) -> None:
                              f"{fmt(freq.doses_per_day)} doses/day")
             else:
                 steps.append(f"every {fmt(lo)} hours = 24 h ÷ {fmt(lo)} h = {fmt(freq.doses_per_day)} doses/day")
+    if freq is not None and out.max_doses_per_day is not None and out.max_doses_per_day < freq.doses_per_day:
+        n.doses_per_day = round(out.max_doses_per_day, 4)
+        steps.append(f"capped by the sig at {fmt(out.max_doses_per_day)} doses/day")
+    if out.count_assumed:
+        steps.append("no count written: one unit per dose")
     if n.prn and freq is not None:
         steps.append("as needed: the most it allows is checked")
     if n.days is None and n.quantity and n.doses_per_day:
@@ -217,7 +233,11 @@ def _calculate(out: PreparedOrder) -> None:
                          f"{fmt(hi * n.doses_per_day)} mg/day")
     if n.dose_mg is not None and n.doses_per_day is not None:
         n.daily_mg = round(n.dose_mg * n.doses_per_day, 4)
-        steps.append(f"{fmt(n.dose_mg)} mg × {fmt(n.doses_per_day)} doses/day = {fmt(n.daily_mg)} mg/day")
+        if out.max_daily_mg is not None and out.max_daily_mg < n.daily_mg:
+            steps.append(f"the sig caps the day at {fmt(out.max_daily_mg)} mg")
+            n.daily_mg = out.max_daily_mg
+        per = "dose/day" if n.doses_per_day == 1 else "doses/day"
+        steps.append(f"{fmt(n.dose_mg)} mg × {fmt(n.doses_per_day)} {per} = {fmt(n.daily_mg)} mg/day")
         if n.days:
             n.course_total_mg = round(n.daily_mg * n.days, 4)
             steps.append(f"{fmt(n.daily_mg)} mg/day × {n.days} days = {fmt(n.course_total_mg)} mg in the course")

@@ -2,8 +2,9 @@
 
 The flags, their trigger phrases, levels and wording are data (``knowledge/red_flags.yaml``);
 this module only matches phrases. Matching works on words: lower case, apostrophes dropped
-("can't" = "cant" = "cannot"), hyphens as spaces, filler words (a, the, my, …) ignored, and a
-trailing plural "s" tolerated. A phrase does not count when a negation ("no", "not", "without",
+("can't" = "cant" = "cannot"), hyphens as spaces, filler words (a, the, my, …) ignored, a
+trailing plural "s" tolerated, and up to two other words
+(never a negation) inside a phrase. A phrase does not count when a negation ("no", "not", "without",
 "denies", "don't" …) stands up to three words before it in the same clause ("no fever",
 "I don't have any numbness between my legs"); a clause ends at punctuation, "but" or "and",
 so "no fever and I can't pee" still finds the bladder flag. A trigger "A + B" needs both.
@@ -78,6 +79,7 @@ _NEGATIONS = frozenset(
 _NOT_NEGATING_NEXT = frozenset({"longer", "only"})
 _CLAUSE_BREAK_WORDS = frozenset({"but", "and", "however", "although", "though", "yet", "except"})
 NEGATION_WINDOW = 3
+MAX_GAP = 2  # other words allowed between two words of a trigger
 
 _CLAUSE_SPLIT = re.compile(r"[.;:!?,()\[\]\n/]+")
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
@@ -154,14 +156,39 @@ def _negated(clause: list[str], start: int) -> bool:
     return False
 
 
+def _match_from(sequence: tuple[str, ...], clause: list[str], start: int) -> bool:
+    """The sequence's words appear in order from ``start``, each at most MAX_GAP words after the last.
+
+    People put words inside a phrase ("can't feel *my bottom* when I wipe", "numb *all* around
+    the bottom"); a small gap keeps the trigger list short without matching across a clause.
+    """
+    position = start
+    for word in sequence[1:]:
+        for step in range(1, MAX_GAP + 2):
+            if position + step >= len(clause):
+                return False
+            if _same_word(word, clause[position + step]):
+                position += step
+                break
+            if clause[position + step] in _NEGATIONS:
+                return False  # a gap never skips a negation: "not [no longer] able to …"
+        else:
+            return False
+    return True
+
+
 def _present(sequence: tuple[str, ...], text_clauses: list[list[str]]) -> bool:
-    """The word sequence occurs, not negated, in some clause."""
-    size = len(sequence)
-    if size == 0:
+    """The word sequence occurs (allowing small gaps), not negated, in some clause."""
+    if not sequence:
         return False
     for clause in text_clauses:
-        for start in range(len(clause) - size + 1):
-            if all(_same_word(sequence[i], clause[start + i]) for i in range(size)) and not _negated(clause, start):
+        for start, token in enumerate(clause):
+            if not _same_word(sequence[0], token):
+                continue
+            nearby = clause[start + 1 : start + 2 + MAX_GAP]
+            if len(sequence) > 1 and any(_same_word(sequence[0], later) for later in nearby):
+                continue  # a later copy of the first word starts the phrase ("no no longer able …")
+            if _match_from(sequence, clause, start) and not _negated(clause, start):
                 return True
     return False
 

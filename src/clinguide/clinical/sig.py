@@ -33,6 +33,8 @@ _WORDS = {
     "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
     "fourteen": 14, "twenty": 20, "thirty": 30, "a": 1, "an": 1,
 }  # fmt: skip
+_FRACTIONS = {"½": 0.5, "half": 0.5, "one-half": 0.5, "one half": 0.5, "¼": 0.25, "¾": 0.75}
+_UNIT_NUM = r"(?:\d+/\d+|½|¼|¾|one[- ]half|half|\d+(?:\.\d+)?|\.\d+|one|two|three|four)"
 _NUM = r"(?:\d+(?:\.\d+)?|\.\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fourteen|twenty|thirty)"
 
 # unit token -> (pint unit name or None for non-mass, kind)
@@ -117,7 +119,9 @@ _TIMES = re.compile(
     r"(?:(?:a|per|each|/)\s*)?(?:day|daily|24 ?h(?:ours?)?)\b",
     re.IGNORECASE,
 )
-_UP_TO = re.compile(r"\b(?:up to|max(?:imum)?|not more than|no more than)\b", re.IGNORECASE)
+# "up to 3 times a day" is as needed; "titrate to max 20 mg tid" is a titration target, not prn
+_UP_TO = re.compile(r"\b(?:up to|max(?:imum)?|not more than|no more than)\b"
+                    r"(?!\s*(?:of\s*)?\d+(?:\.\d+)?\s*(?:mg|g|mcg)\b)", re.IGNORECASE)
 _NEGATIVE_INTERVAL = re.compile(r"\b(?:q|every|each)\s*[-−]\s*\d", re.IGNORECASE)
 # "TID and HS", "tid + qhs", "three times a day and at bedtime": a bedtime dose on top of a daytime schedule
 _PLUS_BEDTIME = re.compile(
@@ -129,9 +133,16 @@ MIN_INTERVAL_HOURS = 1.0
 
 
 def _num(text: str) -> float:
-    word = text.lower()
+    word = text.lower().strip()
     if word in _WORDS:
         return float(_WORDS[word])
+    if word in _FRACTIONS:
+        return _FRACTIONS[word]
+    if "/" in word:  # "1/2" tablet
+        top, _, bottom = word.partition("/")
+        if float(bottom) == 0:
+            raise SigParseError("dose", f"'{text}' is not a usable number")
+        return float(top) / float(bottom)
     try:
         value = float(text)
     except ValueError as exc:  # pragma: no cover - the regexes only pass numbers
@@ -296,6 +307,9 @@ class ParsedSig:
     quantity: float | None = None  # "#15", "disp 30"
     units_per_dose: tuple[float, float] | None = None  # "1-2 tabs" alongside a strength
     combination_strengths: tuple[float, ...] = ()  # "Norco 5/325" -> (5, 325) mg per unit
+    max_doses_per_day: float | None = None  # "max 3/day" written in the sig
+    max_daily_mg: float | None = None  # "max 24 mg/day" written in the sig
+    count_assumed: bool = False  # "Norco 10/325 q4h": no count, one unit read
 
 
 _QUANTITY = re.compile(
@@ -304,10 +318,18 @@ _QUANTITY = re.compile(
     re.IGNORECASE,
 )
 _UNITS = re.compile(
-    rf"(?<![\w.])(?P<lo>{_NUM})\s*(?:(?:-|–|to|or)\s*(?P<hi>{_NUM}))?\s*(?:tabs?|tablets?|caps?|capsules?|pills?)\b",
+    rf"(?<![\w./])(?P<lo>{_UNIT_NUM})\s*(?:(?:-|–|to|or)\s*(?P<hi>{_UNIT_NUM}))?\s*(?:of\s+an?\s+|of\s+)?"
+    r"(?:tabs?|tablets?|caps?|capsules?|pills?)\b",
+    re.IGNORECASE,
+)
+# "max 3/day", "max 3 doses a day", "not to exceed 4 tabs per day", "max 24 mg/day"
+_MAX_PER_DAY = re.compile(
+    r"\b(?:max(?:imum)?|not to exceed|nte|no more than|not more than|up to)\s*(?:of\s*)?(?P<n>\d+(?:\.\d+)?)\s*"
+    r"(?P<unit>mg|doses?|tabs?|tablets?|caps?|capsules?|times)?\s*(?:/|per|a|in|each)\s*(?:day|24\s*h(?:ours?|rs?)?|d)\b",
     re.IGNORECASE,
 )
 _BARE_DOSE = re.compile(r"(?P<sign>(?<![\w.])[-−]\s*)?(?<![\w.#/])(?P<n>\d+(?:\.\d+)?)(?![\w/.%])")
+_COUNT = re.compile(r"\s*(?P<lo>\d+(?:\.\d+)?)\s*(?:(?:-|–|to|or)\s*(?P<hi>\d+(?:\.\d+)?))?(?![\w/.])")
 _NEGATIVE_DAYS = re.compile(r"(?:\b(?:x|for)\s*|×\s*|#\s*|\bdisp(?:ense)?\s*[:#]?\s*)[-−]\s*\d", re.IGNORECASE)
 _NAME_STRENGTH = re.compile(r"[-\s](?P<n>\d+(?:\.\d+)?)\s*(?:mg)?$", re.IGNORECASE)
 _LETTERS = re.compile(r"[A-Za-z]{2,}")
@@ -341,6 +363,7 @@ def parse_sig(sig: str) -> ParsedSig:
     if _NEGATIVE_DAYS.search(text):
         raise SigParseError("sig", "a negative course length or quantity is not possible")
     unit_assumed = False
+    count_assumed = False
     combination: tuple[float, ...] = ()
     # combination strengths ("Norco 5/325") belong to the product name, not the dose
     m = _DOSE.search(text)
@@ -352,6 +375,17 @@ def parse_sig(sig: str) -> ParsedSig:
         drug_text = text[: combo.end()]
         dose = _dose_from_match(m2) if m2 else None
         after = rest[m2.end():] if m2 else rest
+        count = None if m2 else _COUNT.match(rest)
+        if count:  # "Percocet 5/325 1-2 po q4h": a bare count after a combination strength is units
+            lo = _num(count.group("lo"))
+            hi = _num(count.group("hi")) if count.group("hi") else lo
+            if min(lo, hi) <= 0:
+                raise SigParseError("dose", f"{count.group(0).strip()!r} is not a number of units to take")
+            dose = Dose(min(lo, hi), max(lo, hi), "units", "non-mass", None, None, count.group(0).strip())
+            after = rest[count.end():]
+        elif not m2 and combination:
+            count_assumed = True  # "Norco 10/325 q4h prn": one unit per dose is what the prescriber means
+            dose = Dose(1, 1, "units", "non-mass", None, None, "1 (no count written)")
     elif m is None:
         bare = _BARE_DOSE.search(text)
         if bare is None or not _LETTERS.search(text[: bare.start()]):
@@ -384,22 +418,41 @@ def parse_sig(sig: str) -> ParsedSig:
             units_per_dose = (min(lo, hi), max(lo, hi))
             after = after[: um.start()] + " " + after[um.end():]
     elif dose is not None and dose.kind == "non-mass" and dose.unit.rstrip("s") in ("tab", "tablet", "cap", "capsule",
-                                                                                     "pill"):
+                                                                                     "pill", "unit"):
         units_per_dose = (dose.low, dose.high)
         named = _NAME_STRENGTH.search(drug_text)
         if named and not combination:  # "Robaxin-750 1 tab": the strength is in the product name
             strength = _num(named.group("n"))
             dose = Dose(strength, strength, "mg", "mass", strength, strength, f"{dose.text} of {fmt(strength)} mg")
+    max_per_day: float | None = None
+    max_mg: float | None = None
+    cap = _MAX_PER_DAY.search(after)
+    if cap:
+        value = _num(cap.group("n"))
+        if value <= 0:
+            raise SigParseError("frequency", f"{cap.group(0).strip()!r} allows nothing")
+        if (cap.group("unit") or "").lower() == "mg":
+            max_mg = value
+        elif (cap.group("unit") or "").lower().rstrip("s") in ("tab", "tablet", "cap", "capsule"):
+            per_dose = units_per_dose[1] if units_per_dose else 1.0
+            max_per_day = value / per_dose
+        else:
+            max_per_day = value
+    with_cap = after
+    if cap:
+        after = after[: cap.start()] + " " + after[cap.end():]
     days = parse_days(after)
     # keep the duration out of the frequency search ("x 7 days" is not "7 times a day")
-    freq_text = _DURATION.sub(" ", after)
-    freq_text = _DURATION_BARE.sub(" ", freq_text)
-    frequency = parse_frequency(freq_text)
+    frequency = parse_frequency(_DURATION_BARE.sub(" ", _DURATION.sub(" ", after)))
+    if frequency is None and cap:  # "up to 3 times a day" is the frequency itself, not a cap on another
+        frequency = parse_frequency(_DURATION_BARE.sub(" ", _DURATION.sub(" ", with_cap)))
+        max_per_day = max_mg = None
     prn = bool(_PRN.search(after)) or bool(frequency and frequency.up_to)
     route = parse_route(after) or parse_route(drug_text)
     return ParsedSig(text, drug_text, dose, frequency, prn, days, route, bool(_ER.search(text)),
                      unit_assumed=unit_assumed, quantity=quantity, units_per_dose=units_per_dose,
-                     combination_strengths=combination)
+                     combination_strengths=combination, max_doses_per_day=max_per_day, max_daily_mg=max_mg,
+                     count_assumed=count_assumed)
 
 
 def _fmt(value: float) -> str:

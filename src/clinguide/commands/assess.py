@@ -18,6 +18,7 @@ def assess_command(
     tried: Annotated[list[str] | None, typer.Option("--tried", help="A therapy tried without enough relief")] = None,
     med: Annotated[list[str] | None, typer.Option("--med", help="A current medication")] = None,
     condition: Annotated[list[str] | None, typer.Option("--condition", help="A condition")] = None,
+    symptom: Annotated[list[str] | None, typer.Option("--symptom", help="A symptom (red flags are looked for)")] = None,
     setting: Annotated[str | None, typer.Option(help="back-spasm or post-spinal-fusion")] = None,
     surgery_phase: Annotated[str | None, typer.Option("--surgery-phase", help="pre-op, intra-op or post-op")] = None,
     hours: Annotated[float | None, typer.Option("--hours-since-surgery", help="Hours since surgery")] = None,
@@ -40,7 +41,7 @@ def assess_command(
             "pregnant": pregnant,
             "alcohol": alcohol,
         },
-        {"tried": tried, "medications": med, "conditions": condition},
+        {"tried": tried, "medications": med, "conditions": condition, "symptoms": symptom},
     )
 
     from clinguide.errors import InputError

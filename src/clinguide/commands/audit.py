@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -37,6 +39,7 @@ def audit_command(
         return
     if input_dir is None:
         fail("INPUT: give the folder of NDJSON or Parquet files to audit (or --generate N --out DIR)")
+    from clinguide.audit.engines import EngineUnavailable
     from clinguide.audit.run import run_audit
     from clinguide.errors import InputError
 
@@ -45,6 +48,8 @@ def audit_command(
             summary = run_audit(input_dir, year=year, engine_name=engine, progress=progress, out=out)
     except InputError as exc:
         fail(str(exc))
+    except EngineUnavailable as exc:
+        fail(str(exc), code=1)
     except ImportError as exc:
         fail(f"--engine {engine}: a library it needs is not installed ({exc.name}); "
              "install clinguide with its 'audit' extra", code=1)
@@ -80,10 +85,17 @@ class _progress:
         self.enabled = enabled
         self._bar = None
         self._tasks: dict[str, int] = {}
+        self._timings = os.environ.get("CLINGUIDE_AUDIT_TIMINGS") == "1"  # stage times on stderr (bench/audit.py)
+        self._seen: dict[str, list[float]] = {}
+        self._start = time.perf_counter()
+
+    def _time(self, stage: str) -> None:
+        now = time.perf_counter()
+        self._seen.setdefault(stage, [now, now])[1] = now
 
     def __enter__(self):  # type: ignore[no-untyped-def]
         if not self.enabled:
-            return lambda stage, done, total: None
+            return lambda stage, done, total: self._time(stage)
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -93,6 +105,7 @@ class _progress:
 
         def update(stage: str, done: int, total: int) -> None:
             assert self._bar is not None
+            self._time(stage)
             if stage not in self._tasks:
                 self._tasks[stage] = self._bar.add_task(stage, total=total)
             self._bar.update(self._tasks[stage], completed=done, total=total)
@@ -102,6 +115,10 @@ class _progress:
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
             self._bar.stop()
+        if self._timings:
+            for stage, (first, last) in self._seen.items():
+                print(f"timing: {stage}: {first - self._start:.2f}s to {last - self._start:.2f}s", file=sys.stderr)
+            print(f"timing: total: {time.perf_counter() - self._start:.2f}s", file=sys.stderr)
 
 
 def register(app: typer.Typer) -> None:

@@ -32,6 +32,15 @@ def register(app: typer.Typer) -> None:
         port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
         workers: Annotated[int, typer.Option(help="Worker processes (each loads the knowledge pack).")] = 1,
         log_level: Annotated[str, typer.Option(help="critical, error, warning, info or debug.")] = "info",
+        trusted_proxy: Annotated[
+            str | None,
+            typer.Option(
+                "--trusted-proxy",
+                envvar="CLINGUIDE_TRUSTED_PROXIES",
+                help="Addresses of the reverse proxy (comma-separated) whose X-Forwarded-For/-Proto are believed: "
+                "the client address for rate limits, https for Secure cookies and HSTS. Default: none.",
+            ),
+        ] = None,
     ) -> None:
         """Serve POST /api/check|assess|ask, CDS Hooks at /cds-services, /healthz and the web pages.
 
@@ -44,8 +53,17 @@ def register(app: typer.Typer) -> None:
             fail(f"--workers: {workers} must be at least 1")
         if log_level not in ("critical", "error", "warning", "info", "debug"):
             fail(f"--log-level: '{log_level}' is not accepted; use critical, error, warning, info or debug")
+        from clinguide.service.protect import check_settings
+        from clinguide.settings import SettingError, get_settings
+
+        try:
+            check_settings(get_settings())
+        except SettingError as exc:
+            fail(str(exc))
         _prepare_store()
         import uvicorn
+
+        proxies = [p.strip() for p in (trusted_proxy or "").split(",") if p.strip()]
 
         uvicorn.run(
             "clinguide.service.app:create_app",
@@ -54,6 +72,7 @@ def register(app: typer.Typer) -> None:
             port=port,
             workers=workers,
             log_level=log_level,
-            proxy_headers=False,
+            proxy_headers=bool(proxies),
+            forwarded_allow_ips=proxies or None,
             server_header=False,
         )

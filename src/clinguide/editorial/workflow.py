@@ -290,7 +290,7 @@ class EditorialStore:
         token = secrets.token_urlsafe(32)
         actor = actor or Actor(None, ADMIN, "editor")
         now = utcnow()
-        expires = now + dt.timedelta(days=days)
+        expires = (now + dt.timedelta(days=days)).replace(microsecond=0)
         try:
             with self._write() as session:
                 if session.scalar(select(User.id).where(User.name == name)) is not None:
@@ -387,7 +387,7 @@ class EditorialStore:
         actor = actor or Actor(None, ADMIN, "editor")
         token = secrets.token_urlsafe(32)
         now = utcnow()
-        expires = now + dt.timedelta(days=days)
+        expires = (now + dt.timedelta(days=days)).replace(microsecond=0)
         with self._write() as session:
             user = self._user_by_name(session, name)
             if not user.active:
@@ -673,6 +673,7 @@ class EditorialStore:
 
     # ----- reading -------------------------------------------------------------
     def get(self, proposal_id: int, with_diff: bool = False) -> dict[str, Any]:
+        _check_id(proposal_id)
         with self._read() as session:
             proposal = session.get(Proposal, proposal_id)
             if proposal is None:
@@ -688,13 +689,22 @@ class EditorialStore:
                 )
             ]
             if with_diff:
-                live = self.live_yaml(proposal.kind, proposal.item_id, session=session) or ""
-                out["live_yaml"] = live or None
+                live = self.live_yaml(proposal.kind, proposal.item_id, session=session)
+                out["live_yaml"] = live
+                # An open proposal is compared with what is served now. A decided one with the version it
+                # was made against: once approved it *is* the live version, and comparing it with itself
+                # (or with its own review block) would show the change reversed or as nothing at all.
+                if proposal.state in ("draft", "submitted", "under-review"):
+                    before, against = live or "", "live"
+                else:
+                    before, against = self._base_yaml(session, proposal) or "", "base"
+                out["diff_against"] = against
+                out["before_yaml"] = before or None
                 out["diff"] = "".join(
                     difflib.unified_diff(
-                        live.splitlines(keepends=True),
-                        _normalised(proposal.yaml_text).splitlines(keepends=True),
-                        fromfile=f"live/{proposal.kind}/{proposal.item_id}",
+                        _without_review(before).splitlines(keepends=True),
+                        _without_review(_normalised(proposal.yaml_text)).splitlines(keepends=True),
+                        fromfile=f"{against}/{proposal.kind}/{proposal.item_id}",
                         tofile=f"proposal/{proposal.id}/{proposal.kind}/{proposal.item_id}",
                     )
                 )
@@ -715,6 +725,7 @@ class EditorialStore:
         with self._read() as session:
             query = select(AuditEntry).order_by(AuditEntry.id)
             if proposal_id is not None:
+                _check_id(proposal_id)
                 if session.get(Proposal, proposal_id) is None:
                     raise NotFound(f"no proposal {proposal_id}")
                 query = query.where(AuditEntry.proposal_id == proposal_id)
@@ -749,6 +760,19 @@ class EditorialStore:
         raw, _ = read_raw(self.pack_dir)
         for item in raw:
             if item.kind == kind and item.id == item_id:
+                return _dump(item.data)
+        return None
+
+    def _base_yaml(self, session: Session, proposal: Proposal) -> str | None:
+        """The item as it was served when the proposal was made: its base content version, or the shipped pack."""
+        from clinguide.kb.loader import read_raw
+
+        if proposal.base_version_id is not None:
+            row = session.get(ContentVersion, proposal.base_version_id)
+            return None if row is None or row.retired else row.yaml_text
+        raw, _ = read_raw(self.pack_dir)
+        for item in raw:
+            if item.kind == proposal.kind and item.id == proposal.item_id:
                 return _dump(item.data)
         return None
 
@@ -815,6 +839,7 @@ class EditorialStore:
             raise Forbidden(f"{actor.name} wrote proposal {proposal.id} and cannot {what} it")
 
     def _locked(self, session: Session, proposal_id: int, expected_version: int | None) -> Proposal:
+        _check_id(proposal_id)
         query = select(Proposal).where(Proposal.id == proposal_id)
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update()
@@ -926,6 +951,12 @@ class EditorialStore:
         }
 
 
+def _check_id(proposal_id: int) -> None:
+    """Proposal numbers are database integers: anything outside that range cannot exist."""
+    if not 1 <= proposal_id <= 2**31 - 1:
+        raise NotFound(f"no proposal {proposal_id}" if abs(proposal_id) < 10**12 else "no proposal of that number")
+
+
 def _check_days(valid_days: int | None) -> int:
     if valid_days is None:
         return _credential_settings()[0]
@@ -938,6 +969,19 @@ def _looks_like_source(value: str) -> bool:
     import re
 
     return re.fullmatch(r"S\d{2,3}[a-z]?|SEED\d{3}", value) is not None
+
+
+def _without_review(yaml_text: str) -> str:
+    """The item without its review block, which approval sets: the diff shows the content change only."""
+    if not yaml_text:
+        return ""
+    try:
+        doc = yaml.safe_load(yaml_text)
+    except yaml.YAMLError:
+        return yaml_text
+    if isinstance(doc, dict) and "review" in doc:
+        return _dump({k: v for k, v in doc.items() if k != "review"})
+    return yaml_text
 
 
 def _normalised(yaml_text: str) -> str:

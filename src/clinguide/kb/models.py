@@ -31,6 +31,7 @@ SourceKind = Literal[
     "value-set",
     "code-table",
     "review",
+    "seed-document",
 ]
 Setting = Literal["back-spasm", "post-spinal-fusion"]
 Phase = Literal["acute", "subacute", "chronic", "pre-op", "intra-op", "post-op-early", "post-op-late", "post-op"]
@@ -72,6 +73,7 @@ FindingCode = Literal[
     "unknown-condition",
     "unknown-medication",
     "drug-interaction",
+    "red-flag",
     "dose-unit-assumed",
     "pediatric-not-assessed",
     "pediatric-dosing",
@@ -129,10 +131,30 @@ class Review(Strict):
 
 
 class Sourced(Strict):
-    """A fact with its provenance."""
+    """A fact with its provenance.
 
-    sources: list[SourceId] = Field(min_length=1)
+    ``sources`` are the evidence a user is shown. ``origin`` records where a claim came from
+    in the pack when that is a seed document (an AI-written summary, not evidence): a claim
+    with an origin and no sources is an unsourced editorial statement (``editorial``), which
+    the validator keeps out of findings, verdict reasons' evidence and bottom lines.
+    """
+
+    sources: list[SourceId] = Field(default_factory=list)
+    origin: list[SourceId] = Field(
+        default_factory=list, description="Seed documents the claim came from (provenance, not evidence)."
+    )
     evidence: EvidenceLevel = "V1"
+
+    @model_validator(mode="after")
+    def _some_provenance(self) -> Sourced:
+        if not self.sources and not self.origin:
+            raise ValueError("needs sources (evidence), or an origin for an unsourced editorial statement")
+        return self
+
+    @property
+    def editorial(self) -> bool:
+        """True for a claim no cited source supports (it rests on its origin alone)."""
+        return not self.sources
 
 
 class PackInfo(Strict):
@@ -152,6 +174,9 @@ class Source(Strict):
     evidence_level: EvidenceLevel
     date: str = Field(pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$", description="Date of the evidence: YYYY[-MM[-DD]].")
     notes: str | None = None
+    superseded_by: list[SourceId] = Field(
+        default_factory=list, description="Primary documents cited instead of this reproduction (kept for the record)."
+    )
     review: Review
 
 
@@ -367,6 +392,7 @@ class Drug(Strict):
     setting_rules: list[SettingRule] = Field(default_factory=list)
     first_line: list[FirstLineRule] = Field(default_factory=list)
     sources: list[SourceId] = Field(default_factory=list, description="Sources of names, classes and schedule.")
+    origin: list[SourceId] = Field(default_factory=list, description="Seed documents (provenance, not evidence).")
     review: Review
 
     @model_validator(mode="after")
@@ -385,6 +411,7 @@ class Condition(Strict):
     implies: list[Id] = Field(default_factory=list, description="Broader conditions this one implies.")
     patient_name: str | None = None
     sources: list[SourceId] = Field(default_factory=list)
+    origin: list[SourceId] = Field(default_factory=list, description="Seed documents (provenance, not evidence).")
     review: Review
 
 
@@ -398,6 +425,7 @@ class Therapy(Strict):
     )
     drugs: list[Id] = Field(default_factory=list, description="Taking one of these drugs counts as trying it.")
     sources: list[SourceId] = Field(default_factory=list)
+    origin: list[SourceId] = Field(default_factory=list, description="Seed documents (provenance, not evidence).")
     review: Review
 
 
@@ -616,6 +644,8 @@ class ConditionLanguage(Strict):
     renal_categories: list[RenalCategory] = Field(default_factory=list)
     renal_sources: list[SourceId] = Field(min_length=1)
     gestation: list[GestationRule] = Field(default_factory=list)
+    pregnancy_words: list[str] = Field(
+        default_factory=list, description="Words that make 'N weeks' in a problem a gestational age.")
     gestation_sources: list[SourceId] = Field(min_length=1)
     sources: list[SourceId] = Field(min_length=1)
 
@@ -630,8 +660,10 @@ class Policy(Strict):
     )
     diazepam_max_days: int = Field(gt=0, le=14)
     diazepam_max_days_sources: list[SourceId] = Field(min_length=1)
+    diazepam_max_days_origin: list[SourceId] = Field(default_factory=list)
     reassess_within_days: int = Field(gt=0)
-    reassess_sources: list[SourceId] = Field(min_length=1)
+    reassess_sources: list[SourceId] = Field(default_factory=list)
+    reassess_origin: list[SourceId] = Field(default_factory=list)
     monitoring: list[Id] = Field(default_factory=list, description="Statement ids of what to monitor.")
     preferred_relaxants: list[PreferredRelaxant] = Field(default_factory=list)
     diazepam_verdict_rules: list[VerdictRule] = Field(min_length=1)

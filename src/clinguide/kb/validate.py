@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
@@ -19,6 +20,9 @@ REFERENCE_KEYS: dict[str, str] = {
     "older_adult_sources": "source",
     "diazepam_max_days_sources": "source",
     "reassess_sources": "source",
+    "origin": "source",
+    "reassess_origin": "source",
+    "diazepam_max_days_origin": "source",
     "tablet_sources": "source",
     "adult_min_age_sources": "source",
     "renal_sources": "source",
@@ -35,6 +39,7 @@ REFERENCE_KEYS: dict[str, str] = {
     "statements": "statement",
     "monitoring": "statement",
     "supersedes": "interaction",
+    "superseded_by": "source",
 }
 NAMESPACE = {"agent": "drug"}
 
@@ -45,6 +50,8 @@ def _references(data: Any, path: str = "") -> Iterator[tuple[str, str, str]]:
         for key, value in data.items():
             where = f"{path}.{key}" if path else key
             target = REFERENCE_KEYS.get(key)
+            if key == "origin" and isinstance(value, str):
+                continue  # a code list's origin is a file description, not a source id
             if target and isinstance(value, str):
                 yield where, target, value
             elif target and isinstance(value, list) and all(isinstance(v, str) for v in value):
@@ -95,9 +102,14 @@ def cross_check(result: LoadResult, kb: KnowledgeBase) -> list[Problem]:
                 problems.append(Problem(raw.file, raw.id, where, f"no {state}{target} with id '{ref}'"))
 
     source_files = {raw.id: raw.file for raw, _ in result.items if raw.kind == "source"}
-    for source_id in sorted(every["source"] - used_sources):
+    superseded = {s.id: s.superseded_by for s in kb.sources.values() if s.superseded_by}
+    for source_id in sorted(used_sources & set(superseded)):
+        problems.append(Problem(source_files.get(source_id, "sources.yaml"), source_id, "superseded_by",
+                                f"superseded by {', '.join(superseded[source_id])}: cite that instead"))
+    for source_id in sorted(every["source"] - used_sources - set(superseded)):
         problems.append(Problem(source_files.get(source_id, "sources.yaml"), source_id, "id", "source is never cited"))
 
+    problems += _seed_provenance(result, kb)
     problems += _name_collisions(result)
     problems += _dosing_unique(result)
     problems += _statement_text(result, kb)
@@ -131,6 +143,61 @@ def _red_flags(result: LoadResult) -> list[Problem]:
                 problems.append(
                     Problem(raw.file, model.id, field_name, f"states {', '.join(stray)}; red flags carry no doses")
                 )
+    return problems
+
+
+# Items whose claims may be unsourced editorial statements (text or structure shown as such).
+# Everything else drives findings or verdicts and must rest on at least one cited source.
+EDITORIAL_ALLOWED = (m.Statement, m.PhaseDefinition, m.Condition, m.Therapy, m.Drug, m.Policy)
+SEED_KIND = "seed-document"
+
+
+def _sourced_parts(data: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every mapping inside an item's data that has a ``sources`` or ``origin`` key."""
+    if isinstance(data, dict):
+        if "sources" in data or isinstance(data.get("origin"), list):
+            yield path, data
+        for key, value in data.items():
+            yield from _sourced_parts(value, f"{path}.{key}" if path else key)
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from _sourced_parts(value, f"{path}.{index}")
+
+
+def _seed_provenance(result: LoadResult, kb: KnowledgeBase) -> list[Problem]:
+    """Seeds are provenance, never evidence; findings and bottom lines never rest on a seed alone."""
+    seeds = {sid for sid, source in kb.sources.items() if source.kind == SEED_KIND}
+    problems: list[Problem] = []
+    for raw, model in result.items:
+        if raw.kind == "source":
+            continue
+        data = model.model_dump(mode="json")
+        for where, target, ref in _references(data):
+            if target != "source":
+                continue
+            leaf = where.rsplit(".", 1)[-1].rstrip("0123456789").rstrip(".") or where
+            is_origin = leaf.endswith("origin") or ".origin." in f".{where}."
+            if ref in seeds and not is_origin:
+                problems.append(Problem(raw.file, raw.id, where, f"{ref} is a seed document, not evidence: "
+                                        "record it under 'origin' and cite what supports the claim"))
+            elif is_origin and seeds and ref not in seeds:
+                problems.append(Problem(raw.file, raw.id, where, f"'origin' is for seed documents; cite {ref} "
+                                        "under 'sources'"))
+        if not seeds:
+            continue
+        for where, part in _sourced_parts(data):
+            if part.get("sources") or not part.get("origin"):
+                continue  # cited, or not a seed-only claim (other models decide if sources are required)
+            whole = not where
+            if whole and isinstance(model, EDITORIAL_ALLOWED):
+                if isinstance(model, m.Statement) and model.key:
+                    problems.append(Problem(raw.file, raw.id, "key", "an unsourced editorial statement cannot "
+                                            "be a bottom line (key: true)"))
+                continue
+            if isinstance(model, m.Policy) and where.startswith(("diazepam_verdict_rules", "preferred_relaxants")):
+                continue  # shown with an 'editorial' label beside the verdict or the offer
+            problems.append(Problem(raw.file, raw.id, where or "sources", "no cited source: findings and "
+                                    "checks cannot rest on an unsourced (seed-only) claim"))
     return problems
 
 
@@ -175,6 +242,10 @@ def _dosing_unique(result: LoadResult) -> list[Problem]:
     return problems
 
 
+# "anti-\n  inflammatory" in a folded (>-) block reads "anti- inflammatory"
+FOLDED_HYPHEN = re.compile(r"\b[A-Za-z]+- [a-z]+")
+
+
 def _statement_text(result: LoadResult, kb: KnowledgeBase) -> list[Problem]:
     problems: list[Problem] = []
     for raw, model in result.items:
@@ -193,6 +264,9 @@ def _statement_text(result: LoadResult, kb: KnowledgeBase) -> list[Problem]:
                     problems.append(
                         Problem(raw.file, model.id, field_name, f"malformed placeholder {leftover!r}")
                     )
+            for split in FOLDED_HYPHEN.findall(text):
+                problems.append(Problem(raw.file, model.id, field_name,
+                                        f"'{split}' is a word split by YAML line folding; keep it on one line"))
             stray = LITERAL_DOSE.findall(PLACEHOLDER.sub("", text))
             if stray and not model.literal_numbers:
                 problems.append(

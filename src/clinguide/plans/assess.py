@@ -17,6 +17,7 @@ from clinguide.contracts import (
     Finding,
     Plan,
     PlanStep,
+    PlanUrgent,
     PreferredRelaxant,
     Reason,
     SourceRef,
@@ -105,9 +106,17 @@ def _matches(rule: VerdictRule, phase: str, spasm: str, findings: list[Finding])
     return resting
 
 
+EDITORIAL_LABEL = "[Editorial note, not from a published source]"
+
+
+def labelled(text: str, sources: list[str]) -> str:
+    """Text that no cited source supports (its sources are empty) says so."""
+    return text if sources else f"{EDITORIAL_LABEL} {text}"
+
+
 def _step(kb: KnowledgeBase, step: PackStep) -> PlanStep:
     statements = [kb.statements[s] for s in step.statements if s in kb.statements]
-    text = " ".join(kb.statement_text(s) for s in statements)
+    text = " ".join(labelled(kb.statement_text(s), list(s.sources)) for s in statements)
     sources = sorted({src for s in statements for src in s.sources})
     return PlanStep(id=step.id, title=step.title, text=text, kind=step.kind, sources=sources)
 
@@ -183,6 +192,19 @@ def _check(order: dict[str, Any] | None, case: Case, kb: KnowledgeBase) -> Check
     return check(order, case, kb=kb)
 
 
+def _unknown_in_pregnancy(kb: KnowledgeBase, case: Case, drug_id: str) -> list[Finding]:
+    """A drug with no sourced pregnancy guidance is not offered to a pregnant patient (never silent)."""
+    drug = kb.drugs.get(drug_id)
+    if drug is None or not pregnancy_weeks(case, kb)[0]:
+        return []
+    if drug.pregnancy is not None or any(r.code == "pregnancy" for r in drug.condition_rules):
+        return []
+    return [Finding(code="missing-data", severity="warning", title=f"No sourced pregnancy guidance for {drug.name}",
+                    detail=f"The knowledge pack holds no sourced information on {drug.name} in pregnancy, so it is "
+                    "not offered to a pregnant patient; decide with obstetric or pharmacist advice.",
+                    suggestion=None, sources=[])]
+
+
 def _preferred(kb: KnowledgeBase, case: Case, phase: str,
                blocked: list[tuple[str, list[Finding]]]) -> PreferredRelaxant | None:
     """The first preferred relaxant for this setting and phase whose check for this patient is clean.
@@ -198,12 +220,13 @@ def _preferred(kb: KnowledgeBase, case: Case, phase: str,
             continue
         blocking = [f for f in result.findings if f.severity == "critical" or (
             f.code in RELAXANT_BLOCKING_CODES and f.code not in NOT_ABOUT_PATIENT)]
+        blocking += _unknown_in_pregnancy(kb, case, choice.drug)
         if blocking:
             blocked.append((choice.drug, blocking))
             continue
         rule = starting_rule(kb, choice.drug, case)
         assert rule is not None
-        reasons = [Reason(text=choice.reason, sources=list(choice.sources))]
+        reasons = [Reason(text=labelled(choice.reason, list(choice.sources)), sources=list(choice.sources))]
         return PreferredRelaxant(
             drug=choice.drug,
             dose=f"{order['dose']} {order['frequency']}",
@@ -237,6 +260,9 @@ def assess(case: Case | dict[str, Any] | None, kb: KnowledgeBase | None = None) 
     diazepam_order = hypothetical_order(kb, DIAZEPAM, patient, policy.diazepam_max_days)
     diazepam_check = _check(diazepam_order, patient, kb)
     check_findings = diazepam_check.findings if diazepam_check else []
+    urgent, urgent_step, red_finding = _red_flags(kb, patient)
+    if red_finding is not None:
+        check_findings = [red_finding, *check_findings]
     findings += check_findings
 
     verdict_rule: VerdictRule | None = None
@@ -249,11 +275,14 @@ def assess(case: Case | dict[str, Any] | None, kb: KnowledgeBase | None = None) 
     if verdict_rule is None:  # the pack's last rule should be unconditional; fail safe if not
         raise LookupError("no diazepam verdict rule matched; the pack's policy needs a final default rule")
 
-    reasons = [Reason(text=verdict_rule.reason, sources=list(verdict_rule.sources))]
-    reasons += [Reason(text=f"{f.title}: {f.detail}", sources=list(f.sources)) for f in resting]
+    reasons = [Reason(text=labelled(verdict_rule.reason, list(verdict_rule.sources)),
+                      sources=list(verdict_rule.sources))]
+    reasons += [Reason(text=_finding_words(f), sources=list(f.sources)) for f in resting]
     diazepam = DiazepamAssessment(verdict=verdict_rule.verdict, reasons=reasons)
     if verdict_rule.verdict == "consider-short-term":
         diazepam = _short_term_details(kb, patient, diazepam, check_findings)
+    else:  # how to stop a course that is not advised is no finding about this patient
+        findings = [f for f in findings if f.code not in ORDER_ONLY_CODES]
 
     first_line_tried = not any(f.code == "first-line-not-tried" for f in check_findings)
     plan = kb.plan_for(patient.setting, phase.phase)
@@ -271,6 +300,8 @@ def assess(case: Case | dict[str, Any] | None, kb: KnowledgeBase | None = None) 
     # this patient and that relaxant passes its own check; if the pack's choice is ruled out,
     # the step goes and a finding says why, so the steps and the offer never disagree.
     preferred = None
+    if urgent is not None:  # no relaxant until the red flag has been assessed
+        pack_steps = [s for s in pack_steps if s.kind != "muscle-relaxant"]
     relaxant_steps = [s for s in pack_steps if s.kind == "muscle-relaxant"]
     if relaxant_steps:
         blocked: list[tuple[str, list[Finding]]] = []
@@ -279,6 +310,8 @@ def assess(case: Case | dict[str, Any] | None, kb: KnowledgeBase | None = None) 
             pack_steps = [s for s in pack_steps if s.kind != "muscle-relaxant"]
             findings.append(_relaxant_not_offered(kb, blocked))
     steps = [_step(kb, s) for s in pack_steps]
+    if urgent_step is not None:
+        steps.insert(0, urgent_step)
     if preferred is not None and diazepam.verdict == "consider-short-term":
         name = kb.drugs[preferred.drug].name
         diazepam = diazepam.model_copy(update={"reasons": [*diazepam.reasons, Reason(
@@ -292,7 +325,10 @@ def assess(case: Case | dict[str, Any] | None, kb: KnowledgeBase | None = None) 
     cited |= {s for f in findings for s in f.sources}
     if preferred:
         cited |= {s for r in preferred.reasons for s in r.sources}
+    if urgent is not None:
+        cited |= set(urgent.sources)
     return Plan(
+        urgent=urgent,
         setting=patient.setting,
         phase=phase.phase,
         assumptions=assumptions,
@@ -305,12 +341,41 @@ def assess(case: Case | dict[str, Any] | None, kb: KnowledgeBase | None = None) 
     )
 
 
+def _finding_words(finding: Finding) -> str:
+    """'Title: detail', without repeating a title the detail already starts with."""
+    head = finding.title.split(":")[0].strip().lower()
+    return finding.detail if finding.detail.lower().startswith(head) else f"{finding.title}: {finding.detail}"
+
+
+def _red_flags(kb: KnowledgeBase, case: Case) -> tuple[PlanUrgent | None, PlanStep | None, Finding | None]:
+    """Red flags among the case's symptoms and conditions: the urgent block, the first step, a finding."""
+    from clinguide.clinical.red_flags import find_red_flags
+
+    matches = find_red_flags(kb, [*case.symptoms, *case.conditions], setting=case.setting)
+    if not matches:
+        return None, None, None
+    level = matches[0].level
+    top = [m for m in matches if m.level == level]
+    names = {flag.id: flag.name for flag in kb.red_flags}
+    text = " ".join(dict.fromkeys(m.clinician for m in top))
+    sources = list(dict.fromkeys(s for m in matches for s in m.sources))
+    urgent = PlanUrgent(level=level, text=text, sources=sources, flags=[m.id for m in matches],
+                    matched=list(dict.fromkeys(m.matched for m in matches)))
+    every = " ".join(dict.fromkeys(m.clinician for m in matches))
+    step = PlanStep(id="urgent-assessment", title="Urgent assessment first: " + "; ".join(
+        dict.fromkeys(names.get(m.id, m.id) for m in matches)), text=every, kind="urgent", sources=sources)
+    finding = Finding(code="red-flag", severity="warning", title="Red flag: " + "; ".join(
+        dict.fromkeys(names.get(m.id, m.id) for m in matches)),
+        detail=f"Found in the case: {', '.join(urgent.matched)}. {every}", suggestion=None, sources=sources)
+    return urgent, step, finding
+
+
 def _relaxant_not_offered(kb: KnowledgeBase, blocked: list[tuple[str, list[Finding]]]) -> Finding:
     """Why the plan's muscle-relaxant step was left out for this patient."""
     parts, sources = [], []
     for drug_id, found in blocked:
         name = kb.drugs[drug_id].name if drug_id in kb.drugs else drug_id
-        parts.append(f"{name}: " + "; ".join(f"{f.title}" for f in found[:3]))
+        parts.append(f"{name}: " + "; ".join(dict.fromkeys(f.title for f in found[:3])))
         sources += [s for f in found for s in f.sources]
     detail = ("The plan's muscle-relaxant step is left out because its relaxant does not fit this patient — "
               + (". ".join(parts) if parts else "no preferred relaxant is defined for this setting and phase")
@@ -331,12 +396,14 @@ def _short_term_details(
     taper_finding = next((f for f in findings if f.code == "taper-needed"), None)
     taper = taper_finding.taper_plan if taper_finding else None
     monitoring = [
-        Reason(text=kb.statement_text(kb.statements[s]), sources=list(kb.statements[s].sources))
+        Reason(text=labelled(kb.statement_text(kb.statements[s]), list(kb.statements[s].sources)),
+               sources=list(kb.statements[s].sources))
         for s in policy.monitoring
         if s in kb.statements
     ]
     follow_up = [
-        f"Reassess within {policy.reassess_within_days} days of starting diazepam.",
+        labelled(f"Reassess within {policy.reassess_within_days} days of starting diazepam.",
+                 list(policy.reassess_sources)),
         f"Stop by day {max_days} at the latest; plan the stop from the outset.",
     ]
     order = hypothetical_order(kb, DIAZEPAM, case, max_days)

@@ -12,6 +12,11 @@ VERDICT_WORDS = {
     "not-recommended": "not recommended",
     "avoid": "avoid",
 }
+URGENT_WORDS = {
+    "emergency": "emergency care now",
+    "same-day": "assessment today",
+    "contact-surgical-team": "contact the surgical team now",
+}
 SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 
 
@@ -21,11 +26,16 @@ def _cite(ids: list[str]) -> str:
 
 def print_plan(plan: Plan, console: Console | None = None) -> None:
     console = console or Console()
+    if plan.urgent:
+        level = URGENT_WORDS.get(plan.urgent.level, plan.urgent.level)
+        console.print(f"[bold red]URGENT — {level}:[/bold red] {plan.urgent.text}{_cite(plan.urgent.sources)}",
+                      highlight=False)
+        console.print(f"  Red flags found in the case: {', '.join(plan.urgent.matched)}\n", highlight=False)
     console.print(f"[bold]Assessment[/bold] — setting: {plan.setting}; phase: {plan.phase}")
     for assumption in plan.assumptions:
         console.print(f"  Assumed: {assumption}")
     verdict = plan.diazepam
-    console.print(f"\n[bold]Diazepam:[/bold] {VERDICT_WORDS[verdict.verdict]} ({verdict.verdict})")
+    console.print(f"\n[bold]Diazepam:[/bold] {VERDICT_WORDS[verdict.verdict]}")
     for reason in verdict.reasons:
         console.print(f"  - {reason.text}{_cite(reason.sources)}", highlight=False)
     if verdict.dosing:

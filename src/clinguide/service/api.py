@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from clinguide.contracts import Article, Audience, Case, CheckResult, Order, Plan
 from clinguide.service.errors import ApiError
@@ -27,9 +27,15 @@ class AssessRequest(BaseModel):
 
 
 class AskRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    question: str = Field(min_length=1, max_length=1000)
+    # Limits apply to the text as sent (what the OpenAPI schema says); surrounding space is dropped after.
+    model_config = ConfigDict(extra="forbid")
+    question: str = Field(min_length=1, max_length=1000, pattern=r"\S", description="Not blank; up to 1000 characters")
     audience: Audience = "clinician"
+
+    @field_validator("question")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {

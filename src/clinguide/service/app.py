@@ -22,7 +22,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 import clinguide
-from clinguide.service import api, errors, protect
+from clinguide.service import api, errors, openapi, protect
 from clinguide.service.cds.routes import router as cds_router
 from clinguide.settings import get_settings
 
@@ -136,10 +136,13 @@ def create_app(
 
     app.include_router(api.router, dependencies=[Depends(protect.require_api_credentials)])
     _add_docs(app)
+    openapi.install(app)
     app.include_router(cds_router)
     editorial = _optional("clinguide.service.editorial_api")
     if editorial is not None:
         app.include_router(editorial.router)
+    if (audit_page := _optional("clinguide.service.audit_page")) is not None:
+        app.include_router(audit_page.router)
     web = _optional("clinguide.service.web")
     if web is not None:
         app.include_router(web.router)
@@ -160,6 +163,7 @@ def create_app(
         allow_credentials=False,
         max_age=600,
     )
+    app.add_middleware(protect.JsonBodyMiddleware)
     app.add_middleware(errors.GuardMiddleware, max_body_bytes=settings.max_body_bytes)
     if settings.rate_limit_per_minute > 0:
         limiter = protect.RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)

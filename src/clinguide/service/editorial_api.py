@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
@@ -43,22 +43,26 @@ class Me(BaseModel):
 
 
 class ProposeRequest(BaseModel):
-    kind: str = Field(description="statement, drug, agent, plan, … (the loader's editable kinds)")
-    yaml: str = Field(description="The full proposed item as YAML (the item mapping, or `statements: [item]`)")
-    rationale: str = Field(min_length=1)
-    sources: list[str] = Field(default_factory=list, description="Source ids the change rests on")
+    kind: str = Field(max_length=20, description="statement, drug, agent, plan, … (the loader's editable kinds)")
+    yaml: str = Field(
+        max_length=200_000, description="The full proposed item as YAML (the item mapping, or `statements: [item]`)"
+    )
+    rationale: str = Field(min_length=1, max_length=4000)
+    sources: list[Annotated[str, Field(max_length=20)]] = Field(
+        default_factory=list, max_length=100, description="Source ids the change rests on"
+    )
     submit: bool = Field(default=True, description="Submit for review at once (false keeps a draft)")
 
 
 class ActionRequest(BaseModel):
-    comment: str = ""
+    comment: str = Field(default="", max_length=4000)
     expected_version: int | None = Field(
-        default=None, description="Refuse with 409 unless the proposal is still at this version"
+        default=None, ge=1, le=2**31 - 1, description="Refuse with 409 unless the proposal is still at this version"
     )
 
 
 class RetireRequest(BaseModel):
-    comment: str = ""
+    comment: str = Field(default="", max_length=4000)
 
 
 class ReviewOut(BaseModel):
@@ -106,6 +110,12 @@ class AuditOut(BaseModel):
     from_state: str | None
     to_state: str | None
     detail: str
+
+
+MAX_ID = 2**31 - 1  # the database's integer range: larger numbers are refused as invalid, not looked up
+ProposalId = Annotated[int, Path(ge=1, le=MAX_ID, description="The proposal's number")]
+Kind = Annotated[str, Path(min_length=1, max_length=20, description="statement, drug, agent, plan, …")]
+ItemId = Annotated[str, Path(min_length=1, max_length=120, description="The item's id in the pack")]
 
 
 # ----- dependencies ----------------------------------------------------------------
@@ -189,38 +199,38 @@ def queue(
 
 
 @router.get("/proposals/{proposal_id}", response_model=ProposalOut, responses=ERRORS)
-def get_proposal(proposal_id: int, actor: ActorDep, store: StoreDep) -> Any:
+def get_proposal(proposal_id: ProposalId, actor: ActorDep, store: StoreDep) -> Any:
     """A proposal with its reviews and a unified diff against the live version."""
     return _run(store.get, proposal_id, with_diff=True)
 
 
 @router.post("/proposals/{proposal_id}/submit", response_model=ProposalOut, responses=ERRORS)
-def submit(proposal_id: int, actor: ActorDep, store: StoreDep, body: ActionRequest | None = None) -> Any:
+def submit(proposal_id: ProposalId, actor: ActorDep, store: StoreDep, body: ActionRequest | None = None) -> Any:
     body = body or ActionRequest()
     return _run(store.submit, actor, proposal_id, expected_version=body.expected_version)
 
 
 @router.post("/proposals/{proposal_id}/start-review", response_model=ProposalOut, responses=ERRORS)
-def start_review(proposal_id: int, actor: ActorDep, store: StoreDep, body: ActionRequest | None = None) -> Any:
+def start_review(proposal_id: ProposalId, actor: ActorDep, store: StoreDep, body: ActionRequest | None = None) -> Any:
     body = body or ActionRequest()
     return _run(store.start_review, actor, proposal_id, expected_version=body.expected_version)
 
 
 @router.post("/proposals/{proposal_id}/approve", response_model=ProposalOut, responses=ERRORS)
-def approve(proposal_id: int, actor: ActorDep, store: StoreDep, body: ActionRequest | None = None) -> Any:
+def approve(proposal_id: ProposalId, actor: ActorDep, store: StoreDep, body: ActionRequest | None = None) -> Any:
     """Approve (reviewers and editors; never the author). Goes live once enough reviewers approved."""
     body = body or ActionRequest()
     return _run(store.approve, actor, proposal_id, body.comment, expected_version=body.expected_version)
 
 
 @router.post("/proposals/{proposal_id}/reject", response_model=ProposalOut, responses=ERRORS)
-def reject(proposal_id: int, actor: ActorDep, store: StoreDep, body: ActionRequest | None = None) -> Any:
+def reject(proposal_id: ProposalId, actor: ActorDep, store: StoreDep, body: ActionRequest | None = None) -> Any:
     body = body or ActionRequest()
     return _run(store.reject, actor, proposal_id, body.comment, expected_version=body.expected_version)
 
 
 @router.post("/items/{kind}/{item_id}/retire", response_model=RetireOut, responses=ERRORS)
-def retire(kind: str, item_id: str, actor: ActorDep, store: StoreDep, body: RetireRequest | None = None) -> Any:
+def retire(kind: Kind, item_id: ItemId, actor: ActorDep, store: StoreDep, body: RetireRequest | None = None) -> Any:
     """Stop serving an item (editors only)."""
     return _run(store.retire, actor, kind, item_id, (body or RetireRequest()).comment)
 
@@ -229,9 +239,9 @@ def retire(kind: str, item_id: str, actor: ActorDep, store: StoreDep, body: Reti
 def history(
     actor: ActorDep,
     store: StoreDep,
-    proposal_id: int | None = None,
-    kind: str | None = None,
-    item_id: str | None = None,
+    proposal_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    kind: Annotated[str | None, Query(max_length=20)] = None,
+    item_id: Annotated[str | None, Query(max_length=120)] = None,
 ) -> Any:
     """The audit log: of one proposal, of one item (kind and item_id), or all."""
     if (kind is None) != (item_id is None):

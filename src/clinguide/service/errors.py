@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import traceback
 from typing import Any
 
@@ -36,7 +37,7 @@ class ApiError(Exception):
 def dumps(data: Any) -> bytes:
     """JSON with <, > and & written as \\u escapes: the same strings to a JSON reader, but nothing a
     request echoed back can ever be read as markup, whatever a client does with the body."""
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").encode("utf-8")
 
 
@@ -61,13 +62,31 @@ def body(error: str, detail: str, field: str | None = None, **extra: Any) -> dic
     return out
 
 
+_UNION_TAG = re.compile(r"^(?:[a-z]+-[a-z-]+(?:\[.*\])?|(?:str|int|float|bool|list|dict)(?:\[.*\])?)$")
+_MODEL_NAME = re.compile(r"^[A-Z][A-Za-z0-9]+$")
+
+
+def _field_path(loc: list[str], extra: bool = False) -> str:
+    """The dotted place of a problem, without pydantic's names of union members ('constrained-str',
+    'MedicationEntry') that mean nothing to the sender: body.case.medications.0.dose, not
+    body.case.medications.0.MedicationEntry.dose."""
+    kept = [
+        part
+        for i, part in enumerate(loc)
+        if not _UNION_TAG.match(part) and not (_MODEL_NAME.match(part) and (i < len(loc) - 1 or not extra))
+    ]
+    return ".".join(kept) or "body"
+
+
 def _problems(exc: RequestValidationError) -> list[dict[str, str]]:
     problems = []
+    seen: set[tuple[str, str]] = set()
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ())]
-        field = ".".join(loc) or "body"
+        field = _field_path(loc, extra=err.get("type") == "extra_forbidden")
         if err.get("type") == "json_invalid":
             ctx = err.get("ctx") or {}
+            field = "body"  # FastAPI locates a parse error by character offset ("body.0"): not a field
             message = f"the body is not valid JSON ({ctx.get('error', 'parse error')})"
         elif err.get("type") == "extra_forbidden":
             message = "is not a known field"
@@ -75,7 +94,9 @@ def _problems(exc: RequestValidationError) -> list[dict[str, str]]:
             message = "is required"
         else:
             message = str(err.get("msg", "is not valid"))
-        problems.append({"field": field, "message": message})
+        if (field, message) not in seen:
+            seen.add((field, message))
+            problems.append({"field": field, "message": message})
     return problems
 
 
@@ -110,6 +131,11 @@ def install(app: FastAPI) -> None:
             return SafeJSONResponse({"error": _title(exc.status_code), "detail": exc.detail},
                                     status_code=exc.status_code, headers=getattr(exc, "headers", None))
         detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
+        if exc.status_code == 400 and detail == "There was an error parsing the body":
+            # the same answer as any other malformed JSON: 400 on CDS Hooks paths, 422 on the JSON API
+            status = 400 if request.url.path.startswith("/cds-services") else 422
+            return SafeJSONResponse(body("malformed JSON", "body: the body is not valid JSON (not UTF-8 text)", "body"),
+                                    status_code=status)
         if exc.status_code == 404:
             detail = f"nothing at {_shown(request.method, 10)} {_shown(request.url.path)}"
         elif exc.status_code == 405:
@@ -128,7 +154,7 @@ def install(app: FastAPI) -> None:
 
 
 def _title(status: int) -> str:
-    return {404: "not found", 405: "method not allowed", 401: "unauthorized", 403: "forbidden",
+    return {400: "bad request", 404: "not found", 405: "method not allowed", 401: "unauthorized", 403: "forbidden",
             409: "conflict", 422: "invalid request", 503: "service unavailable"}.get(status, "request error")
 
 

@@ -59,6 +59,46 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, with_headers)
 
 
+# ----- media type ----------------------------------------------------------------------
+JSON_PREFIXES = ("/api/", "/cds-services")
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+class JsonBodyMiddleware:
+    """A body sent to the JSON API or CDS Hooks must say it is JSON: anything else is a 415 that says so."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope.get("method") in ("POST", "PUT", "PATCH")
+            and scope.get("path", "").startswith(JSON_PREFIXES)
+        ):
+            headers = dict(scope.get("headers", []))
+            length = headers.get(b"content-length", b"").strip()
+            has_body = b"transfer-encoding" in headers or (length not in (b"", b"0"))
+            content_type = headers.get(b"content-type", b"").decode("latin-1")
+            if has_body and not _is_json(content_type):
+                shown = "".join(c for c in content_type.split(";", 1)[0] if c.isprintable())[:60] or "none"
+                await send_json(
+                    send,
+                    415,
+                    {
+                        "error": "unsupported media type",
+                        "detail": f"the body must be sent as Content-Type: application/json (got {shown})",
+                        "field": "Content-Type",
+                    },
+                )
+                return
+        await self.app(scope, receive, send)
+
+
 # ----- rate limit ----------------------------------------------------------------------
 class RateLimiter:
     """Token buckets per client key; thread-safe, bounded in memory."""

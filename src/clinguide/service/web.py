@@ -62,6 +62,11 @@ CHECK_VERDICT_WORDS = {
     "do-not-prescribe": "Do not prescribe",
     "cannot-assess": "Cannot assess",
 }
+URGENT_WORDS = {
+    "emergency": "emergency care now",
+    "same-day": "assessment today",
+    "contact-surgical-team": "contact the surgical team now",
+}
 CHECK_VERDICT_TONE = {"ok": "ok", "caution": "warning", "do-not-prescribe": "critical", "cannot-assess": "warning"}
 POPULATION_WORDS = {
     "adult": "Adults",
@@ -382,6 +387,7 @@ def _case_from_form(form: Any) -> tuple[dict[str, Any], dict[str, Any]]:
             "spasm",
             "alcohol",
             "other_conditions",
+            "symptoms",
             "allergies",
         )
     }
@@ -412,6 +418,9 @@ def _case_from_form(form: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     allergies = _split_list(values["allergies"])
     if allergies:
         case["allergies"] = allergies
+    symptoms = _split_list(values["symptoms"])
+    if symptoms:
+        case["symptoms"] = symptoms
     return case, values
 
 
@@ -462,7 +471,10 @@ async def assess_submit(request: Request) -> HTMLResponse:
             refs=_references(kb, numbers, plan.sources),
             verdict_words=VERDICT_WORDS,
             verdict_tone=VERDICT_TONE,
+            urgent_words=URGENT_WORDS,
             findings=_sorted_findings(plan.findings),
+            case=case,
+            today=dt.date.today().isoformat(),
             title="Plan",
         )
     except PageError as err:
@@ -550,6 +562,8 @@ async def check_submit(request: Request) -> HTMLResponse:
             refs=_references(kb, numbers, result.sources),
             verdict_words=CHECK_VERDICT_WORDS,
             verdict_tone=CHECK_VERDICT_TONE,
+            case=case,
+            today=dt.date.today().isoformat(),
             title="Check result",
         )
     except PageError as err:
@@ -825,10 +839,85 @@ def _diff_lines(diff: str) -> list[tuple[str, str]]:
     return lines
 
 
+def _citation(source_id: str) -> dict[str, Any]:
+    """A source id as a reader sees it: its citation (and link) from the pack, or the id marked unknown."""
+    source = None
+    with contextlib.suppress(Exception):
+        source = _kb().sources.get(source_id)
+    if source is None:
+        return {"id": source_id, "citation": f"{source_id} (not in the pack's sources)", "url": None}
+    return {"id": source_id, "citation": source.citation, "url": source.url}
+
+
+def _word_diff(before: str, after: str) -> list[tuple[str, str]]:
+    """(op, text) runs of a word-level diff: op is 'same', 'del' or 'ins'."""
+    import difflib
+
+    old, new = re.findall(r"\s+|\S+", before), re.findall(r"\s+|\S+", after)
+    runs: list[tuple[str, str]] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_opcodes():
+        if tag == "equal":
+            runs.append(("same", "".join(old[i1:i2])))
+            continue
+        if i2 > i1:
+            runs.append(("del", "".join(old[i1:i2])))
+        if j2 > j1:
+            runs.append(("ins", "".join(new[j1:j2])))
+    return runs
+
+
+def _as_yaml(value: Any) -> str:
+    import yaml
+
+    return yaml.safe_dump(value, sort_keys=False, allow_unicode=True, width=80).strip()
+
+
+def _readable_changes(proposal: dict[str, Any]) -> list[dict[str, Any]]:
+    """Field by field, what the proposal changes: texts as word diffs, sources as citations, the rest as YAML."""
+    import yaml
+
+    def load(text: str | None) -> dict[str, Any]:
+        with contextlib.suppress(yaml.YAMLError):
+            doc = yaml.safe_load(text or "")
+            if isinstance(doc, dict) and len(doc) == 1:
+                (only,) = doc.values()
+                if isinstance(only, list) and len(only) == 1 and isinstance(only[0], dict):
+                    doc = only[0]
+            if isinstance(doc, dict):
+                return doc
+        return {}
+
+    before = load(proposal.get("before_yaml") if "before_yaml" in proposal else proposal.get("live_yaml"))
+    after = load(proposal.get("yaml"))
+    changes: list[dict[str, Any]] = []
+    for field in [k for k in after if k != "review"] + [k for k in before if k not in after and k != "review"]:
+        old, new = before.get(field), after.get(field)
+        if old == new:
+            continue
+        change: dict[str, Any] = {"field": field, "label": field.replace("_", " ").capitalize()}
+        if field == "sources" or (field.endswith("sources") and isinstance(new or old, list)):
+            old_ids, new_ids = [str(x) for x in old or []], [str(x) for x in new or []]
+            change["kind"] = "sources"
+            change["added"] = [_citation(i) for i in new_ids if i not in old_ids]
+            change["removed"] = [_citation(i) for i in old_ids if i not in new_ids]
+            change["kept"] = [_citation(i) for i in new_ids if i in old_ids]
+        elif isinstance(old, str | None) and isinstance(new, str | None) and (old or new):
+            change["kind"] = "text"
+            change["runs"] = _word_diff(old or "", new or "")
+        else:
+            change["kind"] = "value"
+            change["before"] = _as_yaml(old) if old is not None else None
+            change["after"] = _as_yaml(new) if new is not None else None
+        changes.append(change)
+    return changes
+
+
 def _proposal_context(store: Any, pid: int) -> dict[str, Any]:
     proposal = store.get(pid, with_diff=True)
     return {
         "proposal": proposal,
+        "changes": _readable_changes(proposal),
+        "cited": [_citation(i) for i in proposal.get("sources") or []],
         "diff": _diff_lines(proposal.get("diff") or ""),
         "history": store.history(proposal_id=pid),
         "title": f"Proposal {pid}",
@@ -847,7 +936,10 @@ def editorial_proposal(request: Request, raw_id: str) -> HTMLResponse:
         return _error_page(request, err, "editorial")
     except Exception as exc:
         return _error_page(request, _editorial_error(exc), "editorial")
-    context.update(actor=actor, csrf=_csrf(token or ""), notice=request.query_params.get("done"))
+    # only known outcomes are shown: the query string is not a place to put words on this page
+    notice = {"approve": "approved", "reject": "rejected", "start-review": "review started"}.get(
+        request.query_params.get("done", ""))
+    context.update(actor=actor, csrf=_csrf(token or ""), notice=notice)
     return _editorial_page(request, "editorial_proposal.html", context)
 
 

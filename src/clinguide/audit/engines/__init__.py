@@ -12,6 +12,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 ENGINES = ("duckdb", "spark")
+
+
+class EngineUnavailable(RuntimeError):
+    """The engine cannot run on this machine (missing Java, unreachable cluster); the message says why."""
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 

@@ -13,12 +13,12 @@ from typing import Any
 import duckdb
 
 from clinguide.audit.engines import Progress
-from clinguide.audit.input import ICD10_SYSTEMS, PATHS, RXNORM, InputSet
+from clinguide.audit.input import ICD10_SYSTEMS, RXNORM, InputSet
 from clinguide.audit.rules import FINDING_COLUMNS
 
 ROWS_PER_PARTITION = 40_000
 IN_PROCESS_BELOW = 20_000  # fewer check rows than this: no process pool (its start-up would dominate)
-_CODING = "'[{\"system\":\"VARCHAR\",\"code\":\"VARCHAR\",\"display\":\"VARCHAR\"}]'"
+_ICD10 = ", ".join("'" + s + "'" for s in ICD10_SYSTEMS)
 
 
 def _q(text: str) -> str:
@@ -35,19 +35,50 @@ def _source(path: Path, kind: str) -> str:
             "max_line_size=16777216) WITH ORDINALITY")
 
 
+_CODINGS = '[{"system": "VARCHAR", "code": "VARCHAR", "display": "VARCHAR"}]'
+# one typed parse per line (json_transform): the fields of input.PATHS; a value of the wrong JSON type is NULL
+STRUCTURES: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
+    "Patient": ('{"resourceType": "VARCHAR", "id": "VARCHAR", "birthDate": "VARCHAR", "gender": "VARCHAR"}',
+                (("resource_type", "r.resourceType"), ("id", "r.id"), ("birth_date", "r.birthDate"),
+                 ("gender", "r.gender"))),
+    "MedicationDispense": (
+        '{"resourceType": "VARCHAR", "id": "VARCHAR", "status": "VARCHAR", "subject": {"reference": "VARCHAR"}, '
+        '"whenHandedOver": "VARCHAR", "daysSupply": {"value": "VARCHAR"}, '
+        f'"medicationCodeableConcept": {{"coding": {_CODINGS}, "text": "VARCHAR"}}, "dosageInstruction": ["JSON"]}}',
+        (("resource_type", "r.resourceType"), ("id", "r.id"), ("status", "r.status"),
+         ("subject", "r.subject.reference"), ("handed_over", "r.whenHandedOver"),
+         ("days_supply", "r.daysSupply.value"), ("codings_list", "r.medicationCodeableConcept.coding"),
+         ("concept_text", "r.medicationCodeableConcept.text"), ("dosage", "CAST(r.dosageInstruction[1] AS VARCHAR)"))),
+    "Condition": (
+        '{"resourceType": "VARCHAR", "id": "VARCHAR", "subject": {"reference": "VARCHAR"}, '
+        f'"code": {{"coding": {_CODINGS}}}, "onsetDateTime": "VARCHAR", '
+        '"onsetPeriod": {"start": "VARCHAR", "end": "VARCHAR"}, "recordedDate": "VARCHAR", '
+        '"abatementDateTime": "VARCHAR", "verificationStatus": {"coding": [{"code": "VARCHAR"}]}}',
+        (("resource_type", "r.resourceType"), ("id", "r.id"), ("subject", "r.subject.reference"),
+         ("codings_list", "r.code.coding"), ("onset", "r.onsetDateTime"), ("onset_start", "r.onsetPeriod.start"),
+         ("recorded", "r.recordedDate"), ("abatement", "r.abatementDateTime"), ("onset_end", "r.onsetPeriod.end"),
+         ("verification", "r.verificationStatus.coding[1].code"))),
+    "MedicationRequest": (
+        '{"resourceType": "VARCHAR", "id": "VARCHAR", "status": "VARCHAR", "subject": {"reference": "VARCHAR"}, '
+        '"authoredOn": "VARCHAR"}',
+        (("resource_type", "r.resourceType"), ("id", "r.id"), ("status", "r.status"),
+         ("subject", "r.subject.reference"), ("authored", "r.authoredOn"))),
+}
+
+
 def _fields(rtype: str, sources: list[str]) -> str:
-    paths = ", ".join(_q(p) for _, p in PATHS[rtype])
+    structure, columns = STRUCTURES[rtype]
     union = "\nUNION ALL\n".join(sources)
-    cols = ", ".join(f"f[{i + 1}] AS {name}" for i, (name, _) in enumerate(PATHS[rtype]))
+    cols = ", ".join(f"{expr} AS {name}" for name, expr in columns)
     return f"""
 WITH src AS ({union}),
 v AS (
   SELECT src_file, src_line, (line IS NULL OR trim(line) = '') AS blank,
-    CASE WHEN line IS NOT NULL AND trim(line) <> '' AND json_valid(line) THEN json_extract_string(line, [{paths}])
-    END AS f
+    CASE WHEN line IS NOT NULL AND trim(line) <> '' AND json_valid(line) THEN json_transform(line, {_q(structure)})
+    END AS r
   FROM src
 )
-SELECT src_file, src_line, blank, f IS NULL AND NOT blank AS invalid, {cols} FROM v"""
+SELECT src_file, src_line, blank, r IS NULL AND NOT blank AS invalid, {cols} FROM v"""
 
 
 def _patient_ref(col: str) -> str:
@@ -99,8 +130,7 @@ FROM (
   SELECT *, {_patient_ref('subject')} AS patient_id, {_day('handed_over')} AS day,
     TRY_CAST(days_supply_text AS DOUBLE) AS days_supply,
     list_filter(codings_list, lambda x: x.system = '{RXNORM}')[1] AS rx
-  FROM (SELECT * EXCLUDE (days_supply), days_supply AS days_supply_text,
-          TRY(from_json(codings, {_CODING})) AS codings_list FROM ({fields}))
+  FROM (SELECT * EXCLUDE (days_supply), days_supply AS days_supply_text FROM ({fields}))
 )""",
     "Condition": lambda fields: f"""
 SELECT src_file, src_line, blank,
@@ -114,8 +144,7 @@ FROM (
   SELECT *, {_patient_ref('subject')} AS patient_id,
     COALESCE({_day('onset')}, {_day('onset_start')}, {_day('recorded')}) AS start_day,
     COALESCE({_day('abatement')}, {_day('onset_end')}) AS end_day,
-    list_filter(TRY(from_json(codings, {_CODING})), lambda x: x.system IN ({', '.join(_q(s) for s in ICD10_SYSTEMS)}))[1]
-      AS icd
+    list_filter(codings_list, lambda x: x.system IN ({_ICD10}))[1] AS icd
   FROM ({fields})
 )""",
     "MedicationRequest": lambda fields: f"""
@@ -138,10 +167,16 @@ EMPTY_STAGE = {
 }
 
 
-def _check_worker(rows: Any) -> Any:
-    from clinguide.audit.rules import check_partition
+def _keys_worker(rows: Any) -> Any:
+    from clinguide.audit.rules import dispense_keys
 
-    return check_partition(rows)
+    return dispense_keys(rows)
+
+
+def _findings_worker(keys: Any) -> Any:
+    from clinguide.audit.rules import findings_for_keys
+
+    return findings_for_keys(keys)
 
 
 class DuckDBEngine:
@@ -152,6 +187,7 @@ class DuckDBEngine:
         # an on-disk database lets DuckDB spill to disk, so memory stays bounded for large populations
         self.con = duckdb.connect(str(Path(self._tmp.name) / "audit.duckdb"))
         self.con.execute("SET preserve_insertion_order = true")
+        self.con.execute("SET enable_progress_bar = false")  # ours is on stderr; DuckDB's would mix into stdout
         self.workers = workers or max(1, os.cpu_count() or 1)
 
     def load(self, inputs: InputSet, progress: Progress) -> None:
@@ -194,46 +230,60 @@ CREATE VIEW lines AS
         self.con.execute(f"CREATE TABLE {name} AS {sql}")
 
     def run_checks(self, input_sql: str, progress: Progress) -> None:
-        """Partition the check input by patient hash; check each partition in a worker process."""
-        cols = ", ".join(f"{c} {t}" for c, t in zip(FINDING_COLUMNS, (
-            "VARCHAR", "VARCHAR", "VARCHAR", "BIGINT", "BIGINT", "VARCHAR", "BIGINT", "VARCHAR", "VARCHAR", "VARCHAR",
-            "VARCHAR", "VARCHAR"), strict=True))
-        self.con.execute(f"CREATE TABLE findings ({cols})")
+        """Step 1 over patient partitions, step 2 over chunks of distinct keys (both in a process pool), then a join."""
         self.con.execute(f"CREATE TABLE check_input AS {input_sql}")
+        self.con.execute("CREATE TABLE dispense_keys (patient_id VARCHAR, disp_id VARCHAR, src_file VARCHAR, "
+                         "src_line BIGINT, day BIGINT, drug_id VARCHAR, age BIGINT, age_band VARCHAR, key VARCHAR)")
+        self.con.execute("CREATE TABLE key_findings (key VARCHAR, code VARCHAR, severity VARCHAR, title VARCHAR, "
+                         "detail VARCHAR)")
         total = self.con.execute("SELECT COUNT(*) FROM check_input").fetchone()[0]  # type: ignore[index]
         parts = max(1, -(-total // ROWS_PER_PARTITION))
+        in_process = total < IN_PROCESS_BELOW or self.workers == 1
+        pool = None if in_process else ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"))
+        try:
+            self._stage(pool, "dispense_keys", "checking dispenses: patients", parts,
+                        lambda k: f"SELECT * FROM check_input WHERE hash(patient_id) % {parts} = {k}", progress)
+            keys = self.con.execute("SELECT COUNT(DISTINCT key) FROM dispense_keys").fetchone()[0]  # type: ignore[index]
+            chunks = max(1, min(self.workers * 8, -(-keys // 200)))
+            self.con.execute(f"CREATE TABLE distinct_keys AS SELECT DISTINCT key, hash(key) % {chunks} AS chunk "
+                             "FROM dispense_keys")
+            self._stage(pool, "key_findings", "checking dispenses: distinct orders", chunks,
+                        lambda k: f"SELECT key FROM distinct_keys WHERE chunk = {k}", progress)
+        finally:
+            if pool is not None:
+                pool.shutdown()
+        self.con.execute(f"""CREATE TABLE findings AS SELECT {', '.join('d.' + c for c in FINDING_COLUMNS[:8])},
+            f.code, f.severity, f.title, f.detail FROM dispense_keys d JOIN key_findings f ON d.key = f.key""")
 
-        def fetch(k: int) -> Any:
-            return self.con.execute(
-                f"SELECT * FROM check_input WHERE hash(patient_id) % {parts} = {k}").df()
+    def _stage(self, pool: ProcessPoolExecutor | None, table: str, label: str, parts: int, select: Any,
+               progress: Progress) -> None:
+        """Run one step over ``parts`` slices, at most a few in flight, appending each result to ``table``."""
+        step = _keys_worker if table == "dispense_keys" else _findings_worker
 
         def store(frame: Any) -> None:
             if len(frame):
                 self.con.register("_part", frame)
-                self.con.execute(f"INSERT INTO findings SELECT {', '.join(FINDING_COLUMNS)} FROM _part")
+                self.con.execute(f"INSERT INTO {table} SELECT * FROM _part")
                 self.con.unregister("_part")
 
-        progress("checking dispenses", 0, parts)
-        if total < IN_PROCESS_BELOW or self.workers == 1:
-            from clinguide.audit.rules import check_partition
-
+        progress(label, 0, parts)
+        if pool is None:
             for k in range(parts):
-                store(check_partition(fetch(k)))
-                progress("checking dispenses", k + 1, parts)
+                store(step(self.con.execute(select(k)).df()))
+                progress(label, k + 1, parts)
             return
-        with ProcessPoolExecutor(max_workers=min(self.workers, parts), mp_context=get_context("spawn")) as pool:
-            pending = []
-            done = 0
-            for k in range(parts):
-                pending.append(pool.submit(_check_worker, fetch(k)))
-                while len(pending) > self.workers * 2:  # bounded: at most a few partitions in flight
-                    store(pending.pop(0).result())
-                    done += 1
-                    progress("checking dispenses", done, parts)
-            for future in pending:
-                store(future.result())
+        pending: list[Any] = []
+        done = 0
+        for k in range(parts):
+            pending.append(pool.submit(step, self.con.execute(select(k)).df()))
+            while len(pending) > self.workers * 2:  # bounded memory: a few slices in flight
+                store(pending.pop(0).result())
                 done += 1
-                progress("checking dispenses", done, parts)
+                progress(label, done, parts)
+        for future in pending:
+            store(future.result())
+            done += 1
+            progress(label, done, parts)
 
     def write_parquet(self, sql: str, path: Path) -> None:
         self.con.execute(f"COPY ({sql}) TO {_q(str(path))} (FORMAT parquet)")

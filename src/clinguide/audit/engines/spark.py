@@ -13,12 +13,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from clinguide.audit.engines import Progress
+from clinguide.audit.engines import EngineUnavailable, Progress
 from clinguide.audit.input import ICD10_SYSTEMS, PATHS, RXNORM, InputSet
 
 CHECK_PARTITIONS = 16
-FINDINGS_SCHEMA = ("patient_id string, disp_id string, src_file string, src_line long, day long, drug_id string, "
-                   "age long, age_band string, code string, severity string, title string, detail string")
+KEYED_SCHEMA = ("patient_id string, disp_id string, src_file string, src_line long, day long, drug_id string, "
+                "age long, age_band string, key string")
+KEY_FINDINGS_SCHEMA = "key string, code string, severity string, title string, detail string"
 CODING_SCHEMA = "array<struct<system:string,code:string,display:string>>"
 CODEMAP_SCHEMA = "rx_code string, display string, drug_id string, opioid boolean, benzodiazepine boolean, how string"
 EMPTY = {
@@ -45,10 +46,17 @@ def session() -> Any:
                .config("spark.ui.enabled", "false")
                .config("spark.sql.ansi.enabled", "false")
                .config("spark.sql.session.timeZone", "UTC")
-               .config("spark.sql.shuffle.partitions", "8")
+               .config("spark.sql.shuffle.partitions", os.environ.get("CLINGUIDE_SPARK_SHUFFLE_PARTITIONS", "4"))
+               .config("spark.ui.showConsoleProgress", "false")
+               # small data, many short queries: compiling code costs more than it saves
+               .config("spark.sql.codegen.wholeStage", "false")
+               .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1 -Dlog4j2.level=error")
                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-               .config("spark.driver.memory", os.environ.get("CLINGUIDE_SPARK_DRIVER_MEMORY", "2g")))
+               .config("spark.driver.memory", os.environ.get("CLINGUIDE_SPARK_DRIVER_MEMORY", "2g"))
+               )
     spark = builder.getOrCreate()
+    # a runtime setting, so that it also applies to a session that already exists
+    spark.conf.set("spark.sql.files.maxPartitionBytes", os.environ.get("CLINGUIDE_SPARK_MAX_PARTITION_BYTES", "128m"))
     spark.sparkContext.setLogLevel("ERROR")
     return spark
 
@@ -137,7 +145,12 @@ class SparkEngine:
     name = "spark"
 
     def __init__(self) -> None:
-        self.spark = session()
+        try:
+            self.spark = session()
+        except Exception as exc:  # no Java, a JVM that does not start, an unreachable master
+            raise EngineUnavailable(f"--engine spark: Spark did not start ({type(exc).__name__}: "
+                                    f"{str(exc).splitlines()[0] if str(exc) else ''}); it needs Java 17 "
+                                    "(JAVA_HOME or java on PATH) and, for a cluster, a reachable SPARK_MASTER") from exc
         self._cached: list[Any] = []
 
     # ----- input ------------------------------------------------------------------------------------
@@ -152,7 +165,10 @@ class SparkEngine:
             raw = self.spark.read.text(str(path))
         tagged = raw.select(F.col("value").alias("line"), F.spark_partition_id().alias("_pid"),
                             F.monotonically_increasing_id().alias("_mid"))
-        counts = sorted((int(r["_pid"]), int(r["count"])) for r in tagged.groupBy("_pid").count().collect())
+        if raw.rdd.getNumPartitions() <= 1:  # one partition (small or gzipped file): row index = line - 1
+            counts: list[tuple[int, int]] = []
+        else:
+            counts = sorted((int(r["_pid"]), int(r["count"])) for r in tagged.groupBy("_pid").count().collect())
         offsets: list[Any] = []
         running = 0
         for pid, count in counts:
@@ -193,8 +209,9 @@ class SparkEngine:
         for sql in (
             "CREATE OR REPLACE TEMP VIEW patients AS SELECT patient_id, birth, gender FROM stage_patient "
             "WHERE problem IS NULL AND NOT blank",
-            "CREATE OR REPLACE TEMP VIEW dispenses AS SELECT disp_id, resource_id, patient_id, status, day, days_supply,"
-            " rx_code, display, dosage, src_file, src_line FROM stage_dispense WHERE problem IS NULL AND NOT blank",
+            "CREATE OR REPLACE TEMP VIEW dispenses AS SELECT disp_id, resource_id, patient_id, status, day, "
+            "days_supply, rx_code, display, dosage, src_file, src_line FROM stage_dispense "
+            "WHERE problem IS NULL AND NOT blank",
             "CREATE OR REPLACE TEMP VIEW conditions AS SELECT patient_id, code, start_day, end_day, verification "
             "FROM stage_condition WHERE problem IS NULL AND NOT blank",
             "CREATE OR REPLACE TEMP VIEW requests AS SELECT patient_id, status FROM stage_request "
@@ -220,20 +237,36 @@ class SparkEngine:
         frame.createOrReplaceTempView(name)
 
     def run_checks(self, input_sql: str, progress: Progress) -> None:
+        """Step 1 with applyInPandas over partitions of whole patients, step 2 with mapInPandas over
+        distinct keys, then a join in Spark SQL."""
         from pyspark.sql import functions as F
 
-        from clinguide.audit.rules import check_partition
+        from clinguide.audit.rules import dispense_keys, findings_for_keys
 
         self.create_table("check_input", input_sql)
-        progress("checking dispenses", 0, 1)
+        label = "checking dispenses"
+        progress(label, 0, 2)
         frame = self.spark.table("check_input").withColumn(
             "_part", F.pmod(F.hash("patient_id"), F.lit(CHECK_PARTITIONS)))
-        findings = frame.groupBy("_part").applyInPandas(
-            lambda pdf: check_partition(pdf.drop(columns=["_part"])), schema=FINDINGS_SCHEMA).persist()
-        findings.count()
-        self._cached.append(findings)
-        findings.createOrReplaceTempView("findings")
-        progress("checking dispenses", 1, 1)
+        keyed = frame.groupBy("_part").applyInPandas(dispense_keys, schema=KEYED_SCHEMA).persist()
+        keyed.count()
+        self._cached.append(keyed)
+        keyed.createOrReplaceTempView("dispense_keys")
+        progress(label, 1, 2)
+
+        def per_batch(batches: Any) -> Any:
+            for batch in batches:
+                yield findings_for_keys(batch)
+
+        found = (keyed.select("key").distinct().repartition(CHECK_PARTITIONS, "key")
+                 .mapInPandas(per_batch, schema=KEY_FINDINGS_SCHEMA).persist())
+        found.count()
+        self._cached.append(found)
+        found.createOrReplaceTempView("key_findings")
+        self.create_table("findings", "SELECT d.patient_id, d.disp_id, d.src_file, d.src_line, d.day, d.drug_id, "
+                                      "d.age, d.age_band, f.code, f.severity, f.title, f.detail "
+                                      "FROM dispense_keys d JOIN key_findings f ON d.key = f.key")
+        progress(label, 2, 2)
 
     def write_parquet(self, sql: str, path: Path) -> None:
         import pyarrow.parquet as pq
