@@ -18,6 +18,9 @@ Targets (2-core machine, 32 connections): each endpoint >= 0.5 of the floor, p99
     python bench/service.py [--connections 32] [--seconds 10] [--workers 2] [--client auto|wrk|python]
     python bench/service.py --in-process [--calls 2000]
 
+Each endpoint's time is split into ``--rounds`` interleaved rounds (req/s over all of them, the median
+p50, the worst p99), so that a change in the shared machine's load falls on the floor and the endpoints alike.
+
 ``--in-process`` times the hook evaluation itself (``evaluate.run_hook``: FHIR mapping, the checks,
 cards; no HTTP, no JSON) on the shipped example and on a combination-product variant.
 """
@@ -77,6 +80,13 @@ class Result:
     @property
     def rps(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
+
+
+def combine(parts: list[Result]) -> Result:
+    """Rounds of one endpoint: all requests over all the time; the median p50 and the worst p99."""
+    p50s = sorted(r.p50_ms for r in parts)
+    return Result(sum(r.requests for r in parts), sum(r.seconds for r in parts), p50s[len(p50s) // 2],
+                  max(r.p99_ms for r in parts), sum(r.errors for r in parts))
 
 
 def free_port() -> int:
@@ -255,6 +265,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds sharing --seconds")
     parser.add_argument("--only", help="comma-separated endpoint names to load after the floor (e.g. api/ask)")
     parser.add_argument("--in-process", action="store_true", help="time run_hook in this process, no HTTP")
     parser.add_argument("--calls", type=int, default=2000)
@@ -275,15 +286,20 @@ def main() -> int:
     cmd = [sys.executable, "-m", "clinguide.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
            "--workers", str(args.workers), "--log-level", "warning"]
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
-    results: list[tuple[Endpoint, Result]] = []
     try:
         ready = wait_ready(base, proc)
         firsts = first_calls(base, items)
-        for ep in items:
-            if use_wrk:
-                results.append((ep, run_wrk(base, ep, args.connections, args.seconds, args.threads)))
-            else:
-                results.append((ep, run_python(base, ep, args.connections, args.seconds)))
+        # rounds interleave the endpoints (floor, a, b, c, floor, a, …) so that a change in the machine's
+        # load (it is shared) falls on the floor and the endpoints alike
+        rounds: dict[str, list[Result]] = {ep.name: [] for ep in items}
+        share = args.seconds / args.rounds
+        for _ in range(args.rounds):
+            for ep in items:
+                if use_wrk:
+                    rounds[ep.name].append(run_wrk(base, ep, args.connections, share, args.threads))
+                else:
+                    rounds[ep.name].append(run_python(base, ep, args.connections, share))
+        results = [(ep, combine(rounds[ep.name])) for ep in items]
         rss = peak_rss_mb(proc.pid)
     finally:
         proc.terminate()
@@ -293,7 +309,8 @@ def main() -> int:
             proc.kill()
     client = "wrk" if use_wrk else "httpx (Python; wrk not used)"
     print(f"service on loopback: {args.workers} worker(s), {args.connections} connections, "
-          f"{args.seconds:g} s per endpoint, load from {client}; ready after {ready:.1f} s")
+          f"{args.seconds:g} s per endpoint in {args.rounds} interleaved round(s), load from {client}; "
+          f"ready after {ready:.1f} s")
     print("first calls (fresh connection each; ms): " + "; ".join(
         f"{name} {', '.join(f'{t:.0f}' for t in times)}" for name, times in firsts))
     floor = results[0][1].rps
