@@ -76,11 +76,22 @@ def test_a_bad_value_names_the_variable_and_what_is_accepted(
     assert exc.value.field == name
 
 
+def test_database_url_without_the_model_matches_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from clinguide.settings import database_url
+
+    monkeypatch.chdir(tmp_path)
+    assert database_url() == get_settings().database_url
+    monkeypatch.setenv("CLINGUIDE_DATA_DIR", str(tmp_path / "elsewhere"))
+    assert database_url() == get_settings().database_url == f"sqlite:///{tmp_path / 'elsewhere' / 'clinguide.db'}"
+    monkeypatch.setenv("CLINGUIDE_DATABASE_URL", "postgresql+psycopg://u@h:5432/db")
+    assert database_url() == get_settings().database_url == "postgresql+psycopg://u@h:5432/db"
+
+
 def test_the_cli_exits_2_with_the_message_and_no_traceback(tmp_path: Path) -> None:
     exe = Path(sys.executable).with_name("clinguide")
     env = {"PATH": "/usr/bin:/bin", "CLINGUIDE_DATA_DIR": str(tmp_path), "CLINGUIDE_EDITORIAL_TOKEN_DAYS": "lots"}
-    out = subprocess.run([str(exe), "check", "--sig", "diazepam 5 mg PO tid x 5 days", "--format", "json"],
-                         capture_output=True, text=True, env=env, check=False)
+    out = subprocess.run([str(exe), "serve", "--port", "1"], capture_output=True, text=True, env=env, check=False,
+                         timeout=120)
     assert out.returncode == 2, out.stderr
     assert "CLINGUIDE_EDITORIAL_TOKEN_DAYS='lots' is not a whole number" in out.stderr
     assert "1–3650" in out.stderr and "Traceback" not in out.stderr and out.stdout == ""

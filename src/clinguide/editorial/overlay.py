@@ -123,9 +123,9 @@ def install_if_configured(pack: Path | None = None, only_with_content: bool = Fa
     any other URL (PostgreSQL) set in CLINGUIDE_DATABASE_URL counts as configured. With
     ``only_with_content`` (one-shot CLI commands) a SQLite store without editorial versions is skipped.
     """
-    from clinguide.settings import get_settings
+    from clinguide.settings import database_url
 
-    url = get_settings().database_url
+    url = database_url()
     path = sqlite_file(url)
     if url.startswith("sqlite") and (path is None or not path.is_file()):
         return False
