@@ -33,7 +33,9 @@ class SettingError(InputError):
 
 
 _lock = threading.Lock()
-_cached: tuple[tuple[str, tuple[tuple[str, str], ...]], Settings] | None = None
+_cached: tuple[tuple[str | None, ...], Settings] | None = None
+_names: tuple[str, ...] = ()  # every variable the model reads (set when it is first imported)
+_raw_names: tuple[bytes, ...] = ()
 
 
 def database_url() -> str:
@@ -45,16 +47,30 @@ def database_url() -> str:
     return f"sqlite:///{data_dir / 'clinguide.db'}"
 
 
+def _watched() -> tuple[Any, ...]:
+    """The working directory and the value of every variable the model reads: a few dictionary lookups
+    (``os.environ.get`` of an unset name costs an exception; the raw mapping is read when there is one)."""
+    raw = getattr(os.environ, "_data", None)
+    if isinstance(raw, dict) and os.name == "posix":
+        return (os.getcwd(), *(raw.get(name) for name in _raw_names))
+    return (os.getcwd(), *(os.environ.get(name) for name in _names))
+
+
 def get_settings() -> Settings:
     """The settings for the current environment (parsed again only when it changed)."""
-    global _cached
-    key = (os.getcwd(), tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(PREFIX))))
+    global _cached, _names, _raw_names
+    key = _watched()
     cached = _cached
     if cached is not None and cached[0] == key:
         return cached[1]
     from pydantic import ValidationError
 
-    from clinguide.settings_model import Settings, setting_error
+    from clinguide.settings_model import Settings, env_name, setting_error
+
+    if not _names:
+        _names = tuple(env_name(field) for field in Settings.model_fields)
+        _raw_names = tuple(os.fsencode(name) for name in _names)
+        key = _watched()
 
     try:
         settings = Settings()

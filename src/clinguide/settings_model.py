@@ -18,6 +18,7 @@ CommaList = Annotated[tuple[str, ...], NoDecode]
 class Settings(BaseSettings):
     """Every CLINGUIDE_* variable; the description says what is accepted (quoted in errors)."""
 
+    # get_settings() notices a change of the upper-case names (CLINGUIDE_API_AUTH), the documented spelling
     model_config = SettingsConfigDict(env_prefix=PREFIX, env_ignore_empty=True, extra="ignore", frozen=True)
 
     data_dir: Path = Field(Path(DEFAULT_DATA_DIR), description="a directory path")
