@@ -111,3 +111,24 @@ def test_an_approved_change_shows_in_ask_without_restart(
     assert marker not in before
     assert marker in after
     assert dt.date.today().isoformat() in after
+
+
+def test_a_change_by_another_process_is_served_within_the_recheck_interval(
+    store: EditorialStore, people: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Requests do not ask the database each time: a write in this process is seen at once; one made by
+    another process (simulated: this process's write counter does not move) after RECHECK_SECONDS."""
+    from clinguide.editorial import workflow
+
+    assert overlay.install_if_configured(store.pack_dir)
+    kb = get_kb()
+    pid = store.propose(people.author, "statement", OVERVIEW_V2, "clarify", ["S01"])["id"]
+    store.start_review(people.reviewer, pid)
+    seen = workflow.write_count()
+    assert get_kb() is kb
+    store.approve(people.reviewer, pid, "fine")
+    monkeypatch.setattr(workflow, "_writes", seen)  # as if another worker had approved it
+    monkeypatch.setattr(overlay, "RECHECK_SECONDS", 3600.0)
+    assert get_kb() is kb  # not asked yet
+    monkeypatch.setattr(overlay, "RECHECK_SECONDS", 0.0)
+    assert get_kb().statements["fixturol-overview"].clinician == "Fixture clinician text, version two."
