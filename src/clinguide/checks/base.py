@@ -131,6 +131,33 @@ class CheckContext:
         self.findings.append(finding)
         return finding
 
+    def say(
+        self,
+        template_id: str,
+        code: str,
+        severity: str,
+        sources: list[str] | None = None,
+        /,
+        *,
+        detail: str | None = None,
+        suggestion: str | None = None,
+        suggested_order: SuggestedOrder | None = None,
+        **fields: object,
+    ) -> Finding:
+        """Add a finding worded by the pack's template ``template_id`` (findings.yaml) with ``fields``.
+
+        ``detail`` and ``suggestion`` given here (a rule's own text) take the place of the template's.
+        """
+        kb = self.kb
+        template = kb.finding_texts.get(template_id)
+        title = kb.wording(template_id, "title", **fields)
+        if detail is None:
+            detail = kb.wording(template_id, "detail", **fields)
+        if suggestion is None and template is not None and template.suggestion is not None:
+            suggestion = kb.wording(template_id, "suggestion", **fields)
+        return self.add(code, severity, title, detail, sources, suggestion=suggestion,
+                        suggested_order=suggested_order)
+
 
 def dose_words(dose_mg: float | None, doses_per_day: int | None) -> str:
     from clinguide.clinical.sig import fmt

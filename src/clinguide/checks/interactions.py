@@ -52,24 +52,11 @@ def run(ctx: CheckContext) -> None:
         names = ", ".join(_name(ctx, d, others[d]) for d in hits)
         count_note = ""
         if rule.min_count is not None:
-            count_note = f" ({len(hits) + 1} drugs counted with the order; the rule applies from {rule.min_count})"
-        ctx.add(
-            rule.code,
-            rule.severity,
-            rule.title,
-            f"{drug.name} with {names}{count_note}. {rule.text}",
-            rule.sources,
-            suggestion=rule.suggestion,
-        )
+            count_note = ctx.kb.phrase("interaction.count", counted=len(hits) + 1, min_count=rule.min_count)
+        ctx.say("interaction.found", rule.code, rule.severity, rule.sources, suggestion=rule.suggestion,
+                title=rule.title, drug=drug.name, others=names, count=count_note, rule_text=rule.text)
     if age_missing_sources:
-        ctx.add(
-            "missing-data",
-            "info",
-            "Age not given: an age-dependent interaction check could not run",
-            "An interaction rule that applies only from a given age matched this order, but the case has no age.",
-            age_missing_sources,
-            suggestion="Add the patient's age.",
-        )
+        ctx.say("interaction.age-missing", "missing-data", "info", age_missing_sources)
 
 
 def _superseded(rules: list, rule_id: str, fired_for_drug: set[str]) -> bool:

@@ -14,25 +14,13 @@ import math
 from typing import Any
 
 from clinguide.checks.base import CheckContext, dose_words
-from clinguide.checks.dose import daily_limit, max_doses_per_day
+from clinguide.checks.dose import daily_cap, doses_per_day_cap
 from clinguide.clinical.sig import fmt
 from clinguide.contracts import Finding, SuggestedOrder
+from clinguide.kb.knowledge import KnowledgeBase
 from clinguide.kb.models import DosingRule
 
 FREQUENCY_WORDS = {1: "once daily", 2: "twice daily", 3: "three times daily", 4: "four times daily"}
-# Findings that mean an order is above what this patient may take.
-OVER_LIMIT_CODES = frozenset({
-    "implausible-dose", "dose-above-max", "frequency-above-max", "daily-dose-above-max", "geriatric-dose-high",
-    "duration-exceeds-limit",
-})
-# Populations whose dosing rule a case selects (besides adult and older adult).
-IMPAIRMENTS = ("hepatic-impairment", "severe-hepatic-impairment", "renal-impairment", "severe-renal-impairment")
-# For a *different* drug offered instead, anything about this patient's conditions rules it out.
-PATIENT_CODES = frozenset({
-    "contraindicated-condition", "contraindicated-drug", "caution-condition", "renal-impairment",
-    "hepatic-impairment", "pregnancy", "geriatric-avoid", "substance-use-history", "allergy",
-    "not-recommended-setting",
-})
 
 
 def as_order(suggested: SuggestedOrder, prn: bool = False) -> dict[str, Any] | None:
@@ -46,17 +34,30 @@ def as_order(suggested: SuggestedOrder, prn: bool = False) -> dict[str, Any] | N
     return order
 
 
-def over_limit(findings: list[Finding]) -> list[Finding]:
-    """Findings that say an order goes beyond a critical stop or a dose limit for this patient."""
-    return [f for f in findings if f.severity == "critical" or f.code in OVER_LIMIT_CODES
-            or (f.code in ("hepatic-impairment", "renal-impairment") and f.title.startswith("Dose high"))]
+def over_limit(findings: list[Finding], kb: KnowledgeBase | None = None) -> list[Finding]:
+    """Findings that say an order goes beyond a critical stop or a dose limit for this patient.
+
+    An impairment finding counts only when it is about the dose (worded by the pack's
+    ``population.impairment-dose-high``), not when it is about the condition alone.
+    """
+    if kb is None:
+        from clinguide.kb import get_kb
+
+        kb = get_kb()
+    policy = kb.policy
+    impairment_codes = set(policy.impairment_populations.values())
+    dose_title = kb.finding_texts["population.impairment-dose-high"].title or ""
+    dose_prefix = dose_title.split("{")[0]
+    return [f for f in findings if f.severity == "critical" or f.code in policy.finding_groups.over_limit
+            or (f.code in impairment_codes and f.title.startswith(dose_prefix))]
 
 
 def _rules(ctx: CheckContext) -> list[DosingRule]:
     rules = [r for r in (ctx.dosing("adult"),) if r]
     if ctx.older_adult:
         rules += [r for r in (ctx.dosing("older-adult"),) if r]
-    rules += [r for p in IMPAIRMENTS if p in ctx.case.conditions for r in (ctx.dosing(p),) if r]
+    rules += [r for p in ctx.kb.policy.impairment_populations if p in ctx.case.conditions
+              for r in (ctx.dosing(p),) if r]
     return rules
 
 
@@ -83,13 +84,13 @@ def within_limits(ctx: CheckContext) -> SuggestedOrder | None:
         assert rule.single_dose_mg is not None
         per_day = rule.doses_per_day.min if rule.doses_per_day else None
         if per_day is None:
-            per_day = max(1, min(int(max_doses_per_day(rule)[0] or 1), int(o.doses_per_day)))
+            per_day = max(1, min(int(doses_per_day_cap(rule) or 1), int(o.doses_per_day)))
         dose = rule.single_dose_mg.min
     else:
         dose = min([o.dose_mg] + [r.single_dose_mg.max for r in rules if r.single_dose_mg])
-        per_day_caps = [max_doses_per_day(r)[0] for r in rules]
+        per_day_caps = [doses_per_day_cap(r) for r in rules]
         per_day = int(min([o.doses_per_day] + [c for c in per_day_caps if c is not None]))
-        daily_caps = [daily_limit(r)[0] for r in rules]
+        daily_caps = [daily_cap(r) for r in rules]
         cap = min([c for c in daily_caps if c is not None], default=None)
         if cap is not None and dose * per_day > cap + 1e-9:
             dose = math.floor(cap / per_day * 2) / 2
@@ -124,9 +125,9 @@ def choose(ctx: CheckContext, findings: list[Finding]) -> SuggestedOrder | None:
                 current.dose_mg, current.doses_per_day, current.days):
             continue  # the same order again is no suggestion
         result = check(order, ctx.case.case, kb=ctx.kb, suggest=False, prepared_case=ctx.case)
-        if over_limit(result.findings):
+        if over_limit(result.findings, ctx.kb):
             continue
-        if other_drug and any(f.code in PATIENT_CODES for f in result.findings):
+        if other_drug and any(f.code in ctx.kb.policy.finding_groups.about_patient for f in result.findings):
             continue
         return candidate
     return None

@@ -13,7 +13,7 @@ import math
 from functools import lru_cache
 
 from clinguide.checks.base import CheckContext
-from clinguide.checks.dose import daily_limit
+from clinguide.checks.dose import daily_cap
 from clinguide.clinical.sig import fmt
 from clinguide.contracts import TaperPlan, TaperStep
 from clinguide.kb.models import Taper, TaperBand
@@ -202,7 +202,7 @@ def plan_for(taper: Taper, days: int, daily_mg: float, adult_max: float | None) 
 
 def adult_max_daily(ctx: CheckContext) -> float | None:
     rule = ctx.dosing("adult")
-    return daily_limit(rule)[0] if rule else None
+    return daily_cap(rule) if rule else None
 
 
 def run(ctx: CheckContext) -> None:
@@ -218,33 +218,24 @@ def run(ctx: CheckContext) -> None:
     if any(f.severity == "critical" or f.code in NO_PLAN_CODES for f in ctx.findings):
         return  # do not plan how to stop an order that must not be given
     if o.daily_mg is None:
-        ctx.add("missing-data", "info", "Plan for stopping not computed",
-                f"How to stop {drug.name} after {o.days} days depends on the daily dose, which is unknown "
-                "(no frequency or no dose in mg).", taper.sources)
+        ctx.say("taper.daily-dose-unknown", "missing-data", "info", taper.sources, drug=drug.name, days=o.days)
         return
     plan, band = plan_for(taper, o.days, o.daily_mg, adult_max_daily(ctx))
     sources = list(taper.sources) + (list(band.sources) if band else []) + list(taper.tablet_sources)
-    regular = " if taken regularly" if o.prn else ""
-    exposure = f"{o.days} days at {fmt(o.daily_mg)} mg/day{regular}"
+    exposure = ctx.kb.phrase("taper.exposure-prn" if o.prn else "taper.exposure", days=o.days,
+                             daily=fmt(o.daily_mg))
     made = ""
     if taper.tablet_mg and plan.steps:
         strengths = ", ".join(f"{fmt(t)}" for t in taper.tablet_mg)
-        made = f" Daily doses are ones the marketed {strengths} mg tablets make"
-        made += f"{' (halves included)' if taper.halves else ''}."
+        made = ctx.kb.phrase("taper.tablets-made-halves" if taper.halves else "taper.tablets-made",
+                             strengths=strengths)
         if taper.halves_note and any("half" in (st.tablets or "") for st in plan.steps):
             made += f" {taper.halves_note}"
     band_text = band.text if band else taper.text
     if plan.kind == "stop-or-step-down":
-        title = "Stopping after a short course: no long taper"
-        option = f"If a step-down is wanted: {plan.text}." if plan.steps else "Stop at the end of the course."
-        detail = f"{exposure}. {band_text} {option}{made}"
-        report = "ask the patient to report withdrawal or rebound symptoms"
-        suggestion = (f"Stop at the end of the course, or step down briefly ({plan.text}); {report}."
-                      if plan.steps else f"Stop at the end of the course; {report}.")
+        template = "taper.short-course" if plan.steps else "taper.short-course-no-steps"
     else:
-        title = "Taper needed when stopping"
-        detail = (f"{exposure}: do not stop abruptly. {band_text} Planned from the end of the course: "
-                  f"{plan.text}.{made} Slow down or pause if withdrawal symptoms appear.")
-        suggestion = f"Plan the taper: {plan.text}."
-    finding = ctx.add("taper-needed", "info", title, detail, sources, suggestion=suggestion)
+        template = "taper.needed"
+    finding = ctx.say(template, "taper-needed", "info", sources, exposure=exposure, band_text=band_text,
+                      plan=plan.text, made=made)
     ctx.findings[-1] = finding.model_copy(update={"taper_plan": plan})

@@ -29,20 +29,9 @@ from clinguide.kb.models import PlanStep as PackStep
 from clinguide.kb.placeholders import describe_dose
 from clinguide.plans.phase import derive_phase
 
-DIAZEPAM = "diazepam"
 SPASM_ORDER = ("none", "mild", "moderate", "severe")
 # Frequency words the order parser reads, by doses per day.
 FREQUENCY_WORDS = {1: "once daily", 2: "twice daily", 3: "three times daily", 4: "four times daily"}
-# Findings about the *hypothetical* order's own arithmetic are not reasons about the patient.
-ORDER_ONLY_CODES = frozenset({"taper-needed"})
-# Findings that mean a relaxant does not fit this patient yet (the verdict rules say why).
-RELAXANT_BLOCKING_CODES = frozenset({
-    "geriatric-avoid", "first-line-not-tried", "substance-use-history", "pregnancy", "allergy",
-    "contraindicated-condition", "contraindicated-drug", "renal-impairment", "hepatic-impairment",
-    "caution-condition", "geriatric-dose-high", "unknown-condition", "unknown-medication",
-})
-# Findings that are about the hypothetical order's own arithmetic or the setting, not the patient.
-NOT_ABOUT_PATIENT = frozenset({"taper-needed", "missing-data", "not-recommended-setting"})
 
 
 def _case(case: Case | dict[str, Any] | None) -> Case:
@@ -81,11 +70,12 @@ def _spasm_rank(spasm: str | None) -> int:
     return SPASM_ORDER.index(spasm) if spasm in SPASM_ORDER else -1
 
 
-def _matches(rule: VerdictRule, phase: str, spasm: str, findings: list[Finding]) -> list[Finding] | None:
+def _matches(rule: VerdictRule, phase: str, spasm: str, findings: list[Finding],
+             order_only: frozenset[str] = frozenset()) -> list[Finding] | None:
     """The findings the rule rests on (possibly none) if every condition of the rule holds, else None."""
     resting: list[Finding] = []
     if rule.when_finding_severity:
-        hits = [f for f in findings if f.severity == rule.when_finding_severity and f.code not in ORDER_ONLY_CODES]
+        hits = [f for f in findings if f.severity == rule.when_finding_severity and f.code not in order_only]
         if not hits:
             return None
         resting += hits
@@ -173,13 +163,14 @@ def _source_refs(kb: KnowledgeBase, ids: set[str]) -> list[SourceRef]:
     return refs
 
 
-def _missing(fields: list[str], why: str) -> Finding:
+def _missing(kb: KnowledgeBase, fields: list[str], why: str) -> Finding:
+    names = ", ".join(fields)
     return Finding(
         code="missing-data",
         severity="warning",
-        title="Missing data: " + ", ".join(fields),
+        title=kb.wording("assess.missing-data", "title", fields=names),
         detail=why,
-        suggestion="Add " + ", ".join(fields) + " to the case for a complete plan.",
+        suggestion=kb.wording("assess.missing-data", "suggestion", fields=names),
         sources=[],
     )
 
@@ -199,10 +190,9 @@ def _unknown_in_pregnancy(kb: KnowledgeBase, case: Case, drug_id: str) -> list[F
         return []
     if drug.pregnancy is not None or any(r.code == "pregnancy" for r in drug.condition_rules):
         return []
-    return [Finding(code="missing-data", severity="warning", title=f"No sourced pregnancy guidance for {drug.name}",
-                    detail=f"The knowledge pack holds no sourced information on {drug.name} in pregnancy, so it is "
-                    "not offered to a pregnant patient; decide with obstetric or pharmacist advice.",
-                    suggestion=None, sources=[])]
+    words = "assess.no-pregnancy-guidance"
+    return [Finding(code="missing-data", severity="warning", title=kb.wording(words, "title", drug=drug.name),
+                    detail=kb.wording(words, "detail", drug=drug.name), suggestion=None, sources=[])]
 
 
 def _preferred(kb: KnowledgeBase, case: Case, phase: str,
@@ -218,8 +208,9 @@ def _preferred(kb: KnowledgeBase, case: Case, phase: str,
         result = _check(order, case, kb)
         if order is None or result is None:
             continue
+        groups = kb.policy.finding_groups
         blocking = [f for f in result.findings if f.severity == "critical" or (
-            f.code in RELAXANT_BLOCKING_CODES and f.code not in NOT_ABOUT_PATIENT)]
+            f.code in groups.relaxant_blocking and f.code not in groups.not_about_patient)]
         blocking += _unknown_in_pregnancy(kb, case, choice.drug)
         if blocking:
             blocked.append((choice.drug, blocking))
@@ -248,16 +239,17 @@ def assess(case: Case | dict[str, Any] | None, kb: KnowledgeBase | None = None) 
     findings: list[Finding] = []
     assumptions = list(phase.assumptions)
     if phase.missing:
-        findings.append(_missing(phase.missing, " ".join(phase.assumptions)))
-
-    spasm = patient.spasm
-    if spasm is None:
-        spasm = "mild"
-        assumptions.append("Spasm severity not given: assumed not significant until it is assessed.")
-        findings.append(_missing(["spasm"], "Whether spasm is significant decides if diazepam may be considered."))
+        findings.append(_missing(kb, phase.missing, " ".join(phase.assumptions)))
 
     policy = kb.policy
-    diazepam_order = hypothetical_order(kb, DIAZEPAM, patient, policy.diazepam_max_days)
+    order_only = frozenset(policy.finding_groups.order_only)
+    spasm = patient.spasm
+    if spasm is None:
+        spasm = policy.spasm_assumed
+        assumptions.append(policy.spasm_assumed_text)
+        findings.append(_missing(kb, ["spasm"], policy.spasm_missing_text))
+
+    diazepam_order = hypothetical_order(kb, policy.assessed_drug, patient, policy.diazepam_max_days)
     diazepam_check = _check(diazepam_order, patient, kb)
     check_findings = diazepam_check.findings if diazepam_check else []
     urgent, urgent_step, red_finding = _red_flags(kb, patient)
@@ -268,7 +260,7 @@ def assess(case: Case | dict[str, Any] | None, kb: KnowledgeBase | None = None) 
     verdict_rule: VerdictRule | None = None
     resting: list[Finding] = []
     for rule in policy.diazepam_verdict_rules:
-        hit = _matches(rule, phase.phase, spasm, check_findings)
+        hit = _matches(rule, phase.phase, spasm, check_findings, order_only)
         if hit is not None:
             verdict_rule, resting = rule, hit
             break
@@ -282,7 +274,7 @@ def assess(case: Case | dict[str, Any] | None, kb: KnowledgeBase | None = None) 
     if verdict_rule.verdict == "consider-short-term":
         diazepam = _short_term_details(kb, patient, diazepam, check_findings)
     else:  # how to stop a course that is not advised is no finding about this patient
-        findings = [f for f in findings if f.code not in ORDER_ONLY_CODES]
+        findings = [f for f in findings if f.code not in order_only]
 
     first_line_tried = not any(f.code == "first-line-not-tried" for f in check_findings)
     plan = kb.plan_for(patient.setting, phase.phase)
@@ -294,7 +286,8 @@ def assess(case: Case | dict[str, Any] | None, kb: KnowledgeBase | None = None) 
         else []
     )
     if plan is None:
-        findings.append(_missing(["plan"], f"The knowledge pack has no plan for {patient.setting} / {phase.phase}."))
+        findings.append(_missing(kb, ["plan"], kb.phrase("assess.no-plan", setting=patient.setting,
+                                                         phase=phase.phase)))
 
     # A non-benzodiazepine relaxant is offered exactly when the plan has a relaxant step for
     # this patient and that relaxant passes its own check; if the pack's choice is ruled out,
@@ -313,10 +306,9 @@ def assess(case: Case | dict[str, Any] | None, kb: KnowledgeBase | None = None) 
     if urgent_step is not None:
         steps.insert(0, urgent_step)
     if preferred is not None and diazepam.verdict == "consider-short-term":
-        name = kb.drugs[preferred.drug].name
         diazepam = diazepam.model_copy(update={"reasons": [*diazepam.reasons, Reason(
-            text=f"Prefer {name} (a non-benzodiazepine relaxant, offered below) first; diazepam is the "
-                 "alternative if it is unsuitable or has not helped.",
+            text=kb.phrase("assess.prefer-relaxant", relaxant=kb.drugs[preferred.drug].name,
+                           drug=kb.drugs[policy.assessed_drug].name),
             sources=list(preferred.reasons[0].sources) if preferred.reasons else [])]})
 
     cited = {s for step in steps for s in step.sources}
@@ -362,11 +354,12 @@ def _red_flags(kb: KnowledgeBase, case: Case) -> tuple[PlanUrgent | None, PlanSt
     urgent = PlanUrgent(level=level, text=text, sources=sources, flags=[m.id for m in matches],
                     matched=list(dict.fromkeys(m.matched for m in matches)))
     every = " ".join(dict.fromkeys(m.clinician for m in matches))
-    step = PlanStep(id="urgent-assessment", title="Urgent assessment first: " + "; ".join(
-        dict.fromkeys(names.get(m.id, m.id) for m in matches)), text=every, kind="urgent", sources=sources)
-    finding = Finding(code="red-flag", severity="warning", title="Red flag: " + "; ".join(
-        dict.fromkeys(names.get(m.id, m.id) for m in matches)),
-        detail=f"Found in the case: {', '.join(urgent.matched)}. {every}", suggestion=None, sources=sources)
+    flags = "; ".join(dict.fromkeys(names.get(m.id, m.id) for m in matches))
+    step = PlanStep(id="urgent-assessment", title=kb.wording("assess.urgent-step", "title", flags=flags),
+                    text=every, kind="urgent", sources=sources)
+    finding = Finding(code="red-flag", severity="warning", title=kb.wording("assess.red-flag", "title", flags=flags),
+                      detail=kb.wording("assess.red-flag", "detail", matched=", ".join(urgent.matched), text=every),
+                      suggestion=None, sources=sources)
     return urgent, step, finding
 
 
@@ -377,19 +370,19 @@ def _relaxant_not_offered(kb: KnowledgeBase, blocked: list[tuple[str, list[Findi
         name = kb.drugs[drug_id].name if drug_id in kb.drugs else drug_id
         parts.append(f"{name}: " + "; ".join(dict.fromkeys(f.title for f in found[:3])))
         sources += [s for f in found for s in f.sources]
-    detail = ("The plan's muscle-relaxant step is left out because its relaxant does not fit this patient — "
-              + (". ".join(parts) if parts else "no preferred relaxant is defined for this setting and phase")
-              + ". Treat spasm with the other steps, or choose a relaxant with specialist or pharmacist advice.")
-    return Finding(code="caution-condition", severity="warning", title="No muscle relaxant offered for this patient",
-                   detail=detail, suggestion=None, sources=list(dict.fromkeys(sources)))
+    reasons = ". ".join(parts) if parts else kb.phrase("assess.no-preferred-relaxant")
+    words = "assess.relaxant-not-offered"
+    return Finding(code="caution-condition", severity="warning", title=kb.wording(words, "title"),
+                   detail=" ".join(kb.wording(words, "detail", reasons=reasons).split()), suggestion=None,
+                   sources=list(dict.fromkeys(sources)))
 
 
 def _short_term_details(
     kb: KnowledgeBase, case: Case, diazepam: DiazepamAssessment, findings: list[Finding]
 ) -> DiazepamAssessment:
     policy = kb.policy
-    drug = kb.drugs[DIAZEPAM]
-    rule = starting_rule(kb, DIAZEPAM, case)
+    drug = kb.drugs[policy.assessed_drug]
+    rule = starting_rule(kb, drug.id, case)
     max_days = policy.diazepam_max_days
     if drug.duration_limit:
         max_days = min(max_days, drug.duration_limit.days)
@@ -402,18 +395,16 @@ def _short_term_details(
         if s in kb.statements
     ]
     follow_up = [
-        labelled(f"Reassess within {policy.reassess_within_days} days of starting diazepam.",
+        labelled(kb.phrase("assess.reassess", days=policy.reassess_within_days, drug=drug.name),
                  list(policy.reassess_sources)),
-        f"Stop by day {max_days} at the latest; plan the stop from the outset.",
+        kb.phrase("assess.stop-by", days=max_days),
     ]
-    order = hypothetical_order(kb, DIAZEPAM, case, max_days)
+    order = hypothetical_order(kb, drug.id, case, max_days)
     dosing = None
     if rule and rule.single_dose_mg and order:
-        population = "older adults" if rule.population == "older-adult" else "adults"
-        dosing = (
-            f"Start at the lowest labelled dose, {order['dose']} {order['frequency']} "
-            f"(labelled range for {population}: {describe_dose(rule)})."
-        )
+        population = kb.phrase(f"assess.population.{'older-adult' if rule.population == 'older-adult' else 'adult'}")
+        dosing = kb.phrase("assess.start-dose", dose=order["dose"], frequency=order["frequency"],
+                           population=population, range=describe_dose(rule))
     return diazepam.model_copy(
         update={
             "dosing": dosing,
