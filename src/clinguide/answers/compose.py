@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from clinguide.answers import bottom as bottom_lines
 from clinguide.answers.budget import split as budget_split
@@ -127,40 +127,8 @@ def _section_key(statement: Statement, u: Understanding) -> str:
 def select(kb: KnowledgeBase, u: Understanding, audience: str) -> Selection:
     lex = lexicon()
     bottom = _bottom_line(kb, u, audience)
-    limit = int(lex["max_items_context"])
-    if u.full:
-        wanted_sections = list(lex["full_article"])
-        core: set[str] = set(wanted_sections)
-        if u.drugs:
-            core -= set(lex["open_sections"])
-    else:
-        wanted_sections = []
-        for intent in u.intents:
-            for section in lex["focused"].get(intent, []):
-                if section not in wanted_sections:
-                    wanted_sections.append(section)
-        core = {lex["focused"][i][0] for i in u.intents if lex["focused"].get(i)}
-    intents = set(u.intents)
-
-    chosen: list[Statement] = []
-    for statement in kb.statements.values():
-        if not _applies(statement, u, audience, open_drugs=True):
-            continue
-        if unrendered(_text(kb, statement, audience)):
-            continue  # never show a raw placeholder; `kb validate` should catch these
-        section = _section_key(statement, u)
-        in_shape = section.partition(".")[0] in wanted_sections
-        if u.full:
-            keep = in_shape
-        else:
-            keep = (in_shape and section.partition(".")[0] in core) or bool(intents & set(statement.intents))
-            if u.drugs and statement.safety and set(statement.drugs) & set(u.drugs) and in_shape:
-                keep = True  # a focused answer on a drug keeps that drug's safety points in its sections
-        if audience == "patient" and statement.safety:
-            keep = True  # patients get every safety point that applies to them
-        if keep:
-            chosen.append(statement)
-
+    wanted_sections, core = _wanted_sections(u, lex)
+    chosen = [st for st in kb.statements.values() if _chosen(kb, st, u, audience, wanted_sections, core)]
     scores = rank(kb, u, chosen)
     order = _order(kb)
     grouped: dict[str, list[Statement]] = {}
@@ -177,32 +145,70 @@ def select(kb: KnowledgeBase, u: Understanding, audience: str) -> Selection:
             PHASE_SPLIT.index(phase) + 1 if phase else 0,
         )
 
-    sections: list[tuple[str, list[Statement]]] = []
-    for key in sorted(grouped, key=section_rank):
-        if key in core:
-            items = sorted(grouped[key], key=lambda s: (-scores.get(s.id, 0.0), order[s.id]))
-        else:  # context sections keep the authors' order: lexical fit to the question says little there
-            items = sorted(grouped[key], key=lambda s: order[s.id])
-        kept: list[Statement] = []
-        extra = 0
-        for statement in items:
-            if key.partition(".")[0] in core or statement.safety or statement is bottom or extra < limit:
-                kept.append(statement)
-                if not statement.safety and statement is not bottom:
-                    extra += 1
-        if key in core:
-            kept.sort(key=lambda s: (not s.key, -scores.get(s.id, 0.0), order[s.id]))
-        sections.append((key, kept))
-
+    sections = [(key, _section_items(key, grouped[key], core, scores, order, bottom, int(lex["max_items_context"])))
+                for key in sorted(grouped, key=section_rank)]
     if audience == "patient":
         talk = _prescriber_statements(kb, u)
         if talk:
-            used = {s.id for _k, items in sections for s in items}
-            sections = [(k, [s for s in items if s.id not in {t.id for t in talk}]) for k, items in sections]
+            talk_ids = {t.id for t in talk}
+            sections = [(k, [s for s in items if s.id not in talk_ids]) for k, items in sections]
             sections = [(k, items) for k, items in sections if items]
             sections.append(("prescriber", talk))
-            del used
     return Selection(u, bottom, sections)
+
+
+def _wanted_sections(u: Understanding, lex: Any) -> tuple[list[str], set[str]]:
+    """The sections this answer has, in order, and its core sections (the rest give context)."""
+    if u.full:
+        wanted = list(lex["full_article"])
+        core: set[str] = set(wanted)
+        if u.drugs:
+            core -= set(lex["open_sections"])
+        return wanted, core
+    wanted = []
+    for intent in u.intents:
+        for section in lex["focused"].get(intent, []):
+            if section not in wanted:
+                wanted.append(section)
+    return wanted, {lex["focused"][i][0] for i in u.intents if lex["focused"].get(i)}
+
+
+def _chosen(kb: KnowledgeBase, statement: Statement, u: Understanding, audience: str,
+            wanted_sections: list[str], core: set[str]) -> bool:
+    """Whether a statement belongs in this answer."""
+    if not _applies(statement, u, audience, open_drugs=True):
+        return False
+    if unrendered(_text(kb, statement, audience)):
+        return False  # never show a raw placeholder; `kb validate` should catch these
+    if audience == "patient" and statement.safety:
+        return True  # patients get every safety point that applies to them
+    section = _section_key(statement, u).partition(".")[0]
+    in_shape = section in wanted_sections
+    if u.full:
+        return in_shape
+    if u.drugs and statement.safety and set(statement.drugs) & set(u.drugs) and in_shape:
+        return True  # a focused answer on a drug keeps that drug's safety points in its sections
+    return (in_shape and section in core) or bool(set(u.intents) & set(statement.intents))
+
+
+def _section_items(key: str, items: list[Statement], core: set[str], scores: dict[str, float],
+                   order: dict[str, int], bottom: Statement | None, limit: int) -> list[Statement]:
+    """A section's statements: core sections by fit to the question, context sections in the authors' order,
+    at most ``limit`` context items besides safety points and the bottom line."""
+    if key in core:
+        items = sorted(items, key=lambda s: (-scores.get(s.id, 0.0), order[s.id]))
+    else:  # context sections keep the authors' order: lexical fit to the question says little there
+        items = sorted(items, key=lambda s: order[s.id])
+    kept: list[Statement] = []
+    extra = 0
+    for statement in items:
+        if key.partition(".")[0] in core or statement.safety or statement is bottom or extra < limit:
+            kept.append(statement)
+            if not statement.safety and statement is not bottom:
+                extra += 1
+    if key in core:
+        kept.sort(key=lambda s: (not s.key, -scores.get(s.id, 0.0), order[s.id]))
+    return kept
 
 
 def _prescriber_statements(kb: KnowledgeBase, u: Understanding) -> list[Statement]:

@@ -7,9 +7,8 @@ and is never converted or checked further.
 
 from __future__ import annotations
 
-from clinguide.checks.base import CheckContext
+from clinguide.checks.base import CheckContext, suggest
 from clinguide.clinical.sig import fmt
-from clinguide.contracts import SuggestedOrder
 from clinguide.kb.knowledge import KnowledgeBase
 from clinguide.kb.models import DosingRule
 
@@ -88,54 +87,73 @@ def run(ctx: CheckContext) -> None:
     if prepared.component_mg:
         _components(ctx)
         return
+    if not _checkable(ctx, adult, sources) or adult is None:
+        return
+    assert o.dose_mg is not None
+    single = adult.single_dose_mg
+    if single is not None and _implausible(ctx, single.min, single.max, sources):
+        return
+    if single is not None and o.dose_mg > single.max + 1e-9:
+        _single_above_max(ctx, single.min, single.max, sources)
+    if o.doses_per_day is None:
+        ctx.say("dose.frequency-missing", "missing-data", "info", sources)
+        return
+    _per_day_and_daily(ctx, adult, sources)
+
+
+def _checkable(ctx: CheckContext, adult: DosingRule | None, sources: list[str]) -> bool:
+    """A mass dose and a rule with limits; otherwise say why the dose was not checked."""
+    drug, prepared = ctx.drug, ctx.order
+    o = prepared.normalised
+    assert drug is not None and prepared.dose is not None
     if prepared.dose.kind == "non-mass":
         tablets = prepared.units_per_dose is not None
         ctx.say("dose.tablets-without-strength" if tablets else "dose.not-mass", "implausible-dose",
                 "warning" if tablets else "critical", sources, dose_text=prepared.dose.text,
                 unit=prepared.dose.unit, drug=drug.name)
-        return
+        return False
     if prepared.unit_assumed and o.dose_mg is not None:
         ctx.say("dose.unit-assumed", "dose-unit-assumed", "info", sources, dose=fmt(o.dose_mg), drug=drug.name)
     if adult is None or not has_limits(adult):
         template = ("dose.unchecked-agent" if drug.role == "agent"
                     else "dose.unchecked-no-rule" if adult is None else "dose.unchecked-no-limits")
         ctx.say(template, "missing-data", "warning", sources, drug=drug.name, formulation=prepared.formulation)
-        return
-    assert o.dose_mg is not None
-    single = adult.single_dose_mg
-    if single is not None and _implausible(ctx, single.min, single.max, sources):
-        return
-    policy = ctx.kb.policy
-    critical = policy.critical_dose_factor
-    per_day = _int_or_none(o.doses_per_day)
-    if single is not None and o.dose_mg > single.max + 1e-9:
-        far = o.dose_mg > critical * single.max + 1e-9
-        ctx.say(
-            "dose.single-far-above-max" if far else "dose.single-above-max",
-            "dose-above-max", "critical" if far else "warning", sources,
-            dose=fmt(o.dose_mg), drug=drug.name, max=fmt(single.max), min=fmt(single.min), factor=fmt(critical),
-            rationale=policy.critical_dose_rationale,
-            suggested_order=SuggestedOrder(
-                drug=drug.id, dose_mg=single.max, frequency=o.frequency, doses_per_day=per_day, days=o.days,
-                text=f"{drug.name} {fmt(single.max)} mg" + (f" {o.frequency}" if o.frequency else "")
-                + (f" for {o.days} days" if o.days else ""),
-            ),
-        )
-    if o.doses_per_day is None:
-        ctx.say("dose.frequency-missing", "missing-data", "info", sources)
-        return
+        return False
+    return True
+
+
+def _single_above_max(ctx: CheckContext, low: float, high: float, sources: list[str]) -> None:
+    o, drug, policy = ctx.order.normalised, ctx.drug, ctx.kb.policy
+    assert o.dose_mg is not None and drug is not None
+    far = o.dose_mg > policy.critical_dose_factor * high + 1e-9
+    ctx.say(
+        "dose.single-far-above-max" if far else "dose.single-above-max",
+        "dose-above-max", "critical" if far else "warning", sources,
+        dose=fmt(o.dose_mg), drug=drug.name, max=fmt(high), min=fmt(low), factor=fmt(policy.critical_dose_factor),
+        rationale=policy.critical_dose_rationale,
+        suggested_order=suggest(ctx.kb, drug, high, _int_or_none(o.doses_per_day), o.days, frequency=o.frequency,
+                                up_to=False),
+    )
+
+
+def _per_day_and_daily(ctx: CheckContext, adult: DosingRule, sources: list[str]) -> None:
+    """Doses a day and the daily dose against the adult rule."""
+    o, drug, policy = ctx.order.normalised, ctx.drug, ctx.kb.policy
+    assert o.doses_per_day is not None and o.dose_mg is not None and drug is not None
     max_per_day, how = max_doses_per_day(adult, ctx.kb)
     if max_per_day is not None and o.doses_per_day > max_per_day + 1e-9:
         ctx.say("dose.frequency-above-max", "frequency-above-max", "warning", sources,
                 frequency=o.frequency or ctx.kb.phrase("dose.the-frequency"), per_day=fmt(o.doses_per_day),
                 drug=drug.name, how=how)
     limit, basis = daily_limit(adult, ctx.kb)
-    if limit is not None and o.daily_mg is not None and o.daily_mg > limit + 1e-9:
-        far = o.daily_mg > critical * limit + 1e-9
-        ctx.say("dose.daily-far-above-max" if far else "dose.daily-above-max", "daily-dose-above-max",
-                "critical" if far else "warning", sources, dose=fmt(o.dose_mg), per_day=fmt(o.doses_per_day),
-                daily=fmt(o.daily_mg), limit=fmt(limit), drug=drug.name, basis=basis,
-                times=fmt(o.daily_mg / limit), factor=fmt(critical), rationale=policy.critical_dose_rationale)
+    if limit is None or o.daily_mg is None or o.daily_mg <= limit + 1e-9:
+        return
+    critical = policy.critical_dose_factor
+    far = o.daily_mg > critical * limit + 1e-9
+    ctx.say("dose.daily-far-above-max" if far else "dose.daily-above-max", "daily-dose-above-max",
+            "critical" if far else "warning", sources, dose=fmt(o.dose_mg), per_day=fmt(o.doses_per_day),
+            daily=fmt(o.daily_mg), limit=fmt(limit), drug=drug.name, basis=basis,
+            times=fmt(o.daily_mg / limit), factor=fmt(critical), rationale=policy.critical_dose_rationale)
 
 
 def _implausible(ctx: CheckContext, low: float, high: float, sources: list[str]) -> bool:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from clinguide.checks.base import CheckContext
-from clinguide.clinical.sig import fmt
-from clinguide.contracts import SuggestedOrder
+from clinguide.checks.base import CheckContext, suggest
 
 
 def run(ctx: CheckContext) -> None:
@@ -20,12 +18,8 @@ def run(ctx: CheckContext) -> None:
     if o.days <= limit.days:
         return
     per_day = int(o.doses_per_day) if o.doses_per_day is not None and float(o.doses_per_day).is_integer() else None
-    dose = f"{fmt(o.dose_mg)} mg " if o.dose_mg is not None else ""
     ctx.say(
         "duration.exceeds-limit", "duration-exceeds-limit", limit.severity, limit.sources,
         days=o.days, drug=drug.name, limit_days=limit.days, limit_text=limit.text,
-        suggested_order=SuggestedOrder(
-            drug=drug.id, dose_mg=o.dose_mg, frequency=o.frequency, doses_per_day=per_day, days=limit.days,
-            text=f"{drug.name} {dose}{o.frequency or ''} for {limit.days} days".replace("  ", " "),
-        ),
+        suggested_order=suggest(ctx.kb, drug, o.dose_mg, per_day, limit.days, frequency=o.frequency, up_to=False),
     )

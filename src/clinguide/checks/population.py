@@ -81,7 +81,7 @@ def _older_adult_rule(ctx: CheckContext, older: bool | None, days: int | None) -
     note = geriatric.note if geriatric and geriatric.note and ctx.order.formulation != "oral" else ""
     template = "population.older-adult-avoid" if rule.recommendation == "avoid" else "population.older-adult-caution"
     ctx.say(template, "geriatric-avoid", rule.severity, sources, suggestion=rule.suggestion,
-            suggested_order=start_order(ctx, drug, geriatric, days) if geriatric else None, drug=drug.name,
+            suggested_order=start_order(ctx.kb, drug, geriatric, days) if geriatric else None, drug=drug.name,
             age=f"{ctx.age:g}", older_adult_age=policy.older_adult_min_age, rule_text=rule.text,
             strength=strength, note=note)
 
@@ -91,54 +91,74 @@ def run(ctx: CheckContext) -> None:
     if drug is None:
         return
     _pediatric(ctx)
-    policy = ctx.kb.policy
-    older = ctx.older_adult
     days = ctx.order.normalised.days
-    # ---- older adults ----------------------------------------------------------
     if drug.older_adults is not None:
-        _older_adult_rule(ctx, older, days)
-    if older and ctx.order.dose is not None and ctx.order.dose.kind == "mass":
-        geriatric = ctx.dosing("older-adult")
-        if geriatric is not None:
-            over = exceedances(ctx, geriatric)
-            if over:
-                ctx.say("population.older-adult-dose-high", "geriatric-dose-high", "warning",
-                        [*geriatric.sources, *policy.older_adult_sources], suggestion=geriatric.start,
-                        suggested_order=start_order(ctx, drug, geriatric, days), drug=drug.name,
-                        over="; ".join(over), start=geriatric.start or "", note=geriatric.note or "")
-    # ---- pregnancy, hepatic, renal: condition rules ----------------------------
-    fired: set[str] = set()
-    for rule in drug.condition_rules:
-        if rule.code in policy.finding_groups.population and apply_condition_rule(ctx, rule):
-            fired.add(rule.code)
-    case = ctx.case.case
-    pregnancy_fact = drug.pregnancy
-    has_pregnancy_rule = any(r.code == "pregnancy" for r in drug.condition_rules)
-    if case.pregnant and "pregnancy" not in fired and pregnancy_fact is not None:
-        ctx.say("population.pregnancy", "pregnancy", "info", pregnancy_fact.sources, text=pregnancy_fact.text)
-    if case.pregnant is None and pregnancy_possible(ctx) and PREGNANCY_CONDITION not in ctx.case.conditions and (
-        has_pregnancy_rule or pregnancy_fact is not None
-    ):
-        sources = pregnancy_fact.sources if pregnancy_fact else next(
-            r.sources for r in drug.condition_rules if r.code == "pregnancy")
+        _older_adult_rule(ctx, ctx.older_adult, days)
+    mass_dose = ctx.order.dose is not None and ctx.order.dose.kind == "mass"
+    if ctx.older_adult and mass_dose:
+        _older_adult_dose(ctx, days)
+    fired = {rule.code for rule in drug.condition_rules
+             if rule.code in ctx.kb.policy.finding_groups.population and apply_condition_rule(ctx, rule)}
+    _pregnancy(ctx, fired)
+    if mass_dose:
+        _impairment_dosing(ctx, days)
+
+
+def _older_adult_dose(ctx: CheckContext, days: int | None) -> None:
+    """A dose above the older-adult dosing rule."""
+    drug, geriatric = ctx.drug, ctx.dosing("older-adult")
+    assert drug is not None
+    over = exceedances(ctx, geriatric) if geriatric is not None else []
+    if geriatric is None or not over:
+        return
+    ctx.say("population.older-adult-dose-high", "geriatric-dose-high", "warning",
+            [*geriatric.sources, *ctx.kb.policy.older_adult_sources], suggestion=geriatric.start,
+            suggested_order=start_order(ctx.kb, drug, geriatric, days), drug=drug.name,
+            over="; ".join(over), start=geriatric.start or "", note=geriatric.note or "")
+
+
+def _pregnancy(ctx: CheckContext, fired: set[str]) -> None:
+    """The drug's pregnancy fact, and what to ask when pregnancy status or gestational age is missing."""
+    drug, case = ctx.drug, ctx.case.case
+    assert drug is not None
+    fact = drug.pregnancy
+    rules = [r for r in drug.condition_rules if r.code == "pregnancy"]
+    if case.pregnant and "pregnancy" not in fired and fact is not None:
+        ctx.say("population.pregnancy", "pregnancy", "info", fact.sources, text=fact.text)
+    unasked = case.pregnant is None and PREGNANCY_CONDITION not in ctx.case.conditions
+    if unasked and (rules or fact is not None) and pregnancy_possible(ctx):
+        sources = fact.sources if fact else rules[0].sources
         ctx.say("population.pregnancy-status-missing", "missing-data", "info", sources, drug=drug.name)
-    stage_rules = [r for r in drug.condition_rules if r.code == "pregnancy"
-                   and set(r.conditions) - {PREGNANCY_CONDITION} and not set(r.conditions) & ctx.case.conditions]
-    if PREGNANCY_CONDITION in ctx.case.conditions and ctx.case.gestational_weeks is None and stage_rules:
-        ctx.say("population.gestation-missing", "missing-data", "warning",
-                [s for r in stage_rules for s in r.sources], drug=drug.name,
-                conditions=condition_names(ctx, {c for r in stage_rules for c in r.conditions}))
-    # ---- impairment dosing rules ------------------------------------------------
-    if ctx.order.dose is not None and ctx.order.dose.kind == "mass":
-        for population, code in policy.impairment_populations.items():
-            if population not in ctx.case.conditions:
-                continue
-            rule = ctx.dosing(population)
-            if rule is None:
-                continue
-            over = exceedances(ctx, rule)
-            if over:
-                condition = condition_names(ctx, {population})
-                ctx.say("population.impairment-dose-high", code, "warning", rule.sources, suggestion=rule.start,
-                        suggested_order=start_order(ctx, drug, rule, days), condition=condition,
-                        condition_lower=condition.lower(), over="; ".join(over), note=rule.note or "")
+    if PREGNANCY_CONDITION in ctx.case.conditions and ctx.case.gestational_weeks is None:
+        _gestation_missing(ctx, rules)
+
+
+def _gestation_missing(ctx: CheckContext, rules: list[ConditionRule]) -> None:
+    """Pregnant, weeks unknown, and the drug has rules for a stage of pregnancy: ask for the weeks."""
+    assert ctx.drug is not None
+    stage_rules = [r for r in rules if _stage_rule_unplaced(r, ctx.case.conditions)]
+    if not stage_rules:
+        return
+    ctx.say("population.gestation-missing", "missing-data", "warning",
+            [s for r in stage_rules for s in r.sources], drug=ctx.drug.name,
+            conditions=condition_names(ctx, {c for r in stage_rules for c in r.conditions}))
+
+
+def _stage_rule_unplaced(rule: ConditionRule, conditions: set[str] | frozenset[str]) -> bool:
+    """A rule for a stage of pregnancy (a condition besides pregnancy itself) the case does not place."""
+    return bool(set(rule.conditions) - {PREGNANCY_CONDITION}) and not set(rule.conditions) & conditions
+
+
+def _impairment_dosing(ctx: CheckContext, days: int | None) -> None:
+    """A dose above a hepatic or renal impairment dosing rule the case's conditions select."""
+    drug = ctx.drug
+    assert drug is not None
+    for population, code in ctx.kb.policy.impairment_populations.items():
+        rule = ctx.dosing(population) if population in ctx.case.conditions else None
+        over = exceedances(ctx, rule) if rule is not None else []
+        if rule is None or not over:
+            continue
+        condition = condition_names(ctx, {population})
+        ctx.say("population.impairment-dose-high", code, "warning", rule.sources, suggestion=rule.start,
+                suggested_order=start_order(ctx.kb, drug, rule, days), condition=condition,
+                condition_lower=condition.lower(), over="; ".join(over), note=rule.note or "")

@@ -27,7 +27,7 @@ def run(ctx: CheckContext) -> None:
             population = "older-adult" if ctx.older_adult else "adult"
             alt_rule = ctx.kb.dosing(alt.id, population) or ctx.kb.dosing(alt.id, "adult")
             if alt_rule is not None:
-                suggested = start_order(ctx, alt, alt_rule, ctx.order.normalised.days)
+                suggested = start_order(ctx.kb, alt, alt_rule, ctx.order.normalised.days)
         where = ctx.kb.phrase("setting.with-phase", setting=rule.setting, phase=phase) if phase else rule.setting
         ctx.say("setting.not-recommended", "not-recommended-setting", rule.severity, rule.sources,
                 suggestion=rule.suggestion, suggested_order=suggested, drug=drug.name, setting=where,

@@ -671,6 +671,7 @@ class FindingGroups(Strict):
     population: list[FindingCode] = Field(default_factory=list)
     cds_interaction: list[FindingCode] = Field(default_factory=list)
     cds_info_shown: list[FindingCode] = Field(default_factory=list)
+    no_taper_plan: list[FindingCode] = Field(default_factory=list)
 
 
 class ProcedureTerms(Strict):

@@ -99,6 +99,9 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     "assess.start-dose": ("text", "dose frequency population range"),
     "assess.population.adult": ("text", ""),
     "assess.population.older-adult": ("text", ""),
+    "order.prn": ("text", ""),
+    "order.up-to-days": ("text", "days"),
+    "order.days": ("text", "days"),
 }
 # A condition rule's title is chosen by its code: ``condition.<code>`` with the field ``conditions``.
 CONDITION_PREFIX = "condition."

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError
-
 from clinguide.contracts import (
     Case,
     CheckResult,
@@ -22,7 +20,7 @@ from clinguide.contracts import (
     Reason,
     SourceRef,
 )
-from clinguide.errors import InputError, describe_validation_error
+from clinguide.errors import coerce
 from clinguide.kb.knowledge import KnowledgeBase
 from clinguide.kb.models import DosingRule, VerdictRule
 from clinguide.kb.models import PlanStep as PackStep
@@ -30,17 +28,10 @@ from clinguide.kb.placeholders import describe_dose
 from clinguide.plans.phase import derive_phase
 
 SPASM_ORDER = ("none", "mild", "moderate", "severe")
-# Frequency words the order parser reads, by doses per day.
-FREQUENCY_WORDS = {1: "once daily", 2: "twice daily", 3: "three times daily", 4: "four times daily"}
 
 
 def _case(case: Case | dict[str, Any] | None) -> Case:
-    if isinstance(case, Case):
-        return case
-    try:
-        return Case.model_validate(case or {})
-    except ValidationError as exc:
-        raise InputError(describe_validation_error(exc, "case")) from exc
+    return coerce(case if case is not None else {}, Case, "case")
 
 
 def starting_rule(kb: KnowledgeBase, drug_id: str, case: Case) -> DosingRule | None:
@@ -53,17 +44,16 @@ def starting_rule(kb: KnowledgeBase, drug_id: str, case: Case) -> DosingRule | N
 
 
 def hypothetical_order(kb: KnowledgeBase, drug_id: str, case: Case, days: int) -> dict[str, Any] | None:
-    """The lowest labelled starting order for this patient, as an Order dict for `check`."""
+    """The lowest labelled starting order for this patient, as an Order dict for `check`.
+
+    The same builder as the checks' suggested orders (``checks.base.start_order``).
+    """
+    from clinguide.checks.base import as_order, start_order
+
     rule = starting_rule(kb, drug_id, case)
-    if rule is None or rule.single_dose_mg is None:
-        return None
-    per_day = rule.doses_per_day.min if rule.doses_per_day else None
-    if per_day is None and rule.interval_hours:
-        per_day = int(24 // rule.interval_hours.max)
-    frequency = FREQUENCY_WORDS.get(per_day or 0)
-    if frequency is None:
-        return None
-    return {"drug": drug_id, "dose": f"{rule.single_dose_mg.min:g} mg", "frequency": frequency, "days": days}
+    drug = kb.drugs.get(drug_id)
+    suggested = start_order(kb, drug, rule, days) if rule is not None and drug is not None else None
+    return as_order(suggested) if suggested is not None else None
 
 
 def _spasm_rank(spasm: str | None) -> int:
@@ -257,51 +247,16 @@ def assess(case: Case | dict[str, Any] | None, kb: KnowledgeBase | None = None) 
         check_findings = [red_finding, *check_findings]
     findings += check_findings
 
-    verdict_rule: VerdictRule | None = None
-    resting: list[Finding] = []
-    for rule in policy.diazepam_verdict_rules:
-        hit = _matches(rule, phase.phase, spasm, check_findings, order_only)
-        if hit is not None:
-            verdict_rule, resting = rule, hit
-            break
-    if verdict_rule is None:  # the pack's last rule should be unconditional; fail safe if not
-        raise LookupError("no diazepam verdict rule matched; the pack's policy needs a final default rule")
-
-    reasons = [Reason(text=labelled(verdict_rule.reason, list(verdict_rule.sources)),
-                      sources=list(verdict_rule.sources))]
-    reasons += [Reason(text=_finding_words(f), sources=list(f.sources)) for f in resting]
-    diazepam = DiazepamAssessment(verdict=verdict_rule.verdict, reasons=reasons)
-    if verdict_rule.verdict == "consider-short-term":
-        diazepam = _short_term_details(kb, patient, diazepam, check_findings)
-    else:  # how to stop a course that is not advised is no finding about this patient
+    diazepam = _verdict(kb, patient, phase.phase, spasm, check_findings)
+    if diazepam.verdict != "consider-short-term":  # how to stop a course not advised is no finding
         findings = [f for f in findings if f.code not in order_only]
 
-    first_line_tried = not any(f.code == "first-line-not-tried" for f in check_findings)
-    plan = kb.plan_for(patient.setting, phase.phase)
-    pregnancy = pregnancy_weeks(patient, kb)
-    pack_steps = (
-        [s for s in plan.steps
-         if _applies(s, patient, first_line_tried, policy.older_adult_min_age, pregnancy)]
-        if plan
-        else []
-    )
-    if plan is None:
-        findings.append(_missing(kb, ["plan"], kb.phrase("assess.no-plan", setting=patient.setting,
-                                                         phase=phase.phase)))
-
-    # A non-benzodiazepine relaxant is offered exactly when the plan has a relaxant step for
-    # this patient and that relaxant passes its own check; if the pack's choice is ruled out,
-    # the step goes and a finding says why, so the steps and the offer never disagree.
+    pack_steps = _plan_steps(kb, patient, phase.phase, check_findings, findings)
     preferred = None
     if urgent is not None:  # no relaxant until the red flag has been assessed
         pack_steps = [s for s in pack_steps if s.kind != "muscle-relaxant"]
-    relaxant_steps = [s for s in pack_steps if s.kind == "muscle-relaxant"]
-    if relaxant_steps:
-        blocked: list[tuple[str, list[Finding]]] = []
-        preferred = _preferred(kb, patient, phase.phase, blocked)
-        if preferred is None and blocked:  # none defined for this phase: the step stands on its own
-            pack_steps = [s for s in pack_steps if s.kind != "muscle-relaxant"]
-            findings.append(_relaxant_not_offered(kb, blocked))
+    if any(s.kind == "muscle-relaxant" for s in pack_steps):
+        pack_steps, preferred = _offer_relaxant(kb, patient, phase.phase, pack_steps, findings)
     steps = [_step(kb, s) for s in pack_steps]
     if urgent_step is not None:
         steps.insert(0, urgent_step)
@@ -311,14 +266,6 @@ def assess(case: Case | dict[str, Any] | None, kb: KnowledgeBase | None = None) 
                            drug=kb.drugs[policy.assessed_drug].name),
             sources=list(preferred.reasons[0].sources) if preferred.reasons else [])]})
 
-    cited = {s for step in steps for s in step.sources}
-    cited |= {s for r in diazepam.reasons for s in r.sources}
-    cited |= {s for r in diazepam.monitoring or [] for s in r.sources}
-    cited |= {s for f in findings for s in f.sources}
-    if preferred:
-        cited |= {s for r in preferred.reasons for s in r.sources}
-    if urgent is not None:
-        cited |= set(urgent.sources)
     return Plan(
         urgent=urgent,
         setting=patient.setting,
@@ -328,9 +275,69 @@ def assess(case: Case | dict[str, Any] | None, kb: KnowledgeBase | None = None) 
         diazepam=diazepam,
         preferred_muscle_relaxant=preferred,
         findings=findings,
-        sources=_source_refs(kb, cited),
+        sources=_source_refs(kb, _cited(steps, diazepam, findings, preferred, urgent)),
         knowledge_version=kb.version,
     )
+
+
+def _verdict(kb: KnowledgeBase, patient: Case, phase: str, spasm: str,
+             check_findings: list[Finding]) -> DiazepamAssessment:
+    """The first of the pack's verdict rules that holds, with the findings it rests on."""
+    order_only = frozenset(kb.policy.finding_groups.order_only)
+    for rule in kb.policy.diazepam_verdict_rules:
+        resting = _matches(rule, phase, spasm, check_findings, order_only)
+        if resting is not None:
+            break
+    else:  # the pack's last rule should be unconditional; fail safe if not
+        raise LookupError("no diazepam verdict rule matched; the pack's policy needs a final default rule")
+    reasons = [Reason(text=labelled(rule.reason, list(rule.sources)), sources=list(rule.sources))]
+    reasons += [Reason(text=_finding_words(f), sources=list(f.sources)) for f in resting]
+    diazepam = DiazepamAssessment(verdict=rule.verdict, reasons=reasons)
+    if rule.verdict == "consider-short-term":
+        diazepam = _short_term_details(kb, patient, diazepam, check_findings)
+    return diazepam
+
+
+def _plan_steps(kb: KnowledgeBase, patient: Case, phase: str, check_findings: list[Finding],
+                findings: list[Finding]) -> list[PackStep]:
+    """The pack plan's steps that apply to this patient (a missing plan is a finding)."""
+    plan = kb.plan_for(patient.setting, phase)
+    if plan is None:
+        findings.append(_missing(kb, ["plan"], kb.phrase("assess.no-plan", setting=patient.setting, phase=phase)))
+        return []
+    first_line_tried = not any(f.code == "first-line-not-tried" for f in check_findings)
+    pregnancy = pregnancy_weeks(patient, kb)
+    return [s for s in plan.steps
+            if _applies(s, patient, first_line_tried, kb.policy.older_adult_min_age, pregnancy)]
+
+
+def _offer_relaxant(kb: KnowledgeBase, patient: Case, phase: str, pack_steps: list[PackStep],
+                    findings: list[Finding]) -> tuple[list[PackStep], PreferredRelaxant | None]:
+    """A non-benzodiazepine relaxant is offered exactly when it passes its own check for this patient.
+
+    If the pack's choice is ruled out, the relaxant step goes and a finding says why, so the
+    steps and the offer never disagree; with none defined for the phase the step stands alone.
+    """
+    blocked: list[tuple[str, list[Finding]]] = []
+    preferred = _preferred(kb, patient, phase, blocked)
+    if preferred is None and blocked:
+        findings.append(_relaxant_not_offered(kb, blocked))
+        return [s for s in pack_steps if s.kind != "muscle-relaxant"], None
+    return pack_steps, preferred
+
+
+def _cited(steps: list[PlanStep], diazepam: DiazepamAssessment, findings: list[Finding],
+           preferred: PreferredRelaxant | None, urgent: PlanUrgent | None) -> set[str]:
+    """Every source the plan cites."""
+    cited = {s for step in steps for s in step.sources}
+    cited |= {s for r in diazepam.reasons for s in r.sources}
+    cited |= {s for r in diazepam.monitoring or [] for s in r.sources}
+    cited |= {s for f in findings for s in f.sources}
+    if preferred:
+        cited |= {s for r in preferred.reasons for s in r.sources}
+    if urgent is not None:
+        cited |= set(urgent.sources)
+    return cited
 
 
 def _finding_words(finding: Finding) -> str:
