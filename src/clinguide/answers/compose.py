@@ -8,6 +8,7 @@ the reference list holds exactly the sources cited, numbered by first use.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -427,40 +428,11 @@ def ask(question: str, audience: str = "clinician", kb: KnowledgeBase | None = N
             return text(statement)
         return f"{lexicon()['unsourced_label'][audience]} {text(statement)}"
 
-    def applies(statement: Statement) -> bool:
-        return _applies(statement, u, audience, open_drugs=False)
-
-    bottom = bottom_lines.build(
-        kb,
-        u,
-        frame,
-        audience,
-        statement_text=text,
-        applies=applies,
-        best_key=lambda: (
-            selection.bottom
-            if selection.bottom and bottom_lines.usable(kb, selection.bottom, text(selection.bottom))
-            else None
-        ),
-    )
-    if bottom is None:  # no recipe fits: the first sourced item leads (reported as a pack gap by the tests)
-        first = next(
-            (s for _k, items in selection.sections for s in items if bottom_lines.usable(kb, s, text(s))),
-            selection.sections[0][1][0],
-        )
-        bottom = bottom_lines.BottomLine(
-            bottom_lines.fit("", [text(first)]), bottom_lines.shown_sources(kb, first.sources), [first.id]
-        )
-    red_flag_only = urgent is not None and frame.answer_type in frame_book().raw["red_flag_frames"] and not u.drugs
-    if red_flag_only:
-        wording = frame_book().raw["red_flag_bottom"][urgent.level][audience]  # type: ignore[union-attr]
-        bottom = bottom_lines.BottomLine(wording, [ref.id for ref in cites.references()])
+    red_flag_bottom = _red_flag_bottom(u, audience, frame, urgent, cites)
+    red_flag_only = red_flag_bottom is not None
+    bottom = red_flag_bottom or _bottom(kb, u, audience, frame, selection, text)
     bottom_cites = cites.cite(bottom.sources)
-    used_sources = set(bottom.sources)
-    used_words = bottom_lines.word_count(bottom.text)
-    if urgent is not None:
-        used_words += bottom_lines.word_count(urgent.text)
-        used_sources.update(ref.id for ref in cites.references())
+    used_words, used_sources = _used(bottom, urgent, cites)
 
     pool = selection.sections
     split = budget_split(
@@ -497,6 +469,52 @@ def ask(question: str, audience: str = "clinician", kb: KnowledgeBase | None = N
         review=_review(statements + [kb.statements[sid] for sid in bottom.statements if sid in kb.statements]),
         disclaimer=_disclaimer(kb, audience),
         knowledge_version=kb.version,
+    )
+
+
+def _red_flag_bottom(u: Understanding, audience: str, frame: Any, urgent: Urgent | None,
+                     cites: _Citations) -> bottom_lines.BottomLine | None:
+    """Under an urgent block, a red-flag question that names no drug gets the action as its bottom line."""
+    if urgent is None or frame.answer_type not in frame_book().raw["red_flag_frames"] or u.drugs:
+        return None
+    wording = frame_book().raw["red_flag_bottom"][urgent.level][audience]
+    return bottom_lines.BottomLine(wording, [ref.id for ref in cites.references()])
+
+
+def _used(bottom: bottom_lines.BottomLine, urgent: Urgent | None, cites: _Citations) -> tuple[int, set[str]]:
+    """Words and sources the bottom line and the urgent block already use (the budget counts them)."""
+    used_sources = set(bottom.sources)
+    used_words = bottom_lines.word_count(bottom.text)
+    if urgent is not None:
+        used_words += bottom_lines.word_count(urgent.text)
+        used_sources.update(ref.id for ref in cites.references())
+    return used_words, used_sources
+
+
+def _bottom(kb: KnowledgeBase, u: Understanding, audience: str, frame: Any, selection: Selection,
+            text: Callable[[Statement], str]) -> bottom_lines.BottomLine:
+    """The frame's bottom line, or the first sourced item when no recipe fits (a pack gap the tests report)."""
+    bottom = bottom_lines.build(
+        kb,
+        u,
+        frame,
+        audience,
+        statement_text=text,
+        applies=lambda statement: _applies(statement, u, audience, open_drugs=False),
+        best_key=lambda: (
+            selection.bottom
+            if selection.bottom and bottom_lines.usable(kb, selection.bottom, text(selection.bottom))
+            else None
+        ),
+    )
+    if bottom is not None:
+        return bottom
+    first = next(
+        (s for _k, items in selection.sections for s in items if bottom_lines.usable(kb, s, text(s))),
+        selection.sections[0][1][0],
+    )
+    return bottom_lines.BottomLine(
+        bottom_lines.fit("", [text(first)]), bottom_lines.shown_sources(kb, first.sources), [first.id]
     )
 
 

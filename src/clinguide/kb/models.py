@@ -672,6 +672,7 @@ class FindingGroups(Strict):
     cds_interaction: list[FindingCode] = Field(default_factory=list)
     cds_info_shown: list[FindingCode] = Field(default_factory=list)
     no_taper_plan: list[FindingCode] = Field(default_factory=list)
+    one_per_problem: list[FindingCode] = Field(default_factory=list)
 
 
 class ProcedureTerms(Strict):
@@ -717,6 +718,8 @@ class Policy(Strict):
     pregnancy_possible_rationale: str = ""
     condition_language: ConditionLanguage | None = None
     finding_groups: FindingGroups = Field(default_factory=FindingGroups)
+    finding_order: list[Id] = Field(
+        default_factory=list, description="Order of codes within one severity (input problems first).")
     impairment_populations: dict[Population, FindingCode] = Field(default_factory=dict)
     cds_scope_classes: list[Id] = Field(default_factory=list)
     assessed_drug: Id

@@ -102,6 +102,7 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     "order.prn": ("text", ""),
     "order.up-to-days": ("text", "days"),
     "order.days": ("text", "days"),
+    "merge.missing-data": ("text", "what"),
 }
 # A condition rule's title is chosen by its code: ``condition.<code>`` with the field ``conditions``.
 CONDITION_PREFIX = "condition."
