@@ -36,7 +36,7 @@ def problem_message(err: Mapping[str, Any]) -> str:
     """The one wording of a pydantic error, for every interface (CLI, REST, Python API)."""
     kind = err.get("type")
     if kind == "extra_forbidden":
-        return "is not a known field"
+        return "is not a field of this contract (check the spelling)"
     if kind == "missing":
         return "is required"
     return str(err.get("msg", "is not valid"))
