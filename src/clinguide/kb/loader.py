@@ -42,6 +42,7 @@ KINDS: dict[str, tuple[str, str | None, type[BaseModel]]] = {
     "interaction": ("interactions.yaml", "interactions", m.InteractionRule),
     "statement": ("statements/*.yaml", "statements", m.Statement),
     "red-flag": ("red_flags.yaml", "red_flags", m.RedFlag),
+    "finding-text": ("findings.yaml", "findings", m.FindingText),
     "phase": ("phases.yaml", "phases", m.PhaseDefinition),
     "plan": ("plans/*.yaml", "plans", m.Plan),
     "codelist": ("codes/*.yaml", None, m.CodeList),
@@ -187,6 +188,7 @@ def build(result: LoadResult) -> KnowledgeBase:
         policy=by_kind["policy"][0],
         code_lists=list(by_kind["codelist"]),
         red_flags=list(by_kind["red-flag"]),
+        finding_texts={t.id: t for t in by_kind["finding-text"]},
     )
 
 

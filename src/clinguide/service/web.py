@@ -276,21 +276,13 @@ def _audience(request: Request, given: str | None) -> tuple[str | None, str | No
 
 
 def _article_view(article: Any, full: bool) -> dict[str, Any]:
-    """What the ask page shows besides the Article itself: the review line and the reference lists."""
-    from clinguide.render.article import SECONDARY, review_line, shown_references
+    """What the ask page shows besides the Article itself (the same view the standalone page renders)."""
+    from clinguide.render.article import article_view
 
-    main_refs = shown_references(article, full=False)
-    main_numbers = {ref.n for ref in main_refs}
-    more_refs = [ref for ref in article.references if ref.n not in main_numbers]
     return {
-        "review_line": review_line(article),
+        **article_view(article, full),
         "last_updated": _nice_date(article.review.last_updated),
         "last_updated_iso": str(article.review.last_updated)[:10] if article.review.last_updated else None,
-        "main_refs": main_refs,
-        "more_refs": more_refs,
-        "secondary_kind": SECONDARY,
-        "has_secondary": any(ref.kind == SECONDARY for ref in article.references),
-        "full": full,
         "printed_on": _nice_date(dt.date.today()),
     }
 
