@@ -93,8 +93,9 @@ def test_approve_then_diff_at_phone_width(isolated: tuple[Any, list[str], list[s
     assert MARKER.split()[0] in page.locator(".change ins").first.inner_text()
     _fits(page)
     page.get_by_label("Comment").fill("Checked.")
-    page.get_by_role("button", name="Approve").click()
-    page.locator(".alert-ok").wait_for()
+    # approving re-validates the whole pack with the change (seconds on a loaded 2-core machine)
+    page.get_by_role("button", name="Approve").click(timeout=60_000)
+    page.locator(".alert-ok").wait_for(timeout=60_000)
     assert "approved" in page.locator(".alert-ok").inner_text()
     # after approval the page still shows the change as an addition, never as a removal
     page.get_by_role("heading", name="What this proposal changed").wait_for()

@@ -52,6 +52,17 @@ NEEDS_ROLE = {
 QUEUE_STATES = ("submitted", "under-review")
 ADMIN = "cli-admin"  # actor name of local administrative actions (creating users)
 
+_writes = 0  # committed write transactions in this process: the serving overlay re-reads the store after one
+
+
+def _note_write() -> None:
+    global _writes
+    _writes += 1
+
+
+def write_count() -> int:
+    return _writes
+
 
 # ----- errors ------------------------------------------------------------------
 class EditorialError(Exception):
@@ -229,6 +240,7 @@ class EditorialStore:
     def _write(self) -> Iterator[Session]:
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
             yield session
+        _note_write()
 
     @contextmanager
     def _read(self) -> Iterator[Session]:
