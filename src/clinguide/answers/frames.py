@@ -23,7 +23,6 @@ FRAMES_PATH = Path(__file__).with_name("frames.yaml")
 ALCOHOL = "alcohol"
 OLDER_ADULTS = "older-adults"
 CHILDREN = "children"
-ADULT_AGE = 18  # the pack's dosing is for adults; a younger stated age gets the children frame
 _AGE_WORDS = frozenset({"year", "years", "yr", "yrs", "yo"})
 
 
@@ -130,7 +129,7 @@ def frame_of(u: Understanding, kb: KnowledgeBase) -> Frame:
     age = _stated_age(u.tokens)
     if age >= kb.policy.older_adult_min_age:
         found.add(OLDER_ADULTS)
-    elif 0 < age < ADULT_AGE:
+    elif 0 < age < kb.policy.adult_min_age:  # the pack's dosing is for adults: the children frame
         found.add(CHILDREN)
     populations = tuple(name for name in book.populations if name in found)
     for spec in book.frames:

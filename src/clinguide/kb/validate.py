@@ -123,9 +123,12 @@ def cross_check(result: LoadResult, kb: KnowledgeBase) -> list[Problem]:
 
 def _finding_wording(kb: KnowledgeBase) -> list[Problem]:
     """findings.yaml holds every template the checks use, with only the fields they fill."""
+    from typing import get_args
+
     from clinguide.kb.wording import problems as wording_problems
 
-    codes = {rule.code for drug in kb.drugs.values() for rule in drug.condition_rules}
+    # every code a condition rule may carry needs its title, used by this pack's drugs or not
+    codes = set(get_args(m.ConditionRule.model_fields["code"].annotation))
     return [Problem("findings.yaml", item, where, message)
             for item, where, message in wording_problems(kb.finding_texts, codes)]
 
