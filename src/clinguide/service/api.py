@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from clinguide.answers.compose import ask as run_ask
+from clinguide.checks.engine import check as run_check
 from clinguide.contracts import Article, Audience, Case, CheckResult, Order, Plan
-from clinguide.service.errors import ApiError
+from clinguide.plans.assess import assess as run_assess
 
 
 class CheckRequest(BaseModel):
@@ -46,28 +46,16 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 router = APIRouter(prefix="/api", tags=["API"], responses=_ERRORS)
 
 
-def _engine(module: str, name: str) -> Callable[..., Any]:
-    try:
-        return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and module.startswith(exc.name):
-            raise ApiError(503, "engine not available", f"{module} is not installed on this server") from None
-        raise
-
-
 @router.post("/check", response_model=CheckResult, summary="Check a prescription")
 def check(body: CheckRequest) -> CheckResult:
-    run = _engine("clinguide.checks.engine", "check")
-    return run(body.order, body.case)  # type: ignore[no-any-return]
+    return run_check(body.order, body.case)
 
 
 @router.post("/assess", response_model=Plan, summary="Patient-specific care plan")
 def assess(body: AssessRequest) -> Plan:
-    run = _engine("clinguide.plans.assess", "assess")
-    return run(body.case)  # type: ignore[no-any-return]
+    return run_assess(body.case)
 
 
 @router.post("/ask", response_model=Article, summary="A cited answer to a question")
 def ask(body: AskRequest) -> Article:
-    run = _engine("clinguide.answers.compose", "ask")
-    return run(body.question, body.audience)  # type: ignore[no-any-return]
+    return run_ask(body.question, body.audience)
