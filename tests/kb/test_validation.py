@@ -186,3 +186,10 @@ def test_not_approved_items_are_not_served(pack):
     _edit(pack, rel, "statements", lambda items: _statement(items, sid)["review"].update(status="submitted"))
     kb = load(pack, strict=False)
     assert sid not in kb.statements
+
+
+def test_word_split_by_line_folding(pack):
+    rel, sid = _first_statement_file(pack)
+    _edit(pack, rel, "statements",
+          lambda items: _statement(items, sid).update(patient="Try an anti- inflammatory pain reliever."))
+    assert any(sid in p and "anti- inflammatory" in p and "line folding" in p for p in _problems(pack))

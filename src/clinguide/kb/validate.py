@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
@@ -241,6 +242,10 @@ def _dosing_unique(result: LoadResult) -> list[Problem]:
     return problems
 
 
+# "anti-\n  inflammatory" in a folded (>-) block reads "anti- inflammatory"
+FOLDED_HYPHEN = re.compile(r"\b[A-Za-z]+- [a-z]+")
+
+
 def _statement_text(result: LoadResult, kb: KnowledgeBase) -> list[Problem]:
     problems: list[Problem] = []
     for raw, model in result.items:
@@ -259,6 +264,9 @@ def _statement_text(result: LoadResult, kb: KnowledgeBase) -> list[Problem]:
                     problems.append(
                         Problem(raw.file, model.id, field_name, f"malformed placeholder {leftover!r}")
                     )
+            for split in FOLDED_HYPHEN.findall(text):
+                problems.append(Problem(raw.file, model.id, field_name,
+                                        f"'{split}' is a word split by YAML line folding; keep it on one line"))
             stray = LITERAL_DOSE.findall(PLACEHOLDER.sub("", text))
             if stray and not model.literal_numbers:
                 problems.append(
