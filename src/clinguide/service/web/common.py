@@ -115,7 +115,7 @@ def nice_date(value: str | dt.date | None) -> str | None:
 # ----- the knowledge base and the engines ------------------------------------------------
 def ensure_overlay() -> None:
     """Serve approved editorial versions when a store exists (what the service start-up is meant to do)."""
-    if overlay._installed is None:
+    if not overlay.is_installed():
         try:
             overlay.install_if_configured()
         except Exception:
