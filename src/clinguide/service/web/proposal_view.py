@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from clinguide.editorial.workflow import ProposalRecord
 from clinguide.kb.knowledge import KnowledgeBase
 
 
@@ -70,7 +71,7 @@ def _item(text: str | None) -> dict[str, Any]:
     return {}
 
 
-def readable_changes(proposal: dict[str, Any], kb: KnowledgeBase | None) -> list[dict[str, Any]]:
+def readable_changes(proposal: ProposalRecord, kb: KnowledgeBase | None) -> list[dict[str, Any]]:
     """Field by field, what the proposal changes: texts as word diffs, sources as citations, the rest as YAML."""
     before = _item(proposal.get("before_yaml") if "before_yaml" in proposal else proposal.get("live_yaml"))
     after = _item(proposal.get("yaml"))
