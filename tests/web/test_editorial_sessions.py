@@ -3,6 +3,7 @@ https, ended on the server by sign-out, and refused once the token is revoked.""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -81,7 +82,6 @@ def test_sign_in_hint_names_the_real_command(client: TestClient) -> None:
 
 
 def _form_token(html: str) -> str:
-    import re
 
     match = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
     assert match
@@ -105,14 +105,14 @@ def test_proposal_page_reads_as_a_change_and_stays_right_after_approval(
     marker_words = PROPOSAL_MARKER.split()
     assert "<ins>" in page and marker_words[0] in page.split("<ins>", 1)[1]
     facts = page.split("<dt>Sources</dt>", 1)[1].split("</dd>", 1)[0]
-    assert "[SEED000]" in facts and "<li><a href=\"https://doi.org/" in facts  # sources by citation, with links
+    # sources by citation, with links (seed documents are provenance now, not sources: issue 12 item 8)
+    assert re.search(r"\[S\d+[a-z]?\]", facts) and "<li><a href=\"https://doi.org/" in facts
     approved = client.post(url, data={"csrf": _form_token(page), "decision": "approve", "comment": "ok"},
                            follow_redirects=True).text
     assert "<strong>approved</strong>" in approved
     assert "What this proposal changed" in approved
     assert "<ins>" in approved and "<del>" not in approved.split("What this proposal changed", 1)[1].split(
         "</section>", 1)[0]  # the approved addition is still shown as an addition, nothing as removed
-    import re
 
     chunks = re.split(r'<span class="d-', approved.split('aria-label="Unified diff">', 1)[1].split("</pre>", 1)[0])
     removed = [chunk for chunk in chunks if chunk.startswith("del")]

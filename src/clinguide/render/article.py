@@ -28,6 +28,9 @@ REVIEW_LINE = "Checked against sources; clinician review pending"
 def review_line(article: Article) -> str:
     """One quiet, honest line: what the review was and when."""
     parts = [REVIEW_LINE if article.covered else "Not an answer from the knowledge pack"]
+    if article.covered and article.review.reviewer:
+        # "clinguide founding team (source check against …)" → the people, not the file they used
+        parts.append(f"reviewed by {article.review.reviewer.split(' (')[0]}")
     if article.review.last_updated:
         parts.append(f"last checked {article.review.last_updated}")
     parts.append(f"knowledge pack {article.knowledge_version}")
