@@ -61,7 +61,7 @@ def main() -> None:
     from clinguide.checks.engine import check
 
     work = orders(args.n)
-    check("diazepam 0.5 g tid", {}, kb=kb)  # warm the per-KB index and the pint registry
+    check("diazepam 0.5 g tid", {}, kb=kb)  # warm the per-KB index
     times = []
     for sig, case in work:
         start = time.perf_counter()

@@ -7,6 +7,7 @@ error naming the field instead of a silently ignored key.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -17,8 +18,29 @@ DiazepamVerdict = Literal["consider-short-term", "not-yet", "not-recommended", "
 Audience = Literal["clinician", "patient"]
 
 
+@functools.cache
+def _numeric_fields(model: type[BaseModel]) -> frozenset[str]:
+    """Fields typed as a number (int/float, optional or not) but not as bool."""
+    names = []
+    for name, field in model.model_fields.items():
+        text = str(field.annotation)
+        if ("int" in text or "float" in text) and "bool" not in text:
+            names.append(name)
+    return frozenset(names)
+
+
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, data: Any) -> Any:
+        """``true`` is not 1 day or 1 year: pydantic would read it so; refuse it and name the field."""
+        if isinstance(data, dict):
+            for name in _numeric_fields(cls):
+                if isinstance(data.get(name), bool):
+                    raise ValueError(f"'{name}' must be a number, not true/false")
+        return data
 
 
 class Output(BaseModel):

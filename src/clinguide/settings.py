@@ -1,100 +1,89 @@
-"""Run-time settings from the environment (prefix CLINGUIDE_). Read on each call so tests can change them."""
+"""Run-time settings from the environment (prefix CLINGUIDE_), read with pydantic-settings.
+
+``get_settings()`` re-reads the environment on each call (tests change it), but parses it only when a
+CLINGUIDE_* variable or the working directory changed since the last call: a request pays a dict
+comparison, not a model validation. A value that is not accepted raises :class:`SettingError` naming
+the variable, the value and what is accepted (the CLI exits 2 with it; ``serve`` refuses to start).
+
+``database_url()`` answers the one question every CLI call asks (is there an editorial store?)
+without importing pydantic-settings, which costs a one-shot command ~0.1 s of start-up.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import threading
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from clinguide.errors import InputError
 
+if TYPE_CHECKING:
+    from clinguide.settings_model import Settings
 
-def _flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
-
-
-def _list(name: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in os.environ.get(name, "").split(",") if part.strip())
+PREFIX = "CLINGUIDE_"
+DEFAULT_DATA_DIR = "var"
 
 
 class SettingError(InputError):
     """An environment variable holds a value that is not accepted; the message names it."""
 
-
-def _int(name: str, default: int, low: int, high: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingError(f"{name}={raw!r} is not a whole number (accepted: {low}–{high})", name) from None
-    if not low <= value <= high:
-        raise SettingError(f"{name}={value} is out of range (accepted: {low}–{high})", name)
-    return value
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message, field)
 
 
-def _choice(name: str, default: str, accepted: tuple[str, ...]) -> str:
-    raw = os.environ.get(name, "").strip().lower() or default
-    if raw not in accepted:
-        raise SettingError(f"{name}={raw!r} is not accepted (accepted: {', '.join(accepted)})", name)
-    return raw
+_lock = threading.Lock()
+_cached: tuple[tuple[str | None, ...], Settings] | None = None
+_names: tuple[str, ...] = ()  # every variable the model reads (set when it is first imported)
+_raw_names: tuple[bytes, ...] = ()
 
 
-@dataclass(frozen=True)
-class Settings:
-    data_dir: Path
-    database_url: str
-    approvals_required: int
-    cds_allow_unsigned: bool
-    cds_issuers: tuple[str, ...]
-    cds_jwks_file: str | None
-    cds_service_base_url: str | None
-    max_body_bytes: int
-    cors_origins: tuple[str, ...]
-    cds_jku_allow: tuple[str, ...] = ()
-    cds_now: str | None = None
-    # FHIR servers the CDS service may read (see service/cds/allowlist.py): per trusted JWT issuer
-    # (a JSON object, inline or in a file), and for unsigned development calls
-    cds_fhir_servers: str | None = None
-    cds_fhir_servers_unsigned: tuple[str, ...] = ()
-    editorial_token_days: int = 90
-    editorial_session_idle_minutes: int = 30
-    editorial_session_max_hours: int = 12
-    api_keys: tuple[str, ...] = ()
-    api_auth: str = "off"
-    rate_limit_per_minute: int = 0
-    rate_limit_burst: int = 0
+def database_url() -> str:
+    """CLINGUIDE_DATABASE_URL, or the SQLite file in the data directory (as ``Settings`` computes it)."""
+    url = os.environ.get(PREFIX + "DATABASE_URL", "").strip()
+    if url:
+        return url
+    data_dir = Path(os.environ.get(PREFIX + "DATA_DIR", "").strip() or DEFAULT_DATA_DIR).resolve()
+    return f"sqlite:///{data_dir / 'clinguide.db'}"
+
+
+def _watched() -> tuple[Any, ...]:
+    """The working directory and the value of every variable the model reads: a few dictionary lookups
+    (``os.environ.get`` of an unset name costs an exception; the raw mapping is read when there is one)."""
+    raw = getattr(os.environ, "_data", None)
+    if isinstance(raw, dict) and os.name == "posix":
+        return (os.getcwd(), *(raw.get(name) for name in _raw_names))
+    return (os.getcwd(), *(os.environ.get(name) for name in _names))
 
 
 def get_settings() -> Settings:
-    data_dir = Path(os.environ.get("CLINGUIDE_DATA_DIR", "var")).resolve()
-    default_db = f"sqlite:///{data_dir / 'clinguide.db'}"
-    return Settings(
-        data_dir=data_dir,
-        database_url=os.environ.get("CLINGUIDE_DATABASE_URL", default_db),
-        approvals_required=int(os.environ.get("CLINGUIDE_APPROVALS_REQUIRED", "1")),
-        cds_allow_unsigned=_flag("CLINGUIDE_CDS_ALLOW_UNSIGNED"),
-        cds_issuers=_list("CLINGUIDE_CDS_ISSUERS"),
-        cds_jwks_file=os.environ.get("CLINGUIDE_CDS_JWKS_FILE") or None,
-        cds_service_base_url=os.environ.get("CLINGUIDE_CDS_BASE_URL") or None,
-        max_body_bytes=int(os.environ.get("CLINGUIDE_MAX_BODY_BYTES", str(1_000_000))),
-        cors_origins=_list("CLINGUIDE_CORS_ORIGINS") or ("https://sandbox.cds-hooks.org",),
-        # JWK Set URLs (jku) the CDS service may fetch; any other jku is never fetched
-        cds_jku_allow=_list("CLINGUIDE_CDS_JKU_ALLOW"),
-        # pin "now" (ISO date/time) for CDS evaluation, e.g. 2023-05-01 for the public test requests
-        cds_now=os.environ.get("CLINGUIDE_CDS_NOW") or None,
-        cds_fhir_servers=os.environ.get("CLINGUIDE_CDS_FHIR_SERVERS") or None,
-        cds_fhir_servers_unsigned=_list("CLINGUIDE_CDS_FHIR_SERVERS_UNSIGNED"),
-        # editorial credentials: bearer-token lifetime, web-session idle timeout and absolute lifetime
-        editorial_token_days=_int("CLINGUIDE_EDITORIAL_TOKEN_DAYS", 90, 1, 3650),
-        editorial_session_idle_minutes=_int("CLINGUIDE_EDITORIAL_SESSION_IDLE_MINUTES", 30, 1, 24 * 60),
-        editorial_session_max_hours=_int("CLINGUIDE_EDITORIAL_SESSION_MAX_HOURS", 12, 1, 24 * 30),
-        # /api/* authentication: off (default), "key" (X-API-Key or Bearer API key), "jwt" (CDS client JWT
-        # rules) or "key-or-jwt"; keys are given as SHA-256 hex digests or as plain keys
-        api_auth=_choice("CLINGUIDE_API_AUTH", "off", ("off", "key", "jwt", "key-or-jwt")),
-        api_keys=_list("CLINGUIDE_API_KEYS"),
-        # per-client rate limit for /api/* and /cds-services/* (0: off), and the burst allowed above it
-        rate_limit_per_minute=_int("CLINGUIDE_RATE_LIMIT_PER_MINUTE", 0, 0, 1_000_000),
-        rate_limit_burst=_int("CLINGUIDE_RATE_LIMIT_BURST", 0, 0, 1_000_000),
-    )
+    """The settings for the current environment (parsed again only when it changed)."""
+    global _cached, _names, _raw_names
+    key = _watched()
+    cached = _cached
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    from pydantic import ValidationError
+
+    from clinguide.settings_model import Settings, env_name, setting_error
+
+    if not _names:
+        _names = tuple(env_name(field) for field in Settings.model_fields)
+        _raw_names = tuple(os.fsencode(name) for name in _names)
+        key = _watched()
+
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        raise setting_error(exc) from None
+    with _lock:
+        _cached = (key, settings)
+    return settings
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Settings":  # the model, imported on first use
+        from clinguide.settings_model import Settings
+
+        return Settings
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -119,7 +119,7 @@ def test_implausible_mg_is_do_not_prescribe(run):
     assert result.verdict == "do-not-prescribe"
 
 
-def test_unit_conversion_through_pint(run):
+def test_unit_conversion_mcg_to_mg(run):
     result = run("spasmolin 5000 mcg q8h x 3 days", case())
     assert result.order.dose_mg == pytest.approx(5)
     assert "5,000 mcg = 5 mg" in result.order.calculation

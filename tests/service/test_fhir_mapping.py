@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from clinguide.fhir import FhirInputError, build_patient, iter_resources, medication_request_to_order, validate
 from clinguide.fhir.mapping import age_on, drug_from_concept, medication_index, same_medication
+from clinguide.kb import get_kb
 
 from .conftest import bundle, med, patient
 
@@ -35,6 +36,7 @@ class FakeKB:
         "acetaminophen": "acetaminophen"}
     conditions: ClassVar[dict[str, str]] = {
         "copd": "copd", "chronic obstructive lung disease": "copd", "sleep apnea": "sleep-apnea"}
+    policy = get_kb().policy  # the shipped pack's procedure term lists
 
     def drugs_by_rxnorm(self, code: str) -> tuple[str, ...]:
         return {"197591": ("diazepam",), "1049502": ("oxycodone",),

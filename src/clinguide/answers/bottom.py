@@ -228,51 +228,67 @@ def build(
     for recipe in spec.get("bottom", []):
         if (recipe.get("if") == "drugs" and not u.drugs) or (recipe.get("if") == "no-drugs" and u.drugs):
             continue
-        if "rule" in recipe:
-            result = _interaction(kb, frame, audience, statement_text, applies)
-        elif "template" in recipe:
-            template = recipe["template"]
-            if "older-adults" in frame.populations and spec.get("older_template"):
-                result = _template(kb, frame, spec["older_template"], audience) or _template(
-                    kb, frame, template, audience
-                )
-            else:
-                result = _template(kb, frame, template, audience)
-        elif recipe.get("both"):
-            result = _about_all(kb, u, frame, lead, statement_text, applies)
-        elif "statements" in recipe:
-            for sid in recipe["statements"]:
-                statement = kb.statements.get(sid)
-                if statement is None or not applies(statement) or not usable(kb, statement, statement_text(statement)):
-                    continue
-                if u.drugs and statement.drugs and not set(statement.drugs) & set(u.drugs):
-                    continue
-                result = _from_statement(kb, statement, lead, statement_text)
-                break
-        elif recipe.get("key"):
-            statement = best_key()
-            if statement is not None:
-                result = _from_statement(kb, statement, lead, statement_text)
-        elif recipe.get("condition") and frame.drugs and frame.conditions:
-            result = _condition(kb, frame, recipe, audience, statement_text, applies)
-        elif "monograph" in recipe and frame.drugs:
-            result = _monograph_fact(kb, frame, recipe, audience)
-        elif "gap" in recipe:
-            result = BottomLine(fit(_words(recipe["gap"][audience], a or "these medicines", b), []), [], verdict="gap")
+        result = _recipe(kb, u, frame, audience, recipe, lead, (a, b), statement_text, applies, best_key)
         if result is not None:
             break
     if result is None:
         return None
-    close = spec.get("close")
-    if close and close in kb.statements and applies(kb.statements[close]) and close not in result.statements:
-        closing = kb.statements[close]
-        first = sentences(result.text)[0] if sentences(result.text) else result.text
-        joined = fit(first, [statement_text(closing)])  # the answer's first sentence, then "talk to your team"
-        if joined != first:
-            result.text = joined
-            result.statements.append(closing.id)
-            result.sources += [s for s in shown_sources(kb, closing.sources) if s not in result.sources]
+    _close(kb, spec.get("close"), result, statement_text, applies)
     return result
+
+
+def _recipe(kb: KnowledgeBase, u: Understanding, frame: Frame, audience: str, recipe: dict[str, Any], lead: str,
+            names: tuple[str | None, str | None], statement_text: Callable[[Statement], str], applies: Applies,
+            best_key: Callable[[], Statement | None]) -> BottomLine | None:
+    """One recipe of a frame's ``bottom`` list (None when it yields nothing for this question)."""
+    spec = frame.spec
+    if "rule" in recipe:
+        return _interaction(kb, frame, audience, statement_text, applies)
+    if "template" in recipe:
+        older = spec.get("older_template") if "older-adults" in frame.populations else None
+        return (older and _template(kb, frame, older, audience)) or _template(kb, frame, recipe["template"], audience)
+    if recipe.get("both"):
+        return _about_all(kb, u, frame, lead, statement_text, applies)
+    if "statements" in recipe:
+        return _first_statement(kb, u, recipe["statements"], lead, statement_text, applies)
+    if recipe.get("key"):
+        statement = best_key()
+        return _from_statement(kb, statement, lead, statement_text) if statement is not None else None
+    if recipe.get("condition") and frame.drugs and frame.conditions:
+        return _condition(kb, frame, recipe, audience, statement_text, applies)
+    if "monograph" in recipe and frame.drugs:
+        return _monograph_fact(kb, frame, recipe, audience)
+    if "gap" in recipe:
+        a, b = names
+        return BottomLine(fit(_words(recipe["gap"][audience], a or "these medicines", b), []), [], verdict="gap")
+    return None
+
+
+def _first_statement(kb: KnowledgeBase, u: Understanding, ids: list[str], lead: str,
+                     statement_text: Callable[[Statement], str], applies: Applies) -> BottomLine | None:
+    """The first listed statement that applies to the question and can stand as a bottom line."""
+    for sid in ids:
+        statement = kb.statements.get(sid)
+        if statement is None or not applies(statement) or not usable(kb, statement, statement_text(statement)):
+            continue
+        if u.drugs and statement.drugs and not set(statement.drugs) & set(u.drugs):
+            continue
+        return _from_statement(kb, statement, lead, statement_text)
+    return None
+
+
+def _close(kb: KnowledgeBase, close: str | None, result: BottomLine, statement_text: Callable[[Statement], str],
+           applies: Applies) -> None:
+    """Follow the bottom line's first sentence with the frame's closing statement ("talk to your team")."""
+    if not close or close not in kb.statements or not applies(kb.statements[close]) or close in result.statements:
+        return
+    closing = kb.statements[close]
+    first = sentences(result.text)[0] if sentences(result.text) else result.text
+    joined = fit(first, [statement_text(closing)])
+    if joined != first:
+        result.text = joined
+        result.statements.append(closing.id)
+        result.sources += [s for s in shown_sources(kb, closing.sources) if s not in result.sources]
 
 
 def _about_condition(statement: Statement, condition: str) -> bool:

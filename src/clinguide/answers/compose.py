@@ -8,8 +8,9 @@ the reference list holds exactly the sources cited, numbered by first use.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from clinguide.answers import bottom as bottom_lines
 from clinguide.answers.budget import split as budget_split
@@ -127,40 +128,8 @@ def _section_key(statement: Statement, u: Understanding) -> str:
 def select(kb: KnowledgeBase, u: Understanding, audience: str) -> Selection:
     lex = lexicon()
     bottom = _bottom_line(kb, u, audience)
-    limit = int(lex["max_items_context"])
-    if u.full:
-        wanted_sections = list(lex["full_article"])
-        core: set[str] = set(wanted_sections)
-        if u.drugs:
-            core -= set(lex["open_sections"])
-    else:
-        wanted_sections = []
-        for intent in u.intents:
-            for section in lex["focused"].get(intent, []):
-                if section not in wanted_sections:
-                    wanted_sections.append(section)
-        core = {lex["focused"][i][0] for i in u.intents if lex["focused"].get(i)}
-    intents = set(u.intents)
-
-    chosen: list[Statement] = []
-    for statement in kb.statements.values():
-        if not _applies(statement, u, audience, open_drugs=True):
-            continue
-        if unrendered(_text(kb, statement, audience)):
-            continue  # never show a raw placeholder; `kb validate` should catch these
-        section = _section_key(statement, u)
-        in_shape = section.partition(".")[0] in wanted_sections
-        if u.full:
-            keep = in_shape
-        else:
-            keep = (in_shape and section.partition(".")[0] in core) or bool(intents & set(statement.intents))
-            if u.drugs and statement.safety and set(statement.drugs) & set(u.drugs) and in_shape:
-                keep = True  # a focused answer on a drug keeps that drug's safety points in its sections
-        if audience == "patient" and statement.safety:
-            keep = True  # patients get every safety point that applies to them
-        if keep:
-            chosen.append(statement)
-
+    wanted_sections, core = _wanted_sections(u, lex)
+    chosen = [st for st in kb.statements.values() if _chosen(kb, st, u, audience, wanted_sections, core)]
     scores = rank(kb, u, chosen)
     order = _order(kb)
     grouped: dict[str, list[Statement]] = {}
@@ -177,32 +146,70 @@ def select(kb: KnowledgeBase, u: Understanding, audience: str) -> Selection:
             PHASE_SPLIT.index(phase) + 1 if phase else 0,
         )
 
-    sections: list[tuple[str, list[Statement]]] = []
-    for key in sorted(grouped, key=section_rank):
-        if key in core:
-            items = sorted(grouped[key], key=lambda s: (-scores.get(s.id, 0.0), order[s.id]))
-        else:  # context sections keep the authors' order: lexical fit to the question says little there
-            items = sorted(grouped[key], key=lambda s: order[s.id])
-        kept: list[Statement] = []
-        extra = 0
-        for statement in items:
-            if key.partition(".")[0] in core or statement.safety or statement is bottom or extra < limit:
-                kept.append(statement)
-                if not statement.safety and statement is not bottom:
-                    extra += 1
-        if key in core:
-            kept.sort(key=lambda s: (not s.key, -scores.get(s.id, 0.0), order[s.id]))
-        sections.append((key, kept))
-
+    sections = [(key, _section_items(key, grouped[key], core, scores, order, bottom, int(lex["max_items_context"])))
+                for key in sorted(grouped, key=section_rank)]
     if audience == "patient":
         talk = _prescriber_statements(kb, u)
         if talk:
-            used = {s.id for _k, items in sections for s in items}
-            sections = [(k, [s for s in items if s.id not in {t.id for t in talk}]) for k, items in sections]
+            talk_ids = {t.id for t in talk}
+            sections = [(k, [s for s in items if s.id not in talk_ids]) for k, items in sections]
             sections = [(k, items) for k, items in sections if items]
             sections.append(("prescriber", talk))
-            del used
     return Selection(u, bottom, sections)
+
+
+def _wanted_sections(u: Understanding, lex: Any) -> tuple[list[str], set[str]]:
+    """The sections this answer has, in order, and its core sections (the rest give context)."""
+    if u.full:
+        wanted = list(lex["full_article"])
+        core: set[str] = set(wanted)
+        if u.drugs:
+            core -= set(lex["open_sections"])
+        return wanted, core
+    wanted = []
+    for intent in u.intents:
+        for section in lex["focused"].get(intent, []):
+            if section not in wanted:
+                wanted.append(section)
+    return wanted, {lex["focused"][i][0] for i in u.intents if lex["focused"].get(i)}
+
+
+def _chosen(kb: KnowledgeBase, statement: Statement, u: Understanding, audience: str,
+            wanted_sections: list[str], core: set[str]) -> bool:
+    """Whether a statement belongs in this answer."""
+    if not _applies(statement, u, audience, open_drugs=True):
+        return False
+    if unrendered(_text(kb, statement, audience)):
+        return False  # never show a raw placeholder; `kb validate` should catch these
+    if audience == "patient" and statement.safety:
+        return True  # patients get every safety point that applies to them
+    section = _section_key(statement, u).partition(".")[0]
+    in_shape = section in wanted_sections
+    if u.full:
+        return in_shape
+    if u.drugs and statement.safety and set(statement.drugs) & set(u.drugs) and in_shape:
+        return True  # a focused answer on a drug keeps that drug's safety points in its sections
+    return (in_shape and section in core) or bool(set(u.intents) & set(statement.intents))
+
+
+def _section_items(key: str, items: list[Statement], core: set[str], scores: dict[str, float],
+                   order: dict[str, int], bottom: Statement | None, limit: int) -> list[Statement]:
+    """A section's statements: core sections by fit to the question, context sections in the authors' order,
+    at most ``limit`` context items besides safety points and the bottom line."""
+    if key in core:
+        items = sorted(items, key=lambda s: (-scores.get(s.id, 0.0), order[s.id]))
+    else:  # context sections keep the authors' order: lexical fit to the question says little there
+        items = sorted(items, key=lambda s: order[s.id])
+    kept: list[Statement] = []
+    extra = 0
+    for statement in items:
+        if key.partition(".")[0] in core or statement.safety or statement is bottom or extra < limit:
+            kept.append(statement)
+            if not statement.safety and statement is not bottom:
+                extra += 1
+    if key in core:
+        kept.sort(key=lambda s: (not s.key, -scores.get(s.id, 0.0), order[s.id]))
+    return kept
 
 
 def _prescriber_statements(kb: KnowledgeBase, u: Understanding) -> list[Statement]:
@@ -421,40 +428,11 @@ def ask(question: str, audience: str = "clinician", kb: KnowledgeBase | None = N
             return text(statement)
         return f"{lexicon()['unsourced_label'][audience]} {text(statement)}"
 
-    def applies(statement: Statement) -> bool:
-        return _applies(statement, u, audience, open_drugs=False)
-
-    bottom = bottom_lines.build(
-        kb,
-        u,
-        frame,
-        audience,
-        statement_text=text,
-        applies=applies,
-        best_key=lambda: (
-            selection.bottom
-            if selection.bottom and bottom_lines.usable(kb, selection.bottom, text(selection.bottom))
-            else None
-        ),
-    )
-    if bottom is None:  # no recipe fits: the first sourced item leads (reported as a pack gap by the tests)
-        first = next(
-            (s for _k, items in selection.sections for s in items if bottom_lines.usable(kb, s, text(s))),
-            selection.sections[0][1][0],
-        )
-        bottom = bottom_lines.BottomLine(
-            bottom_lines.fit("", [text(first)]), bottom_lines.shown_sources(kb, first.sources), [first.id]
-        )
-    red_flag_only = urgent is not None and frame.answer_type in frame_book().raw["red_flag_frames"] and not u.drugs
-    if red_flag_only:
-        wording = frame_book().raw["red_flag_bottom"][urgent.level][audience]  # type: ignore[union-attr]
-        bottom = bottom_lines.BottomLine(wording, [ref.id for ref in cites.references()])
+    red_flag_bottom = _red_flag_bottom(u, audience, frame, urgent, cites)
+    red_flag_only = red_flag_bottom is not None
+    bottom = red_flag_bottom or _bottom(kb, u, audience, frame, selection, text)
     bottom_cites = cites.cite(bottom.sources)
-    used_sources = set(bottom.sources)
-    used_words = bottom_lines.word_count(bottom.text)
-    if urgent is not None:
-        used_words += bottom_lines.word_count(urgent.text)
-        used_sources.update(ref.id for ref in cites.references())
+    used_words, used_sources = _used(bottom, urgent, cites)
 
     pool = selection.sections
     split = budget_split(
@@ -491,6 +469,52 @@ def ask(question: str, audience: str = "clinician", kb: KnowledgeBase | None = N
         review=_review(statements + [kb.statements[sid] for sid in bottom.statements if sid in kb.statements]),
         disclaimer=_disclaimer(kb, audience),
         knowledge_version=kb.version,
+    )
+
+
+def _red_flag_bottom(u: Understanding, audience: str, frame: Any, urgent: Urgent | None,
+                     cites: _Citations) -> bottom_lines.BottomLine | None:
+    """Under an urgent block, a red-flag question that names no drug gets the action as its bottom line."""
+    if urgent is None or frame.answer_type not in frame_book().raw["red_flag_frames"] or u.drugs:
+        return None
+    wording = frame_book().raw["red_flag_bottom"][urgent.level][audience]
+    return bottom_lines.BottomLine(wording, [ref.id for ref in cites.references()])
+
+
+def _used(bottom: bottom_lines.BottomLine, urgent: Urgent | None, cites: _Citations) -> tuple[int, set[str]]:
+    """Words and sources the bottom line and the urgent block already use (the budget counts them)."""
+    used_sources = set(bottom.sources)
+    used_words = bottom_lines.word_count(bottom.text)
+    if urgent is not None:
+        used_words += bottom_lines.word_count(urgent.text)
+        used_sources.update(ref.id for ref in cites.references())
+    return used_words, used_sources
+
+
+def _bottom(kb: KnowledgeBase, u: Understanding, audience: str, frame: Any, selection: Selection,
+            text: Callable[[Statement], str]) -> bottom_lines.BottomLine:
+    """The frame's bottom line, or the first sourced item when no recipe fits (a pack gap the tests report)."""
+    bottom = bottom_lines.build(
+        kb,
+        u,
+        frame,
+        audience,
+        statement_text=text,
+        applies=lambda statement: _applies(statement, u, audience, open_drugs=False),
+        best_key=lambda: (
+            selection.bottom
+            if selection.bottom and bottom_lines.usable(kb, selection.bottom, text(selection.bottom))
+            else None
+        ),
+    )
+    if bottom is not None:
+        return bottom
+    first = next(
+        (s for _k, items in selection.sections for s in items if bottom_lines.usable(kb, s, text(s))),
+        selection.sections[0][1][0],
+    )
+    return bottom_lines.BottomLine(
+        bottom_lines.fit("", [text(first)]), bottom_lines.shown_sources(kb, first.sources), [first.id]
     )
 
 

@@ -217,6 +217,36 @@ def understand(question: str, kb: KnowledgeBase) -> Understanding:
         return Understanding(text, tokens, covered=False, reason="empty", full=False)
 
     drug_hits = _find_drugs(kb, tokens, lex)
+    drugs, agents, matched = _sort_drugs(kb, drug_hits)
+    strong = lex.settings_strong.labels(tokens)
+    weak = lex.settings_weak.labels(tokens)
+    setting = _setting(strong, weak)
+    condition_hits = pack_names(kb).conditions.find(tokens)
+    base = Understanding(
+        question=text,
+        tokens=tokens,
+        drugs=tuple(drugs),
+        agents=tuple(agents),
+        setting=setting,
+        setting_explicit=bool(strong or weak),
+        conditions=tuple(dict.fromkeys(c for _s, _e, c in condition_hits)),
+        classes=tuple(dict.fromkeys(lex.classes.labels(tokens))),
+        matched_names=matched,
+    )
+    if not strong:
+        named = [(s, e) for s, e, _d, _n in drug_hits] + [(s, e) for s, e, _c in condition_hits]
+        drug_spans = {i for s, e, _d, _n in drug_hits for i in range(s, e)}
+        outside = _out_of_scope(base, lex, named, drug_spans)
+        if outside is not None:
+            return outside
+    if not (drugs or strong or weak or lex.topics.find(tokens)):
+        return _not_covered(base, "uncovered-drug", agents[0]) if agents else _not_covered(base, "nothing", None)
+    chosen, full = _intents(base, lex)
+    return Understanding(**{**base.__dict__, "intents": chosen, "full": full})
+
+
+def _sort_drugs(kb: KnowledgeBase, drug_hits: list[Any]) -> tuple[list[str], list[str], dict[str, str]]:
+    """(drugs the pack covers, other agents named, drug id -> name as written)."""
     covered_ids = pack_names(kb).covered_drugs
     drugs: list[str] = []
     agents: list[str] = []
@@ -226,76 +256,63 @@ def understand(question: str, kb: KnowledgeBase) -> Understanding:
         target = drugs if drug_id in covered_ids else agents
         if drug_id not in target:
             target.append(drug_id)
-    drug_spans = {i for s, e, _d, _n in drug_hits for i in range(s, e)}
+    return drugs, agents, matched
 
-    strong = lex.settings_strong.labels(tokens)
-    weak = lex.settings_weak.labels(tokens)
+
+def _setting(strong: list[str], weak: list[str]) -> str:
+    """A strong cue decides (surgery first), then a weak surgery cue; otherwise the default setting."""
     if "post-spinal-fusion" in strong:
-        setting = "post-spinal-fusion"
-    elif "back-spasm" in strong:
-        setting = "back-spasm"
-    elif "post-spinal-fusion" in weak:
-        setting = "post-spinal-fusion"
-    else:
-        setting = "back-spasm"
-    explicit = bool(strong or weak)
+        return "post-spinal-fusion"
+    if "back-spasm" in strong:
+        return "back-spasm"
+    if "post-spinal-fusion" in weak:
+        return "post-spinal-fusion"
+    return "back-spasm"
 
-    condition_hits = pack_names(kb).conditions.find(tokens)
-    conditions = tuple(dict.fromkeys(c for _s, _e, c in condition_hits))
-    named = [(s, e) for s, e, _d, _n in drug_hits] + [(s, e) for s, e, _c in condition_hits]
+
+def _out_of_scope(base: Understanding, lex: Any, named: list[tuple[int, int]],
+                  drug_spans: set[int]) -> Understanding | None:
+    """A use or condition outside clinguide's scope (None when the question is in scope)."""
+    tokens = base.tokens
 
     def inside_a_name(start: int, end: int) -> bool:
         """Words that are part of a longer drug or condition name ("sleep" in "sleep apnea")."""
         return any(s <= start and end <= e and e - s > end - start for s, e in named)
 
-    base = Understanding(
-        question=text,
-        tokens=tokens,
-        drugs=tuple(drugs),
-        agents=tuple(agents),
-        setting=setting,
-        setting_explicit=explicit,
-        conditions=conditions,
-        classes=tuple(dict.fromkeys(lex.classes.labels(tokens))),
-        matched_names=matched,
-    )
+    purposes = lex.purpose.find(tokens)
+    has_effect_word = bool(lex.effects.find(tokens))
+    for start, end, use in lex.other_uses.find(tokens):
+        if inside_a_name(start, end):
+            continue
+        if use in lex.effect_uses and has_effect_word and not _near_before(purposes, start):
+            continue
+        return _not_covered(base, "other-use", use)
+    other = [(s, e, c) for s, e, c in lex.other_conditions.find(tokens)
+             if not all(i in drug_spans for i in range(s, e))]
+    return _not_covered(base, "other-condition", other[0][2]) if other else None
 
-    # ----- scope -----
-    if not strong:
-        purposes = lex.purpose.find(tokens)
-        has_effect_word = bool(lex.effects.find(tokens))
-        for start, end, use in lex.other_uses.find(tokens):
-            if inside_a_name(start, end):
-                continue
-            if use in lex.effect_uses and has_effect_word and not _near_before(purposes, start):
-                continue
-            return _not_covered(base, "other-use", use)
-        other = [
-            (s, e, c) for s, e, c in lex.other_conditions.find(tokens) if not all(i in drug_spans for i in range(s, e))
-        ]
-        if other:
-            return _not_covered(base, "other-condition", other[0][2])
-    if not (drugs or strong or weak or lex.topics.find(tokens)):
-        if agents:
-            return _not_covered(base, "uncovered-drug", agents[0])
-        return _not_covered(base, "nothing", None)
 
-    # ----- intents -----
+def _intent_counts(base: Understanding, lex: Any) -> tuple[dict[str, int], set[str]]:
+    """How often each intent is cued, and the intents only weak cues gave."""
     counts: dict[str, int] = {}
-    weak_only: set[str] = set()
-    stemmed = tuple(stem(t) for t in tokens)
+    stemmed = tuple(stem(t) for t in base.tokens)
     strong_intents: set[str] = set()
     for start, end, intent in lex.intents.find(stemmed):
         counts[intent] = counts.get(intent, 0) + 1
         if stemmed[start:end] not in lex.weak_intent_cues:
             strong_intents.add(intent)
-    weak_only = set(counts) - strong_intents
-    if drugs and (agents or "alcohol" in tokens):
+    if base.drugs and (base.agents or "alcohol" in base.tokens):
         counts["interactions"] = counts.get("interactions", 0) + 1
-    if len(drugs) >= 2 and "interactions" not in counts:
+    if len(base.drugs) >= 2 and "interactions" not in counts:
         counts["alternatives"] = counts.get("alternatives", 0) + 1
-    if setting != "post-spinal-fusion":
+    if base.setting != "post-spinal-fusion":
         counts.pop("post-op", None)
+    return counts, set(counts) - strong_intents
+
+
+def _intents(base: Understanding, lex: Any) -> tuple[tuple[str, ...], bool]:
+    """The intents asked about, most cued first, and whether the full article is wanted."""
+    counts, weak_only = _intent_counts(base, lex)
     full_ids = set(lex["full_intents"])
     if any(i not in weak_only and i not in full_ids for i in counts):
         for intent in weak_only:
@@ -303,15 +320,11 @@ def understand(question: str, kb: KnowledgeBase) -> Understanding:
     order = lex.intent_order
     intents = sorted(counts, key=lambda i: (-counts[i], order.index(i)))
     focused = [i for i in intents if i not in full_ids]
-    if setting == "post-spinal-fusion" and "post-op" not in focused:
+    if base.setting == "post-spinal-fusion" and "post-op" not in focused:
         focused.append("post-op")
     if focused:
-        chosen = tuple(focused)
-        full = False
-    else:
-        chosen = tuple(intents) or ("should-use" if drugs else "overview",)
-        full = True
-    return Understanding(**{**base.__dict__, "intents": chosen, "full": full})
+        return tuple(focused), False
+    return tuple(intents) or ("should-use" if base.drugs else "overview",), True
 
 
 def _not_covered(base: Understanding, reason: str, other: str | None) -> Understanding:

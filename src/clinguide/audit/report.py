@@ -65,8 +65,9 @@ def render_text(s: dict[str, Any]) -> str:
     d = s["dispenses"]
     add("")
     add(f"Dispenses: {n(d['read'])} valid lines read; {n(d['completed_in_year'])} completed in {s['year']}; "
-        f"{plural(d['checked'], 'dispense')} of pack drugs checked against the pack's rules "
-        f"({plural(d['patients_checked'], 'patient')}).")
+        + (f"{plural(d['checked'], 'dispense')} of pack drugs checked against the pack's rules "
+           f"({plural(d['patients_checked'], 'patient')})." if s.get("checks", "run") == "run"
+           else "the pack's rules were not run over them (--measure-only)."))
     other = [r for r in d["by_status"] if r["status"] != "completed"]
     if other:
         add("  Not counted (status): " + ", ".join(f"{r['status']} {n(r['dispenses'])}" for r in other) + ".")
@@ -94,7 +95,9 @@ def render_text(s: dict[str, Any]) -> str:
     add("")
     add("The pack's rules over the dispenses of the year (what `clinguide check` would find):")
     safety, gaps = split_codes(f["by_code"])
-    if not safety:
+    if s.get("checks", "run") != "run":
+        add("  Not run (--measure-only).")
+    elif not safety:
         add("  No safety findings.")
     for r in safety:
         add(f"  {r['findings']:>10,}  {r['severity']:<8}  {r['code']:<28} {plural(r['patients'], 'patient')}")
@@ -250,9 +253,10 @@ def render_html(s: dict[str, Any]) -> str:
         "benzodiazepines are the knowledge pack's classes, not PQA's licensed medication lists.</p>",
         _table(["Outcome", "Patients"], [[r["reason"], r["patients"]] for r in funnel(s["cob_reasons"])], {1}),
         "<h2>The pack's rules over the year's dispenses</h2>",
-        f"<p>{d['checked']:,} dispenses of pack drugs ({d['patients_checked']:,} patients) went through the same "
-        "checks as <code>clinguide check</code>, with the patient's age on the dispense date and the other drugs "
-        "covered that day.</p>",
+        (f"<p>{d['checked']:,} dispenses of pack drugs ({d['patients_checked']:,} patients) went through the same "
+         "checks as <code>clinguide check</code>, with the patient's age on the dispense date and the other drugs "
+         "covered that day.</p>" if s.get("checks", "run") == "run"
+         else "<p>Not run: this audit computed the measure only (<code>--measure-only</code>).</p>"),
         _bar_chart(code_items),
         _table(["Finding", "Severity", "Findings", "Dispenses", "Patients"],
                [[r["code"], r["severity"], r["findings"], r["dispenses"], r["patients"]] for r in safety],

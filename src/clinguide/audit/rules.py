@@ -23,9 +23,10 @@ import json
 import re
 from collections import defaultdict
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported where a frame is built: the measure alone never needs it
+    import pandas as pd
 
 NOT_FROM_DISPENSES = frozenset({"first-line-not-tried", "not-recommended-setting"})
 # missing-data findings that only say a setting rule could not be placed: dispenses never carry the setting
@@ -43,6 +44,7 @@ AGE_BANDS = ((0, 18, "0-17"), (18, 45, "18-44"), (45, 65, "45-64"), (65, 75, "65
 SEXES = ("female", "male", "other", "unknown")
 
 
+@lru_cache(maxsize=256)
 def age_band(age: int | None) -> str:
     if age is None:
         return "unknown"
@@ -55,16 +57,30 @@ def age_band(age: int | None) -> str:
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 
 
+@lru_cache(maxsize=8192)
+def _calendar_day(day: int) -> tuple[int, int, int]:
+    on = dt.date.fromordinal(_EPOCH_ORDINAL + day)
+    return on.year, on.month, on.day
+
+
+@lru_cache(maxsize=65536)
+def _birth_parts(birth: str) -> tuple[int, int, int] | None:
+    try:
+        return int(birth[0:4]), int(birth[5:7]), int(birth[8:10])
+    except ValueError:
+        return None
+
+
 def age_on(birth: str | None, day: int) -> int | None:
     """Whole years on an epoch day; ``birth`` is 'YYYY-MM-DD' (a partial date already set to its latest day)."""
     if not birth or len(birth) < 10:
         return None
-    on = dt.date.fromordinal(_EPOCH_ORDINAL + int(day))
-    try:
-        y, m, d = int(birth[0:4]), int(birth[5:7]), int(birth[8:10])
-    except ValueError:
+    parts = _birth_parts(birth)
+    if parts is None:
         return None
-    years = on.year - y - ((on.month, on.day) < (m, d))
+    y, m, d = parts
+    on_y, on_m, on_d = _calendar_day(int(day))
+    years = on_y - y - ((on_m, on_d) < (m, d))
     return years if 0 <= years <= 130 else None
 
 
@@ -133,12 +149,22 @@ def _is_mass(dose: str) -> bool:
     return parsed is not None and parsed.kind == "mass"
 
 
-@lru_cache(maxsize=200_000)
-def findings_for(drug_id: str, dose: str | None, frequency: str | None, days: int | None, age: int | None,
-                 sex: str | None, others: tuple[str, ...]) -> tuple[tuple[str, str, str, str], ...]:
-    """(code, severity, title, detail) of what ``check`` finds for this order and patient, memoised."""
-    from clinguide.checks.engine import check
+def preload() -> None:
+    """Import what the per-dispense checks use and load the pack, so processes forked afterwards start warm."""
+    import pandas  # noqa: F401  (the frames the workers receive)
 
+    from clinguide.checks import registry  # noqa: F401
+    from clinguide.clinical import case, order, sig  # noqa: F401
+    from clinguide.fhir import dosage  # noqa: F401
+    from clinguide.kb import get_kb
+
+    findings_for.__wrapped__("diazepam", "5 mg", "3 times daily", 7, 40, "female", ("oxycodone",))  # lazy imports
+    get_kb()
+
+
+def order_and_case(drug_id: str, dose: str | None, frequency: str | None, days: int | None, age: int | None,
+                   sex: str | None, others: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The Order and Case (as ``check`` accepts them) of one dispense's key."""
     order: dict[str, Any] = {"drug": drug_id}
     if days is not None and 1 <= days <= 3650:
         order["days"] = days
@@ -151,9 +177,55 @@ def findings_for(drug_id: str, dose: str | None, frequency: str | None, days: in
         case["age"] = age
     if sex in SEXES:
         case["sex"] = sex
-    result = check(order, case)
+    return order, case
+
+
+# The audit's fast path into check's own engine: many keys share the order or the patient, so the validated,
+# prepared order and case are made once each and reused (the check families only read them). Findings are
+# exactly check(order, case, suggest=False).findings; tests/audit compare them with check() on every distinct
+# key of a generated population.
+@lru_cache(maxsize=8192)
+def _prepared_order(drug_id: str, dose: str | None, frequency: str | None, days: int | None) -> Any:
+    from clinguide.clinical.order import prepare_order
+    from clinguide.contracts import Order
+    from clinguide.kb import get_kb
+
+    order, _case = order_and_case(drug_id, dose, frequency, days, None, None, ())
+    return prepare_order(Order.model_validate(order), get_kb())
+
+
+@lru_cache(maxsize=8192)
+def _prepared_case(age: int | None, sex: str | None, others: tuple[str, ...]) -> Any:
+    from clinguide.clinical.case import prepare_case
+    from clinguide.contracts import Case
+    from clinguide.kb import get_kb
+
+    _order, case = order_and_case("", None, None, None, age, sex, others)
+    return prepare_case(Case.model_validate(case), get_kb())
+
+
+def check_findings(drug_id: str, dose: str | None, frequency: str | None, days: int | None, age: int | None,
+                   sex: str | None, others: tuple[str, ...]) -> list[Any]:
+    """``check(order, case, suggest=False).findings`` for one key, with the order and case prepared once."""
+    from clinguide.checks.base import CheckContext, kb_index
+    from clinguide.checks.registry import run_all
+    from clinguide.kb import get_kb
+
+    kb = get_kb()
+    ctx = CheckContext(kb=kb, order=_prepared_order(drug_id, dose, frequency, days),
+                       case=_prepared_case(age, sex, others), index=kb_index(kb))
+    return run_all(ctx)
+
+
+@lru_cache(maxsize=200_000)
+def findings_for(drug_id: str, dose: str | None, frequency: str | None, days: int | None, age: int | None,
+                 sex: str | None, others: tuple[str, ...]) -> tuple[tuple[str, str, str, str], ...]:
+    """(code, severity, title, detail) of what ``check`` finds for this order and patient, memoised.
+
+    The safer-order search of ``check`` is left out: it only sets the findings' suggested_order (and re-runs
+    check for the candidate), which an audit does not report; code, severity, title and detail are the same."""
     out = []
-    for f in result.findings:
+    for f in check_findings(drug_id, dose, frequency, days, age, sex, others):
         if f.code in NOT_FROM_DISPENSES or (f.code, f.title) in NOT_FROM_DISPENSES_TITLES:
             continue
         if dose is None and f.code == "unparseable-order":
@@ -161,7 +233,7 @@ def findings_for(drug_id: str, dose: str | None, frequency: str | None, days: in
         out.append((f.code, f.severity, f.title, f.detail))
     if dose is None:
         out.append((*DOSE_NOT_IN_MG, "The dispense's dosage instruction gives no dose in mg (or no dosage "
-                    "instruction), so the dose, daily dose, course length and taper checks of the pack did not run; "
+                    "instruction), so the dose, daily-dose and duration checks of the pack did not run; "
                     "age and interaction checks did."))
     return tuple(out)
 
@@ -187,11 +259,19 @@ def dispense_keys(frame: pd.DataFrame) -> pd.DataFrame:
                              if start <= day < end and other_disp != disp_id and d != drug_id})
             age = age_on(birth, day)
             dose, frequency = order_fields(drug_id, display or "", dosage)
-            key = json.dumps([drug_id, dose, frequency, supply, age, gender if gender in SEXES else None, others],
-                             separators=(",", ":"))
+            key = _key(drug_id, dose, frequency, supply, age, gender if gender in SEXES else None, tuple(others))
             rows.append((patient_id, disp_id, src_file, src_line, day, drug_id, age, age_band(age), key))
+    import pandas as pd
+
     out = pd.DataFrame(rows, columns=KEYED_COLUMNS)
     return out.astype({"src_line": "int64", "day": "int64", "age": "Int64"})
+
+
+@lru_cache(maxsize=65536)
+def _key(drug_id: str, dose: str | None, frequency: str | None, supply: int, age: int | None, sex: str | None,
+         others: tuple[str, ...]) -> str:
+    """The check key as JSON text (memoised: most dispenses repeat an order already seen)."""
+    return json.dumps([drug_id, dose, frequency, supply, age, sex, list(others)], separators=(",", ":"))
 
 
 def findings_for_keys(frame: pd.DataFrame) -> pd.DataFrame:
@@ -201,6 +281,8 @@ def findings_for_keys(frame: pd.DataFrame) -> pd.DataFrame:
         drug_id, dose, frequency, days, age, sex, others = json.loads(key)
         for code, severity, title, detail in findings_for(drug_id, dose, frequency, days, age, sex, tuple(others)):
             rows.append((key, code, severity, title, detail))
+    import pandas as pd
+
     return pd.DataFrame(rows, columns=KEY_FINDING_COLUMNS, dtype="object")
 
 

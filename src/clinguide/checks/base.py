@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from threading import Lock
+from typing import Any
 
 from clinguide.clinical.case import CaseContext
 from clinguide.clinical.order import PreparedOrder
+from clinguide.clinical.sig import fmt
 from clinguide.contracts import Finding, SuggestedOrder
 from clinguide.kb.knowledge import KnowledgeBase
 from clinguide.kb.models import DosingRule, Drug, InteractionRule, Selector
+from clinguide.kb.placeholders import times_a_day
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 # Codes about the input itself; they may carry no pack source.
@@ -131,32 +134,94 @@ class CheckContext:
         self.findings.append(finding)
         return finding
 
+    def say(
+        self,
+        template_id: str,
+        code: str,
+        severity: str,
+        sources: list[str] | None = None,
+        /,
+        *,
+        detail: str | None = None,
+        suggestion: str | None = None,
+        suggested_order: SuggestedOrder | None = None,
+        **fields: object,
+    ) -> Finding:
+        """Add a finding worded by the pack's template ``template_id`` (findings.yaml) with ``fields``.
+
+        ``detail`` and ``suggestion`` given here (a rule's own text) take the place of the template's.
+        """
+        kb = self.kb
+        template = kb.finding_texts.get(template_id)
+        title = kb.wording(template_id, "title", **fields)
+        if detail is None:
+            detail = kb.wording(template_id, "detail", **fields)
+        if suggestion is None and template is not None and template.suggestion is not None:
+            suggestion = kb.wording(template_id, "suggestion", **fields)
+        return self.add(code, severity, title, detail, sources, suggestion=suggestion,
+                        suggested_order=suggested_order)
+
 
 def dose_words(dose_mg: float | None, doses_per_day: int | None) -> str:
-    from clinguide.clinical.sig import fmt
-
+    """'5 mg 3 times a day' (either part may be missing)."""
     parts = []
     if dose_mg is not None:
         parts.append(f"{fmt(dose_mg)} mg")
     if doses_per_day is not None:
-        parts.append({1: "once a day", 2: "twice a day"}.get(doses_per_day, f"{doses_per_day} times a day"))
+        parts.append(times_a_day(doses_per_day))
     return " ".join(parts)
 
 
-def start_order(ctx: CheckContext, drug: Drug, rule: DosingRule, days: int | None) -> SuggestedOrder | None:
-    """A suggested order at the start of a dosing rule: the lowest single dose, the fewest doses per day."""
+def suggest(kb: KnowledgeBase, drug: Drug, dose_mg: float | None, doses_per_day: int | None, days: int | None,
+            *, frequency: str | None = None, prn: bool = False, up_to: bool = True) -> SuggestedOrder:
+    """The one builder of a suggested order and its text (the phrases are the pack's ``order.*``).
+
+    ``frequency`` keeps an order's own words (a limit applied to the order as written);
+    without it the doses per day are worded the one way ('3 times a day').
+    """
+    words = frequency or (times_a_day(doses_per_day) if doses_per_day is not None else None)
+    text = " ".join(p for p in (drug.name, f"{fmt(dose_mg)} mg" if dose_mg is not None else "", words or "") if p)
+    if prn:
+        text += kb.phrase("order.prn")
+    if days:
+        text += kb.phrase("order.up-to-days" if up_to else "order.days", days=days)
+    return SuggestedOrder(drug=drug.id, dose_mg=dose_mg, frequency=words, doses_per_day=doses_per_day, days=days,
+                          text=text)
+
+
+def starting_dose(rule: DosingRule) -> tuple[float, int | None] | None:
+    """The start of a dosing rule: its lowest single dose and fewest doses per day (None without a dose)."""
     if rule.single_dose_mg is None:
         return None
-    dose = rule.single_dose_mg.min
     per_day = rule.doses_per_day.min if rule.doses_per_day else None
     if per_day is None and rule.interval_hours:
         per_day = max(1, int(24 // rule.interval_hours.max))
-    frequency = dose_words(None, per_day) or None
+    return rule.single_dose_mg.min, per_day
+
+
+def start_order(kb: KnowledgeBase, drug: Drug, rule: DosingRule, days: int | None) -> SuggestedOrder | None:
+    """A suggested order at the start of a dosing rule, for at most the drug's duration limit.
+
+    Used by the checks (older-adult, impairment and setting suggestions) and by assess (its
+    hypothetical orders), so both speak of the same order.
+    """
+    start = starting_dose(rule)
+    if start is None:
+        return None
     limit = drug.duration_limit.days if drug.duration_limit else None
     if days is not None and limit is not None:
         days = min(days, limit)
     elif days is None:
         days = limit
-    text = f"{drug.name} {dose_words(dose, per_day)}" + (f" for up to {days} days" if days else "")
-    return SuggestedOrder(drug=drug.id, dose_mg=dose, frequency=frequency, doses_per_day=per_day, days=days,
-                          text=text)
+    return suggest(kb, drug, start[0], start[1], days)
+
+
+def as_order(suggested: SuggestedOrder, prn: bool = False) -> dict[str, Any] | None:
+    """The Order dict ``check`` reads for a suggested order (None without a dose or doses per day)."""
+    if suggested.dose_mg is None or suggested.doses_per_day is None:
+        return None
+    order: dict[str, Any] = {"drug": suggested.drug, "dose": f"{fmt(suggested.dose_mg)} mg",
+                             "frequency": times_a_day(suggested.doses_per_day), "prn": prn}
+    if suggested.days:
+        order["days"] = suggested.days
+    return order

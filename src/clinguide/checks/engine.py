@@ -10,52 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pydantic import ValidationError
-
 from clinguide.contracts import Case, CheckResult, Order, SourceRef
-from clinguide.errors import InputError as BaseInputError
+from clinguide.errors import ContractError, coerce
 
-
-class InputError(BaseInputError):
-    """The order or case does not fit its contract. ``problems`` lists (field, message) pairs.
-
-    A subclass of ``clinguide.errors.InputError``, so every interface catches one type.
-    """
-
-    def __init__(self, what: str, problems: list[tuple[str, str]]):
-        self.what = what
-        self.problems = problems
-        first = problems[0][0] if problems else ""
-        super().__init__(
-            "; ".join(f"{what}.{f}: {m}" if f else f"{what}: {m}" for f, m in problems),
-            field=f"{what}.{first}" if first else what,
-        )
-
-
-def _validation_problems(exc: ValidationError) -> list[tuple[str, str]]:
-    out = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"])
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = "is not a field of this contract (check the spelling)"
-        elif err["type"] == "literal_error" and "expected" in err.get("ctx", {}):
-            msg = f"{msg}"
-        out.append((where, msg))
-    return out
-
-
-def _coerce(value: Any, model: type[Order] | type[Case], what: str) -> Any:
-    if isinstance(value, model):
-        return value
-    if isinstance(value, str) and model is Order:
-        value = {"sig": value}
-    if not isinstance(value, Mapping):
-        raise InputError(what, [("", f"expected a JSON object, not {type(value).__name__}")])
-    try:
-        return model.model_validate(dict(value))
-    except ValidationError as exc:
-        raise InputError(what, _validation_problems(exc)) from None
+InputError = ContractError  # the name the CLI and tests import from here
 
 
 def check(order: Order | Mapping[str, Any] | str, case: Case | Mapping[str, Any] | None = None,
@@ -71,8 +29,8 @@ def check(order: Order | Mapping[str, Any] | str, case: Case | Mapping[str, Any]
     from clinguide.clinical.case import prepare_case
     from clinguide.clinical.order import prepare_order
 
-    order_model: Order = _coerce(order, Order, "order")
-    case_model: Case = _coerce(case if case is not None else {}, Case, "case")
+    order_model: Order = coerce(order, Order, "order")
+    case_model: Case = coerce(case if case is not None else {}, Case, "case")
     if kb is None:
         from clinguide.kb import get_kb
 
@@ -99,5 +57,5 @@ def check(order: Order | Mapping[str, Any] | str, case: Case | Mapping[str, Any]
 def check_many(orders: Iterable[Order | Mapping[str, Any] | str], case: Case | Mapping[str, Any] | None = None,
                kb: Any = None) -> list[CheckResult]:
     """Check several orders for the same case (the case is validated once)."""
-    case_model = _coerce(case if case is not None else {}, Case, "case")
+    case_model = coerce(case if case is not None else {}, Case, "case")
     return [check(o, case_model, kb) for o in orders]

@@ -7,69 +7,67 @@ not record when a drug was stopped.
 
 from __future__ import annotations
 
-from clinguide.checks.base import CheckContext
+from clinguide.checks.base import CheckContext, RuleIndex
 
 
 def run(ctx: CheckContext) -> None:
     drug = ctx.drug
     if drug is None:
         return
-    index = ctx.index
-    order_id = drug.id
     others: dict[str, str] = {}  # drug id -> name as written; the ordered drug itself is not an "other"
     for entry in ctx.case.drugs:
-        if entry.id != order_id and entry.id not in others:
+        if entry.id != drug.id and entry.id not in others:
             others[entry.id] = entry.name
     age_missing_sources: list[str] = []
     fired: dict[str, set[str]] = {}  # drug id -> ids of pairwise rules that fired for it
-    for ri in index.rules:
+    for ri in ctx.index.rules:
         rule = ri.rule
-        if rule.min_count is not None:
-            if not index.matches(order_id, ri.order_drugs, ri.order_classes):
-                continue
-            hits = [d for d in others if index.matches(d, ri.other_drugs, ri.other_classes)]
-            count = len(hits) + (1 if index.matches(order_id, ri.other_drugs, ri.other_classes) else 0)
-            if count < rule.min_count:
-                continue
-        else:
-            hits = []
-            if index.matches(order_id, ri.order_drugs, ri.order_classes):
-                hits += [d for d in others if index.matches(d, ri.other_drugs, ri.other_classes)]
-            if rule.symmetric and index.matches(order_id, ri.other_drugs, ri.other_classes):
-                hits += [d for d in others if d not in hits and index.matches(d, ri.order_drugs, ri.order_classes)]
-            hits = [d for d in hits if not _superseded(index.rules, rule.id, fired.get(d, set()))]
-            if not hits:
-                continue
-        if rule.min_age is not None:
-            if ctx.age is None:
-                age_missing_sources += [s for s in rule.sources if s not in age_missing_sources]
-                continue
-            if ctx.age < rule.min_age:
-                continue
+        hits = _hits(ctx, ri, others, fired)
+        if hits is None:
+            continue
+        if rule.min_age is not None and ctx.age is None:
+            age_missing_sources += [s for s in rule.sources if s not in age_missing_sources]
+            continue
+        if rule.min_age is not None and ctx.age is not None and ctx.age < rule.min_age:
+            continue
         if rule.min_count is None:
             for d in hits:
                 fired.setdefault(d, set()).add(rule.id)
         names = ", ".join(_name(ctx, d, others[d]) for d in hits)
         count_note = ""
         if rule.min_count is not None:
-            count_note = f" ({len(hits) + 1} drugs counted with the order; the rule applies from {rule.min_count})"
-        ctx.add(
-            rule.code,
-            rule.severity,
-            rule.title,
-            f"{drug.name} with {names}{count_note}. {rule.text}",
-            rule.sources,
-            suggestion=rule.suggestion,
-        )
+            count_note = ctx.kb.phrase("interaction.count", counted=len(hits) + 1, min_count=rule.min_count)
+        ctx.say("interaction.found", rule.code, rule.severity, rule.sources, suggestion=rule.suggestion,
+                title=rule.title, drug=drug.name, others=names, count=count_note, rule_text=rule.text)
     if age_missing_sources:
-        ctx.add(
-            "missing-data",
-            "info",
-            "Age not given: an age-dependent interaction check could not run",
-            "An interaction rule that applies only from a given age matched this order, but the case has no age.",
-            age_missing_sources,
-            suggestion="Add the patient's age.",
-        )
+        ctx.say("interaction.age-missing", "missing-data", "info", age_missing_sources)
+
+
+def _hits(ctx: CheckContext, ri: RuleIndex, others: dict[str, str],
+          fired: dict[str, set[str]]) -> list[str] | None:
+    """The case's drugs that make a rule fire with the order (None if it does not fire)."""
+    assert ctx.drug is not None
+    index, order_id = ctx.index, ctx.drug.id
+    if ri.rule.min_count is not None:
+        return _counted_hits(ctx, ri, others)
+    hits = []
+    if index.matches(order_id, ri.order_drugs, ri.order_classes):
+        hits += [d for d in others if index.matches(d, ri.other_drugs, ri.other_classes)]
+    if ri.rule.symmetric and index.matches(order_id, ri.other_drugs, ri.other_classes):
+        hits += [d for d in others if d not in hits and index.matches(d, ri.order_drugs, ri.order_classes)]
+    hits = [d for d in hits if not _superseded(index.rules, ri.rule.id, fired.get(d, set()))]
+    return hits or None
+
+
+def _counted_hits(ctx: CheckContext, ri: RuleIndex, others: dict[str, str]) -> list[str] | None:
+    """A counting rule (``min_count``): the other drugs counted, if with the order they reach the count."""
+    assert ctx.drug is not None
+    index, order_id = ctx.index, ctx.drug.id
+    if not index.matches(order_id, ri.order_drugs, ri.order_classes):
+        return None
+    hits = [d for d in others if index.matches(d, ri.other_drugs, ri.other_classes)]
+    count = len(hits) + (1 if index.matches(order_id, ri.other_drugs, ri.other_classes) else 0)
+    return hits if ri.rule.min_count is not None and count >= ri.rule.min_count else None
 
 
 def _superseded(rules: list, rule_id: str, fired_for_drug: set[str]) -> bool:

@@ -8,40 +8,28 @@ from clinguide.checks.dose import exceedances
 from clinguide.clinical.case import PREGNANCY_CONDITION
 from clinguide.kb.models import ConditionRule
 
-POPULATION_CODES = ("pregnancy", "hepatic-impairment", "renal-impairment")
-# dosing populations that a case condition of the same id selects, and the finding code they give
-IMPAIRMENT_POPULATIONS = {
-    "hepatic-impairment": "hepatic-impairment",
-    "severe-hepatic-impairment": "hepatic-impairment",
-    "renal-impairment": "renal-impairment",
-    "severe-renal-impairment": "renal-impairment",
-}
-_TITLES = {
-    "pregnancy": "Pregnancy",
-    "hepatic-impairment": "Hepatic impairment",
-    "renal-impairment": "Renal impairment",
-}
-
 
 def condition_names(ctx: CheckContext, ids: list[str] | set[str]) -> str:
     return ", ".join(ctx.kb.conditions[c].name if c in ctx.kb.conditions else c for c in sorted(ids))
 
 
-def apply_condition_rule(ctx: CheckContext, rule: ConditionRule, title: str) -> bool:
-    """Emit a condition rule if the case has one of its conditions; False if it did not apply."""
+def apply_condition_rule(ctx: CheckContext, rule: ConditionRule) -> bool:
+    """Emit a condition rule if the case has one of its conditions; False if it did not apply.
+
+    The title is the pack's wording ``condition.<rule code>``; the detail is the rule's own text.
+    """
     matched = set(rule.conditions) & ctx.case.conditions
     if not matched:
         return False
     if rule.min_age is not None:
         if ctx.age is None:
-            ctx.add("missing-data", "info", "Age not given: an age-dependent condition check could not run",
-                    f"A rule for {condition_names(ctx, matched)} applies from age {rule.min_age}; the case has no age.",
-                    rule.sources)
+            ctx.say("condition.age-missing", "missing-data", "info", rule.sources,
+                    conditions=condition_names(ctx, matched), min_age=rule.min_age)
             return False
         if ctx.age < rule.min_age:
             return False
-    ctx.add(rule.code, rule.severity, f"{title}: {condition_names(ctx, matched)}", rule.text, rule.sources,
-            suggestion=rule.suggestion)
+    ctx.say(f"condition.{rule.code}", rule.code, rule.severity, rule.sources, detail=rule.text,
+            suggestion=rule.suggestion, conditions=condition_names(ctx, matched))
     return True
 
 
@@ -64,18 +52,38 @@ def _pediatric(ctx: CheckContext) -> None:
     rule = next((r for r in drug.pediatric if r.formulation == ctx.order.formulation), None)
     sources = [*(rule.sources if rule else []), *ctx.kb.policy.adult_min_age_sources]
     if rule is not None and rule.adult_dosing_from_age is not None and age >= rule.adult_dosing_from_age:
-        ctx.add("pediatric-dosing", "info", f"Age {age:g}: adult dosing applies from {rule.adult_dosing_from_age}",
-                f"The patient is under {adult_age}. {rule.text} The order was checked against the adult rule.",
-                sources)
+        ctx.say("population.pediatric-dosing", "pediatric-dosing", "info", sources, age=f"{age:g}",
+                from_age=rule.adult_dosing_from_age, adult_age=adult_age, rule_text=rule.text)
         return
-    detail = f"The patient is {age:g} years old; the checks use adult dosing rules (from {adult_age})."
-    if rule is not None:
-        detail += f" {rule.text}"
-    else:
-        detail += f" The knowledge pack holds no paediatric rule for {drug.name}."
-    ctx.add("pediatric-not-assessed", "warning", f"{drug.name} not assessed for a patient aged {age:g}",
-            detail + " The order cannot be assessed by clinguide; a paediatric prescriber or pharmacist should "
-            "check it.", sources, suggestion="Seek paediatric dosing advice; do not apply adult doses.")
+    rule_text = rule.text if rule is not None else ctx.kb.phrase("population.no-pediatric-rule", drug=drug.name)
+    ctx.say("population.pediatric-not-assessed", "pediatric-not-assessed", "warning", sources, age=f"{age:g}",
+            adult_age=adult_age, rule_text=rule_text, drug=drug.name)
+
+
+def _older_adult_rule(ctx: CheckContext, older: bool | None, days: int | None) -> None:
+    """The drug's older-adult rule (Beers): asked for when age is missing, applied from the policy's age."""
+    drug, policy = ctx.drug, ctx.kb.policy
+    assert drug is not None and drug.older_adults is not None
+    rule = drug.older_adults
+    sources = [*rule.sources, *policy.older_adult_sources]
+    if older is None:
+        ctx.say("population.age-missing-older-adult", "missing-data", "info", sources, drug=drug.name,
+                older_adult_age=policy.older_adult_min_age)
+        return
+    if not older:
+        return
+    geriatric = ctx.dosing("older-adult")
+    parts = [ctx.kb.phrase(tid, **{key: value}) for tid, key, value in (
+        ("population.evidence-quality", "quality", rule.quality),
+        ("population.evidence-strength", "strength", rule.strength)) if value]
+    strength = ctx.kb.phrase("population.evidence", parts="; ".join(parts)) if parts else ""
+    # a formulation's own older-adult note (e.g. Amrix: not to be used in the elderly)
+    note = geriatric.note if geriatric and geriatric.note and ctx.order.formulation != "oral" else ""
+    template = "population.older-adult-avoid" if rule.recommendation == "avoid" else "population.older-adult-caution"
+    ctx.say(template, "geriatric-avoid", rule.severity, sources, suggestion=rule.suggestion,
+            suggested_order=start_order(ctx.kb, drug, geriatric, days) if geriatric else None, drug=drug.name,
+            age=f"{ctx.age:g}", older_adult_age=policy.older_adult_min_age, rule_text=rule.text,
+            strength=strength, note=note)
 
 
 def run(ctx: CheckContext) -> None:
@@ -83,83 +91,74 @@ def run(ctx: CheckContext) -> None:
     if drug is None:
         return
     _pediatric(ctx)
-    policy = ctx.kb.policy
-    older = ctx.older_adult
     days = ctx.order.normalised.days
-    # ---- older adults ----------------------------------------------------------
     if drug.older_adults is not None:
-        rule = drug.older_adults
-        sources = [*rule.sources, *policy.older_adult_sources]
-        if older is None:
-            ctx.add("missing-data", "info", "Age not given: older-adult check could not run",
-                    f"{drug.name} has an older-adult rule from age {policy.older_adult_min_age}; the case has no age.",
-                    sources, suggestion="Add the patient's age.")
-        elif older:
-            geriatric = ctx.dosing("older-adult")
-            title = (f"{drug.name}: avoid in older adults" if rule.recommendation == "avoid"
-                     else f"{drug.name}: use with caution in older adults")
-            strength = "; ".join(x for x in (
-                f"quality of evidence {rule.quality}" if rule.quality else "",
-                f"strength {rule.strength}" if rule.strength else "") if x)
-            detail = f"Age {ctx.age:g} (older-adult rules apply from {policy.older_adult_min_age}). {rule.text}"
-            if strength:
-                detail += f" ({strength}.)"
-            if geriatric and geriatric.note and ctx.order.formulation != "oral":
-                detail += f" {geriatric.note}"  # e.g. Amrix: not to be used in the elderly
-            ctx.add("geriatric-avoid", rule.severity, title, detail, sources, suggestion=rule.suggestion,
-                    suggested_order=start_order(ctx, drug, geriatric, days) if geriatric else None)
-    if older and ctx.order.dose is not None and ctx.order.dose.kind == "mass":
-        geriatric = ctx.dosing("older-adult")
-        if geriatric is not None:
-            over = exceedances(ctx, geriatric)
-            if over:
-                detail = (f"For older adults the {drug.name} dosing rule is stricter: " + "; ".join(over) + ".")
-                if geriatric.start:
-                    detail += f" {geriatric.start}"
-                if geriatric.note:
-                    detail += f" {geriatric.note}"
-                ctx.add("geriatric-dose-high", "warning", "Dose high for an older adult", detail,
-                        [*geriatric.sources, *policy.older_adult_sources],
-                        suggestion=geriatric.start or "Start at the older-adult dose.",
-                        suggested_order=start_order(ctx, drug, geriatric, days))
-    # ---- pregnancy, hepatic, renal: condition rules ----------------------------
-    fired: set[str] = set()
-    for rule in drug.condition_rules:
-        if rule.code in POPULATION_CODES and apply_condition_rule(ctx, rule, _TITLES[rule.code]):
-            fired.add(rule.code)
-    case = ctx.case.case
-    pregnancy_fact = drug.pregnancy
-    has_pregnancy_rule = any(r.code == "pregnancy" for r in drug.condition_rules)
-    if case.pregnant and "pregnancy" not in fired and pregnancy_fact is not None:
-        ctx.add("pregnancy", "info", "Pregnancy", pregnancy_fact.text, pregnancy_fact.sources)
-    if case.pregnant is None and pregnancy_possible(ctx) and PREGNANCY_CONDITION not in ctx.case.conditions and (
-        has_pregnancy_rule or pregnancy_fact is not None
-    ):
-        sources = pregnancy_fact.sources if pregnancy_fact else next(
-            r.sources for r in drug.condition_rules if r.code == "pregnancy")
-        ctx.add("missing-data", "info", "Pregnancy status not given: pregnancy check could not run",
-                f"{drug.name} has pregnancy guidance; the case does not say whether the patient is pregnant.",
-                sources, suggestion="Record 'pregnant: true/false' (or sex).")
-    stage_rules = [r for r in drug.condition_rules if r.code == "pregnancy"
-                   and set(r.conditions) - {PREGNANCY_CONDITION} and not set(r.conditions) & ctx.case.conditions]
-    if PREGNANCY_CONDITION in ctx.case.conditions and ctx.case.gestational_weeks is None and stage_rules:
-        ctx.add("missing-data", "warning", "Gestational age not given: pregnancy-stage rules could not be checked",
-                f"{drug.name} has rules that depend on the week of pregnancy "
-                f"({condition_names(ctx, {c for r in stage_rules for c in r.conditions})}); the case says the "
-                "patient is pregnant but not how many weeks.",
-                [s for r in stage_rules for s in r.sources], suggestion="Add gestational_weeks.")
-    # ---- impairment dosing rules ------------------------------------------------
-    if ctx.order.dose is not None and ctx.order.dose.kind == "mass":
-        for population, code in IMPAIRMENT_POPULATIONS.items():
-            if population not in ctx.case.conditions:
-                continue
-            rule = ctx.dosing(population)
-            if rule is None:
-                continue
-            over = exceedances(ctx, rule)
-            if over:
-                detail = f"Dosing for {condition_names(ctx, {population})}: " + "; ".join(over) + "."
-                if rule.note:
-                    detail += f" {rule.note}"
-                ctx.add(code, "warning", f"Dose high for {condition_names(ctx, {population}).lower()}", detail,
-                        rule.sources, suggestion=rule.start, suggested_order=start_order(ctx, drug, rule, days))
+        _older_adult_rule(ctx, ctx.older_adult, days)
+    mass_dose = ctx.order.dose is not None and ctx.order.dose.kind == "mass"
+    if ctx.older_adult and mass_dose:
+        _older_adult_dose(ctx, days)
+    fired = {rule.code for rule in drug.condition_rules
+             if rule.code in ctx.kb.policy.finding_groups.population and apply_condition_rule(ctx, rule)}
+    _pregnancy(ctx, fired)
+    if mass_dose:
+        _impairment_dosing(ctx, days)
+
+
+def _older_adult_dose(ctx: CheckContext, days: int | None) -> None:
+    """A dose above the older-adult dosing rule."""
+    drug, geriatric = ctx.drug, ctx.dosing("older-adult")
+    assert drug is not None
+    over = exceedances(ctx, geriatric) if geriatric is not None else []
+    if geriatric is None or not over:
+        return
+    ctx.say("population.older-adult-dose-high", "geriatric-dose-high", "warning",
+            [*geriatric.sources, *ctx.kb.policy.older_adult_sources], suggestion=geriatric.start,
+            suggested_order=start_order(ctx.kb, drug, geriatric, days), drug=drug.name,
+            over="; ".join(over), start=geriatric.start or "", note=geriatric.note or "")
+
+
+def _pregnancy(ctx: CheckContext, fired: set[str]) -> None:
+    """The drug's pregnancy fact, and what to ask when pregnancy status or gestational age is missing."""
+    drug, case = ctx.drug, ctx.case.case
+    assert drug is not None
+    fact = drug.pregnancy
+    rules = [r for r in drug.condition_rules if r.code == "pregnancy"]
+    if case.pregnant and "pregnancy" not in fired and fact is not None:
+        ctx.say("population.pregnancy", "pregnancy", "info", fact.sources, text=fact.text)
+    unasked = case.pregnant is None and PREGNANCY_CONDITION not in ctx.case.conditions
+    if unasked and (rules or fact is not None) and pregnancy_possible(ctx):
+        sources = fact.sources if fact else rules[0].sources
+        ctx.say("population.pregnancy-status-missing", "missing-data", "info", sources, drug=drug.name)
+    if PREGNANCY_CONDITION in ctx.case.conditions and ctx.case.gestational_weeks is None:
+        _gestation_missing(ctx, rules)
+
+
+def _gestation_missing(ctx: CheckContext, rules: list[ConditionRule]) -> None:
+    """Pregnant, weeks unknown, and the drug has rules for a stage of pregnancy: ask for the weeks."""
+    assert ctx.drug is not None
+    stage_rules = [r for r in rules if _stage_rule_unplaced(r, ctx.case.conditions)]
+    if not stage_rules:
+        return
+    ctx.say("population.gestation-missing", "missing-data", "warning",
+            [s for r in stage_rules for s in r.sources], drug=ctx.drug.name,
+            conditions=condition_names(ctx, {c for r in stage_rules for c in r.conditions}))
+
+
+def _stage_rule_unplaced(rule: ConditionRule, conditions: set[str] | frozenset[str]) -> bool:
+    """A rule for a stage of pregnancy (a condition besides pregnancy itself) the case does not place."""
+    return bool(set(rule.conditions) - {PREGNANCY_CONDITION}) and not set(rule.conditions) & conditions
+
+
+def _impairment_dosing(ctx: CheckContext, days: int | None) -> None:
+    """A dose above a hepatic or renal impairment dosing rule the case's conditions select."""
+    drug = ctx.drug
+    assert drug is not None
+    for population, code in ctx.kb.policy.impairment_populations.items():
+        rule = ctx.dosing(population) if population in ctx.case.conditions else None
+        over = exceedances(ctx, rule) if rule is not None else []
+        if rule is None or not over:
+            continue
+        condition = condition_names(ctx, {population})
+        ctx.say("population.impairment-dose-high", code, "warning", rule.sources, suggestion=rule.start,
+                suggested_order=start_order(ctx.kb, drug, rule, days), condition=condition,
+                condition_lower=condition.lower(), over="; ".join(over), note=rule.note or "")

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from clinguide.checks import conditions, data, dose, duration, interactions, population, setting, taper
 from clinguide.checks.base import SEVERITY_RANK, CheckContext
 from clinguide.contracts import Finding
+from clinguide.kb.knowledge import KnowledgeBase
 
 FAMILIES: tuple[tuple[str, Callable[[CheckContext], None]], ...] = (
     ("data", data.run),
@@ -19,37 +20,22 @@ FAMILIES: tuple[tuple[str, Callable[[CheckContext], None]], ...] = (
     ("taper", taper.run),
 )
 
-# stable order of codes within one severity (input problems first, missing data last)
-CODE_ORDER = (
-    "unknown-drug", "unparseable-order", "implausible-dose", "allergy", "contraindicated-condition",
-    "contraindicated-drug", "opioid-benzodiazepine", "dose-above-max", "frequency-above-max",
-    "daily-dose-above-max", "geriatric-avoid", "geriatric-dose-high", "pregnancy", "hepatic-impairment",
-    "renal-impairment", "serotonergic-combination", "drug-interaction", "cns-depressant-combination", "alcohol",
-    "duplicate-therapy", "substance-use-history", "caution-condition", "duration-exceeds-limit",
-    "not-recommended-setting", "first-line-not-tried", "taper-needed", "pediatric-not-assessed",
-    "unknown-condition", "unknown-medication", "pediatric-dosing", "dose-unit-assumed", "condition-interpreted",
-    "missing-data",
-)  # fmt: skip
-_RANK = {code: i for i, code in enumerate(CODE_ORDER)}
-
-
 def run_all(ctx: CheckContext) -> list[Finding]:
     for _name, family in FAMILIES:
         family(ctx)
-    return sort_findings(ctx.findings)
+    return sort_findings(ctx.findings, ctx.kb)
 
 
-# One problem each, whatever rules raised it (a severe-renal rule and a renal rule, a condition rule
-# and a dose rule for the same impairment).
-ONE_PER_CODE = frozenset({"pregnancy", "hepatic-impairment", "renal-impairment"})
-
-
-def sort_findings(findings: list[Finding]) -> list[Finding]:
+def sort_findings(findings: list[Finding], kb: KnowledgeBase) -> list[Finding]:
     """One finding per problem: findings with the same code and title are merged (the most severe
-    kept, the other details appended, sources united), then sorted by severity and code."""
+    kept, the other details appended, sources united), then sorted by severity and the policy's
+    code order (``finding_order``); codes in ``finding_groups.one_per_problem`` are one problem each,
+    whatever rules raised them (a severe-renal rule and a renal rule, a condition and a dose rule)."""
+    one_per_problem = set(kb.policy.finding_groups.one_per_problem)
+    rank = {code: i for i, code in enumerate(kb.policy.finding_order)}
     merged: dict[tuple[str, str], Finding] = {}
     for f in findings:
-        if f.code in ONE_PER_CODE:
+        if f.code in one_per_problem:
             key = (f.code, "")
         elif f.code == "missing-data":  # "Age not given: …" from several families is one missing item
             key = (f.code, f.title.split(":")[0])
@@ -62,7 +48,7 @@ def sort_findings(findings: list[Finding]) -> list[Finding]:
         keep, other = (f, first) if SEVERITY_RANK[f.severity] > SEVERITY_RANK[first.severity] else (first, f)
         title = keep.title
         if f.code == "missing-data" and f.title != first.title:
-            title = f"{key[1]}: some checks could not run"
+            title = kb.phrase("merge.missing-data", what=key[1])
         detail = keep.detail if other.detail in keep.detail else f"{keep.detail} {other.detail}"
         merged[key] = keep.model_copy(update={
             "title": title,
@@ -71,4 +57,4 @@ def sort_findings(findings: list[Finding]) -> list[Finding]:
             "suggestion": keep.suggestion or other.suggestion,
             "suggested_order": keep.suggested_order or other.suggested_order,
         })
-    return sorted(merged.values(), key=lambda f: (-SEVERITY_RANK[f.severity], _RANK.get(f.code, len(_RANK))))
+    return sorted(merged.values(), key=lambda f: (-SEVERITY_RANK[f.severity], rank.get(f.code, len(rank))))

@@ -27,21 +27,21 @@ def run(ctx: CheckContext) -> None:
             population = "older-adult" if ctx.older_adult else "adult"
             alt_rule = ctx.kb.dosing(alt.id, population) or ctx.kb.dosing(alt.id, "adult")
             if alt_rule is not None:
-                suggested = start_order(ctx, alt, alt_rule, ctx.order.normalised.days)
-        where = rule.setting + (f" ({phase})" if phase else "")
-        ctx.add("not-recommended-setting", rule.severity, f"{drug.name} not recommended in this setting",
-                f"Setting: {where}. {rule.text}", rule.sources, suggestion=rule.suggestion, suggested_order=suggested)
+                suggested = start_order(ctx.kb, alt, alt_rule, ctx.order.normalised.days)
+        where = ctx.kb.phrase("setting.with-phase", setting=rule.setting, phase=phase) if phase else rule.setting
+        ctx.say("setting.not-recommended", "not-recommended-setting", rule.severity, rule.sources,
+                suggestion=rule.suggestion, suggested_order=suggested, drug=drug.name, setting=where,
+                rule_text=rule.text)
     for fl in drug.first_line:
         if fl.setting != case.setting:
             continue
         if ctx.case.tried & set(fl.tried_any_of):
             continue
         accepted = ", ".join(ctx.kb.therapies[t].name if t in ctx.kb.therapies else t for t in fl.tried_any_of)
-        detail = f"No first-line therapy is recorded as tried (any of: {accepted}). {fl.text}"
-        if ctx.case.unknown_tried:
-            detail += f" Not recognised as therapies, so not counted: {', '.join(ctx.case.unknown_tried)}."
-        ctx.add("first-line-not-tried", fl.severity, "First-line care not tried yet", detail, fl.sources,
-                suggestion=fl.suggestion)
+        unknown = (ctx.kb.phrase("setting.tried-not-recognised", tried=", ".join(ctx.case.unknown_tried))
+                   if ctx.case.unknown_tried else "")
+        ctx.say("setting.first-line-not-tried", "first-line-not-tried", fl.severity, fl.sources,
+                suggestion=fl.suggestion, accepted=accepted, rule_text=fl.text, unknown=unknown)
     _ask_for_phase(ctx, unplaced)
 
 
@@ -53,8 +53,5 @@ def _ask_for_phase(ctx: CheckContext, rules: list[SettingRule]) -> None:
     for rule in rules:
         if SEVERITY_RANK[rule.severity] <= max(worst, SEVERITY_RANK["info"]):
             continue
-        ctx.add("missing-data", "warning", "Phase unknown: a setting rule could not be checked",
-                f"A {rule.severity} rule for {drug.name} applies in the {', '.join(rule.phases)} phase of "
-                f"{rule.setting}; the case does not give enough (symptom_days, or surgery_phase and "
-                "hours_since_surgery) to place it, so the verdict may be too mild.",
-                rule.sources, suggestion="Add symptom_days (back spasm) or the surgery phase.")
+        ctx.say("setting.phase-unknown", "missing-data", "warning", rule.sources, severity=rule.severity,
+                drug=drug.name, phases=", ".join(rule.phases), setting=rule.setting)

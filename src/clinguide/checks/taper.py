@@ -13,14 +13,14 @@ import math
 from functools import lru_cache
 
 from clinguide.checks.base import CheckContext
-from clinguide.checks.dose import daily_limit
+from clinguide.checks.dose import daily_cap
 from clinguide.clinical.sig import fmt
 from clinguide.contracts import TaperPlan, TaperStep
 from clinguide.kb.models import Taper, TaperBand
 
 GRID = 0.5  # mg: every tablet or half tablet of the pack's strengths is a multiple of this
-# Orders that must not be prescribed get no plan for stopping them (a plan would read as approval).
-NO_PLAN_CODES = frozenset({"unknown-drug", "unparseable-order", "implausible-dose"})
+# Orders that must not be prescribed get no plan for stopping them (a plan would read as approval):
+# policy.finding_groups.no_taper_plan.
 
 
 def round_half(value: float) -> float:
@@ -202,49 +202,49 @@ def plan_for(taper: Taper, days: int, daily_mg: float, adult_max: float | None) 
 
 def adult_max_daily(ctx: CheckContext) -> float | None:
     rule = ctx.dosing("adult")
-    return daily_limit(rule)[0] if rule else None
+    return daily_cap(rule) if rule else None
 
 
 def run(ctx: CheckContext) -> None:
     drug = ctx.drug
-    if drug is None or drug.taper is None or ctx.order.dose is None:
+    if drug is None or drug.taper is None or not _needs_plan(ctx, drug.taper):
         return
     taper = drug.taper
     o = ctx.order.normalised
-    if o.days is None:
-        return  # duration.py reports the missing course length
-    if o.days <= taper.needed_after_days:
-        return
-    if any(f.severity == "critical" or f.code in NO_PLAN_CODES for f in ctx.findings):
-        return  # do not plan how to stop an order that must not be given
+    assert o.days is not None
     if o.daily_mg is None:
-        ctx.add("missing-data", "info", "Plan for stopping not computed",
-                f"How to stop {drug.name} after {o.days} days depends on the daily dose, which is unknown "
-                "(no frequency or no dose in mg).", taper.sources)
+        ctx.say("taper.daily-dose-unknown", "missing-data", "info", taper.sources, drug=drug.name, days=o.days)
         return
     plan, band = plan_for(taper, o.days, o.daily_mg, adult_max_daily(ctx))
     sources = list(taper.sources) + (list(band.sources) if band else []) + list(taper.tablet_sources)
-    regular = " if taken regularly" if o.prn else ""
-    exposure = f"{o.days} days at {fmt(o.daily_mg)} mg/day{regular}"
-    made = ""
-    if taper.tablet_mg and plan.steps:
-        strengths = ", ".join(f"{fmt(t)}" for t in taper.tablet_mg)
-        made = f" Daily doses are ones the marketed {strengths} mg tablets make"
-        made += f"{' (halves included)' if taper.halves else ''}."
-        if taper.halves_note and any("half" in (st.tablets or "") for st in plan.steps):
-            made += f" {taper.halves_note}"
+    exposure = ctx.kb.phrase("taper.exposure-prn" if o.prn else "taper.exposure", days=o.days,
+                             daily=fmt(o.daily_mg))
     band_text = band.text if band else taper.text
     if plan.kind == "stop-or-step-down":
-        title = "Stopping after a short course: no long taper"
-        option = f"If a step-down is wanted: {plan.text}." if plan.steps else "Stop at the end of the course."
-        detail = f"{exposure}. {band_text} {option}{made}"
-        report = "ask the patient to report withdrawal or rebound symptoms"
-        suggestion = (f"Stop at the end of the course, or step down briefly ({plan.text}); {report}."
-                      if plan.steps else f"Stop at the end of the course; {report}.")
+        template = "taper.short-course" if plan.steps else "taper.short-course-no-steps"
     else:
-        title = "Taper needed when stopping"
-        detail = (f"{exposure}: do not stop abruptly. {band_text} Planned from the end of the course: "
-                  f"{plan.text}.{made} Slow down or pause if withdrawal symptoms appear.")
-        suggestion = f"Plan the taper: {plan.text}."
-    finding = ctx.add("taper-needed", "info", title, detail, sources, suggestion=suggestion)
+        template = "taper.needed"
+    finding = ctx.say(template, "taper-needed", "info", sources, exposure=exposure, band_text=band_text,
+                      plan=plan.text, made=_tablets_made(ctx, taper, plan))
     ctx.findings[-1] = finding.model_copy(update={"taper_plan": plan})
+
+
+def _needs_plan(ctx: CheckContext, taper: Taper) -> bool:
+    """A course long enough to need a plan for stopping, of an order that may be given at all."""
+    o = ctx.order.normalised
+    if ctx.order.dose is None or o.days is None or o.days <= taper.needed_after_days:
+        return False  # duration.py reports a missing course length
+    no_plan = ctx.kb.policy.finding_groups.no_taper_plan
+    # do not plan how to stop an order that must not be given
+    return not any(f.severity == "critical" or f.code in no_plan for f in ctx.findings)
+
+
+def _tablets_made(ctx: CheckContext, taper: Taper, plan: TaperPlan) -> str:
+    """Which marketed tablets make the planned daily doses (empty without tablet sizes or steps)."""
+    if not (taper.tablet_mg and plan.steps):
+        return ""
+    strengths = ", ".join(f"{fmt(t)}" for t in taper.tablet_mg)
+    made = ctx.kb.phrase("taper.tablets-made-halves" if taper.halves else "taper.tablets-made", strengths=strengths)
+    if taper.halves_note and any("half" in (st.tablets or "") for st in plan.steps):
+        made += f" {taper.halves_note}"
+    return made

@@ -3,18 +3,17 @@
 The parser knows prescription grammar only (abbreviations, units, numbers); it knows no
 drug and no clinical limit. Its single documented exception is :class:`SigParseError`.
 
-Units go through ``pint``: milligrams are used as written; grams and micrograms are
-converted by a lazily built pint registry (so a plain "mg" sig never pays pint's import
-time). A unit that is not a mass (mL, tablets, units, drops) is kept as ``unit_kind =
-"non-mass"`` and never converted: the dose check reports it.
+Units go through ``clinguide.clinical.units``: milligrams are used as written; grams and
+micrograms are converted by its fixed factors. A unit that is not a mass (mL, tablets, units,
+drops) is kept as ``unit_kind = "non-mass"`` and never converted: the dose check reports it.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any
+
+from clinguide.clinical.units import MASS_WORDS, sig_days, to_mg
 
 MAX_DAYS = 3650
 
@@ -37,14 +36,7 @@ _FRACTIONS = {"½": 0.5, "half": 0.5, "one-half": 0.5, "one half": 0.5, "¼": 0.
 _UNIT_NUM = r"(?:\d+/\d+|½|¼|¾|one[- ]half|half|\d+(?:\.\d+)?|\.\d+|one|two|three|four)"
 _NUM = r"(?:\d+(?:\.\d+)?|\.\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fourteen|twenty|thirty)"
 
-# unit token -> (pint unit name or None for non-mass, kind)
-_MASS_UNITS = {
-    "mg": "milligram", "mgs": "milligram", "milligram": "milligram", "milligrams": "milligram",
-    "g": "gram", "gm": "gram", "gms": "gram", "gram": "gram", "grams": "gram", "gr": "gram",
-    "mcg": "microgram", "mcgs": "microgram", "µg": "microgram", "μg": "microgram", "ug": "microgram",
-    "microgram": "microgram", "micrograms": "microgram",
-    "kg": "kilogram", "ng": "nanogram",
-}  # fmt: skip
+_MASS_UNITS = MASS_WORDS  # unit token -> canonical mass unit (clinical/units.py)
 _OTHER_UNITS = (
     "ml|mls|millilitres?|milliliters?|cc|l|litres?|liters?|tabs?|tablets?|caps?|capsules?|pills?|"
     "units?|iu|u|drops?|gtts?|puffs?|sprays?|patch(?:es)?|suppositor(?:y|ies)|teaspoons?|tsp|tablespoons?|tbsp|"
@@ -83,8 +75,6 @@ _DURATION = re.compile(
 )
 _DURATION_BARE = re.compile(rf"(?<![\w.])(?P<n>{_NUM})\s*(?P<unit>days?|weeks?|wks?|months?)\b", re.IGNORECASE)
 _DURATION_ONE = re.compile(r"\bfor (?:a|one) (?P<unit>day|week|month)\b", re.IGNORECASE)
-_UNIT_DAYS = {"d": 1, "day": 1, "days": 1, "dy": 1, "dys": 1, "w": 7, "wk": 7, "wks": 7, "week": 7, "weeks": 7,
-              "mo": 30, "mos": 30, "month": 30, "months": 30}
 
 
 @dataclass(frozen=True)
@@ -196,23 +186,6 @@ def parse_frequency(text: str) -> Frequency | None:
     return None
 
 
-@lru_cache(maxsize=1)
-def _registry() -> Any:
-    import pint
-
-    return pint.UnitRegistry()
-
-
-@lru_cache(maxsize=256)
-def to_mg(value: float, unit: str) -> float:
-    """Convert a mass to mg with pint."""
-    pint_name = _MASS_UNITS[unit.lower()]
-    if pint_name == "milligram":
-        return value
-    ureg = _registry()
-    return float(ureg.Quantity(value, pint_name).to("milligram").magnitude)
-
-
 @dataclass
 class Dose:
     low: float
@@ -270,7 +243,7 @@ def parse_days(text: str) -> int | None:
         if not m:
             return None
         n, unit = 1.0, m.group("unit").lower()
-    days = n * _UNIT_DAYS.get(unit, _UNIT_DAYS.get(unit.rstrip("s"), 1))
+    days = sig_days(n, unit)
     if days < 1 or days > MAX_DAYS:
         raise SigParseError("days", f"a course of {m.group(0).strip()!r} is outside 1–{MAX_DAYS} days")
     return round(days)

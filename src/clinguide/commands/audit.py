@@ -29,6 +29,8 @@ def audit_command(
     generate: Annotated[int | None, typer.Option("--generate", help="Write a synthetic population of N patients "
                                                                     "to --out instead of auditing")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of --generate")] = 42,
+    measure_only: Annotated[bool, typer.Option("--measure-only", help="Only the COB measure and the input counts; "
+                                                                      "skip the per-dispense checks")] = False,
 ) -> None:
     """Population audit: PQA COB (concurrent opioid + benzodiazepine) and the pack's rules per dispense."""
     check_format(fmt, FORMATS_TEXT_JSON)
@@ -45,7 +47,8 @@ def audit_command(
 
     try:
         with _progress(enabled=sys.stderr.isatty()) as progress:
-            summary = run_audit(input_dir, year=year, engine_name=engine, progress=progress, out=out)
+            summary = run_audit(input_dir, year=year, engine_name=engine, progress=progress, out=out,
+                                measure_only=measure_only)
     except InputError as exc:
         fail(str(exc))
     except EngineUnavailable as exc:

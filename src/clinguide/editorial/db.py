@@ -57,6 +57,14 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
+def _missing_driver(backend: str, exc: ImportError) -> str:
+    if backend == "postgresql":
+        return ("CLINGUIDE_DATABASE_URL names a PostgreSQL database, but its driver psycopg is not installed "
+                f"({exc.name or exc}); install it with `pip install 'clinguide[postgres]'` and use a "
+                "postgresql+psycopg://user@host:5432/db URL")
+    return f"CLINGUIDE_DATABASE_URL needs a database driver that is not installed ({exc.name or exc})"
+
+
 def get_engine(url: str) -> Engine:
     """One engine per URL per process."""
     with _lock:
@@ -70,7 +78,10 @@ def get_engine(url: str) -> Engine:
                 engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
                 _configure_sqlite(engine)
             else:
-                engine = create_engine(url, pool_pre_ping=True)
+                try:
+                    engine = create_engine(url, pool_pre_ping=True)
+                except ImportError as exc:  # the driver is an extra: SQLite users do not install it
+                    raise StoreUnavailable(_missing_driver(parsed.get_backend_name(), exc)) from None
             _engines[url] = engine
         return engine
 

@@ -3,14 +3,18 @@
 ``install_if_configured()`` is what the CLI entry and the service start-up call: it costs a
 file-existence check when no store exists (no SQLAlchemy import) and otherwise installs a
 provider for ``clinguide.kb.get_kb()``. The provider asks the store for its content
-fingerprint (one small SELECT) on each call and rebuilds the knowledge base only when an
-approval or a retirement changed it, so an approval shows up without a restart.
+fingerprint (one small SELECT) and rebuilds the knowledge base only when an approval or a
+retirement changed it, so an approval shows up without a restart. It asks at once after any
+write through a store in this process, and otherwise at most every ``RECHECK_SECONDS`` (a
+change made by another process, e.g. another worker, shows within that time): a request
+does not pay a database round trip.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +23,7 @@ if TYPE_CHECKING:
     from clinguide.kb.knowledge import KnowledgeBase
 
 PACK_DIR_ENV = "CLINGUIDE_PACK_DIR"
+RECHECK_SECONDS = 1.0
 
 
 def pack_dir() -> Path:
@@ -52,6 +57,8 @@ class OverlayProvider:
         self._store: EditorialStore | None = None
         self._fingerprint: tuple[int, int] | None = None
         self._kb: KnowledgeBase | None = None
+        self._checked_at = float("-inf")
+        self._writes_seen = -1
 
     @property
     def store(self) -> EditorialStore:
@@ -62,15 +69,27 @@ class OverlayProvider:
         return self._store
 
     def __call__(self) -> KnowledgeBase:
+        from clinguide.editorial import workflow
+
+        kb = self._kb
+        if (kb is not None and workflow.write_count() == self._writes_seen
+                and time.monotonic() - self._checked_at < RECHECK_SECONDS):
+            return kb
+        with self._lock:
+            writes = workflow.write_count()  # read before the store: a write after this is seen next time
+            if self._kb is None or self.store.content_fingerprint() != self._fingerprint:
+                self._reload()
+            self._writes_seen, self._checked_at = writes, time.monotonic()
+            assert self._kb is not None
+            return self._kb
+
+    def _reload(self) -> None:
         from clinguide.kb.loader import load
 
-        with self._lock:
-            fingerprint, overlay = self.store.snapshot()
-            if self._kb is None or fingerprint != self._fingerprint:
-                # strict: the overlaid pack must pass the same checks as the shipped one
-                self._kb = load(self.pack_dir, overlay=overlay, strict=True)
-                self._fingerprint = fingerprint
-            return self._kb
+        fingerprint, overlay = self.store.snapshot()
+        # strict: the overlaid pack must pass the same checks as the shipped one
+        self._kb = load(self.pack_dir, overlay=overlay, strict=True)
+        self._fingerprint = fingerprint
 
 
 _installed: OverlayProvider | None = None
@@ -109,9 +128,9 @@ def install_if_configured(pack: Path | None = None, only_with_content: bool = Fa
     any other URL (PostgreSQL) set in CLINGUIDE_DATABASE_URL counts as configured. With
     ``only_with_content`` (one-shot CLI commands) a SQLite store without editorial versions is skipped.
     """
-    from clinguide.settings import get_settings
+    from clinguide.settings import database_url
 
-    url = get_settings().database_url
+    url = database_url()
     path = sqlite_file(url)
     if url.startswith("sqlite") and (path is None or not path.is_file()):
         return False

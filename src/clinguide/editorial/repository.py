@@ -25,6 +25,17 @@ from clinguide.editorial.states import OPEN_STATES, QUEUE_STATES, STATES, Actor
 
 MAX_ID = 2**31 - 1  # proposal numbers are database integers
 
+_writes = 0  # committed write transactions in this process: the serving overlay re-reads the store after one
+
+
+def _note_write() -> None:
+    global _writes
+    _writes += 1
+
+
+def write_count() -> int:
+    return _writes
+
 Overlay = dict[tuple[str, str], dict[str, Any]]
 
 
@@ -114,6 +125,7 @@ class Repository:
     def _write(self) -> Iterator[Session]:
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
             yield session
+        _note_write()
 
     @contextmanager
     def _read(self) -> Iterator[Session]:

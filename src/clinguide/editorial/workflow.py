@@ -24,7 +24,7 @@ from clinguide.editorial.errors import (
     Unauthorized,
 )
 from clinguide.editorial.proposals import ProposalWorkflow
-from clinguide.editorial.repository import AuditRecord, ProposalRecord, RetireRecord
+from clinguide.editorial.repository import AuditRecord, ProposalRecord, RetireRecord, write_count
 from clinguide.editorial.states import ACTIONS, ROLES, STATES, TRANSITIONS, Actor, next_state
 from clinguide.editorial.users import UserAccounts, UserRecord, hash_token
 
@@ -55,4 +55,5 @@ __all__ = [
     "hash_token",
     "next_state",
     "parse_item",
+    "write_count",
 ]

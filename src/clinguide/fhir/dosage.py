@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from clinguide.clinical.units import UCUM_DAYS, UCUM_HOURS
 from clinguide.fhir.values import as_number, concept_texts, fmt_number, parse_date
 
 _STRENGTH = re.compile(r"(\d+(?:\.\d+)?)\s*(MG|MCG|G)\b(?!\s*/)", re.IGNORECASE)
@@ -22,9 +23,8 @@ _TEXT_COUNT = re.compile(r"^\s*(?:take\s+)?(\d+(?:\.\d+)?)\s*(tab|tabs|tablet|ta
 _MASS_UNITS = {"mg": "mg", "milligram": "mg", "milligrams": "mg", "g": "g", "gram": "g", "mcg": "mcg", "ug": "mcg",
                "µg": "mcg", "microgram": "mcg"}
 _UNIT_DOSE = re.compile(r"^\{?(tab|tablet|tablets|cap|capsule|capsules)\}?$", re.IGNORECASE)
-_PERIOD_HOURS = {"s": 1 / 3600, "min": 1 / 60, "h": 1.0, "d": 24.0, "wk": 168.0, "mo": 730.0, "a": 8766.0}
-_DURATION_DAYS = {"d": 1.0, "day": 1.0, "days": 1.0, "wk": 7.0, "week": 7.0, "weeks": 7.0, "mo": 30.0,
-                  "month": 30.0, "months": 30.0, "h": 1 / 24, "hour": 1 / 24, "hours": 1 / 24, "a": 365.0}
+_PERIOD_HOURS = UCUM_HOURS
+_DURATION_DAYS = UCUM_DAYS
 _TIMING_CODES = {"QD": "once daily", "BID": "BID", "TID": "TID", "QID": "QID", "AM": "once daily",
                  "PM": "once daily", "QOD": "every 48 hours", "Q4H": "q4h", "Q6H": "q6h", "Q8H": "q8h",
                  "HS": "at bedtime"}

@@ -14,7 +14,6 @@ Clinical facts stay in the pack: nothing here knows which drug is risky.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -238,21 +237,23 @@ def _allergy_name(resource: dict[str, Any], kb: KnowledgeLike) -> str | None:
     return texts[0][:200] if texts else None
 
 
-_FUSION = re.compile(r"fusion|arthrodesis", re.IGNORECASE)
-_SPINE = re.compile(r"spin|lumbar|cervical|thoracic|vertebra|lumbosacral|arthrodesis", re.IGNORECASE)
+def _surgery(procedures: list[dict[str, Any]], now: dt.datetime,
+             known: list[Any]) -> tuple[dt.datetime | None, str | None]:
+    """The latest known procedure's end time (None if unknown), and the setting it puts the case in.
 
-
-def _surgery(procedures: list[dict[str, Any]], now: dt.datetime) -> tuple[dt.datetime | None, bool]:
-    """The latest spinal fusion's end time (None if unknown), and whether there was one."""
+    ``known`` are the pack's procedure term lists (``policy.procedures``); the first one a
+    procedure's coded text matches gives the setting.
+    """
     latest: dt.datetime | None = None
-    found = False
+    found: str | None = None
     for proc in procedures:
         if proc.get("status") in {"not-done", "entered-in-error"}:
             continue
         text = " ".join(concept_texts(proc.get("code")))
-        if not (_FUSION.search(text) and _SPINE.search(text)):
+        match = next((p for p in known if p.matches(text)), None)
+        if match is None:
             continue
-        found = True
+        found = found or match.setting
         when = parse_date(proc.get("performedDateTime") or (proc.get("performedPeriod") or {}).get("end")
                            or (proc.get("performedPeriod") or {}).get("start"))
         if when and when <= now and (latest is None or when > latest):
@@ -312,9 +313,9 @@ def build_patient(
     if unrecognised:
         notes.append(f"{unrecognised} recorded condition(s) are outside the knowledge pack and were not considered.")
     allergies = [a for r in resources.get("AllergyIntolerance", []) if _is_current(r) and (a := _allergy_name(r, kb))]
-    when, fusion = _surgery(resources.get("Procedure", []), now)
-    if fusion:
-        fields["setting"] = "post-spinal-fusion"
+    when, setting = _surgery(resources.get("Procedure", []), now, kb.policy.procedures)
+    if setting:
+        fields["setting"] = setting
         fields["surgery_phase"] = "post-op"
         if when is not None:
             fields["hours_since_surgery"] = round((now - when).total_seconds() / 3600, 1)

@@ -19,6 +19,7 @@ class KnowledgeLike(Protocol):
     """What the mapping needs from clinguide.kb.knowledge.KnowledgeBase (tests pass a small fake)."""
 
     drugs: dict[str, Any]
+    policy: Any  # procedures: the pack's procedure term lists
 
     def drugs_by_rxnorm(self, code: str) -> tuple[str, ...]: ...
     def resolve_drug(self, text: str, fuzzy: bool = True) -> Any: ...

@@ -7,7 +7,11 @@ everything here uses ``fhir.resources.R4B``. A resource that does not validate r
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import json
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from functools import cache
 from typing import Any
@@ -49,6 +53,66 @@ def _model(resource_type: str) -> Any:
     return getattr(module, resource_type)
 
 
+class _ValidSeen:
+    """Digests of resources that validated: the same resource sent again (every call of a CDS client
+    repeats the patient, the medication list and the drafts) is not validated in depth again. Only
+    successes are kept, keyed by the resource's canonical JSON, so any change is validated afresh."""
+
+    def __init__(self, size: int = 8192) -> None:
+        self.size = size
+        self._seen: OrderedDict[bytes, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(data: dict[str, Any]) -> bytes | None:
+        try:
+            text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError):  # not plain JSON data: always validate
+            return None
+        return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=20).digest()
+
+    def __contains__(self, key: bytes | None) -> bool:
+        return key is not None and key in self._seen
+
+    def add(self, key: bytes | None) -> None:
+        if key is None:
+            return
+        with self._lock:
+            self._seen[key] = None
+            while len(self._seen) > self.size:
+                self._seen.popitem(last=False)
+
+
+_VALID = _ValidSeen()
+
+
+def warm_models() -> int:
+    """Import every FHIR model clinguide validates and every element type they can hold (a worker does
+    this at start-up: fhir.resources imports an element's module the first time one is validated,
+    which made the first request on a worker ~100 ms slower). Returns how many models are loaded."""
+    import typing
+
+    from fhir_core.types import FhirBase
+
+    def element_types(annotation: Any) -> Iterator[Any]:
+        if isinstance(annotation, type) and issubclass(annotation, FhirBase):
+            yield annotation
+        for arg in typing.get_args(annotation):
+            yield from element_types(arg)
+
+    seen: set[Any] = set()
+    todo = [_model(resource_type) for resource_type in _MODULES]
+    while todo:
+        model = todo.pop()
+        if model in seen:
+            continue
+        seen.add(model)
+        for info in model.model_fields.values():
+            for element in element_types(info.annotation):
+                todo.append(element.get_model_klass())
+    return len(seen)
+
+
 def label(data: dict[str, Any]) -> str:
     """`Type/id` for messages (the id alone carries no patient data)."""
     rtype = data.get("resourceType", "resource")
@@ -65,13 +129,16 @@ def validate(data: Any, where: str = "resource") -> dict[str, Any]:
         raise FhirInputError(where, "resourceType", "is missing; every FHIR resource names its resourceType")
     name = label(data)
     if rtype in _MODULES and rtype != "Bundle":  # bundle entries are validated one by one below
-        try:
-            _model(rtype).model_validate(data)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            field = ".".join(str(p) for p in err["loc"]) or None
-            more = f" (and {len(exc.errors()) - 1} more problem(s))" if len(exc.errors()) > 1 else ""
-            raise FhirInputError(name, field, f"{err['msg']}{more}; FHIR R4 {rtype} expected") from None
+        key = _VALID.key(data)
+        if key not in _VALID:
+            try:
+                _model(rtype).model_validate(data)
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                field = ".".join(str(p) for p in err["loc"]) or None
+                more = f" (and {len(exc.errors()) - 1} more problem(s))" if len(exc.errors()) > 1 else ""
+                raise FhirInputError(name, field, f"{err['msg']}{more}; FHIR R4 {rtype} expected") from None
+            _VALID.add(key)
     if rtype == "Patient" and "gender" in data and data["gender"] not in _GENDERS:
         raise FhirInputError(name, "gender", f"'{data['gender']}' is not a FHIR gender; use one of {sorted(_GENDERS)}")
     if rtype == "MedicationRequest" and data.get("status") not in _MR_STATUSES:

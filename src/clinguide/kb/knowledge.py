@@ -13,6 +13,7 @@ from clinguide.kb.models import (
     DosingRule,
     Drug,
     DrugClass,
+    FindingText,
     InteractionRule,
     PackInfo,
     PhaseDefinition,
@@ -47,6 +48,20 @@ class KnowledgeBase:
     policy: Policy
     code_lists: list[CodeList] = field(default_factory=list)
     red_flags: list[RedFlag] = field(default_factory=list)
+    finding_texts: dict[str, FindingText] = field(default_factory=dict)
+
+    def wording(self, template_id: str, part: str, **fields: object) -> str:
+        """A part of the pack's finding wording ``template_id`` with its named fields filled in."""
+        from clinguide.kb.wording import WordingError, fill
+
+        template = self.finding_texts.get(template_id)
+        if template is None:
+            raise WordingError(f"the knowledge pack has no finding wording '{template_id}'")
+        return fill(template, part, fields)
+
+    def phrase(self, template_id: str, **fields: object) -> str:
+        """A phrase of the pack's wording (an entry with ``text``)."""
+        return self.wording(template_id, "text", **fields)
 
     # ----- names -----------------------------------------------------------
     @cached_property

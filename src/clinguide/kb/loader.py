@@ -15,16 +15,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from clinguide.kb import models as m
 from clinguide.kb.knowledge import KnowledgeBase
 
-try:  # libyaml is several times faster; the CLI's start-up depends on it
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover - pure-Python fallback
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+def _yaml_load(text: str) -> Any:
+    """YAML with libyaml when present (several times faster); imported only when the pack is read,
+    not when a command finds the validated pack in its cache."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(text, Loader=loader)
 
 PACK_DIR = Path(__file__).resolve().parent.parent / "knowledge"
 
@@ -39,6 +42,7 @@ KINDS: dict[str, tuple[str, str | None, type[BaseModel]]] = {
     "interaction": ("interactions.yaml", "interactions", m.InteractionRule),
     "statement": ("statements/*.yaml", "statements", m.Statement),
     "red-flag": ("red_flags.yaml", "red_flags", m.RedFlag),
+    "finding-text": ("findings.yaml", "findings", m.FindingText),
     "phase": ("phases.yaml", "phases", m.PhaseDefinition),
     "plan": ("plans/*.yaml", "plans", m.Plan),
     "codelist": ("codes/*.yaml", None, m.CodeList),
@@ -95,8 +99,10 @@ def read_raw(pack_dir: Path = PACK_DIR) -> tuple[list[RawItem], list[Problem]]:
             problems.append(Problem(pattern, "-", "-", "required file is missing"))
         for path in files:
             rel = str(path.relative_to(pack_dir))
+            import yaml
+
             try:
-                doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+                doc = _yaml_load(path.read_text(encoding="utf-8"))
             except yaml.YAMLError as exc:
                 problems.append(Problem(rel, "-", "-", f"not valid YAML: {exc}"))
                 continue
@@ -182,6 +188,7 @@ def build(result: LoadResult) -> KnowledgeBase:
         policy=by_kind["policy"][0],
         code_lists=list(by_kind["codelist"]),
         red_flags=list(by_kind["red-flag"]),
+        finding_texts={t.id: t for t in by_kind["finding-text"]},
     )
 
 

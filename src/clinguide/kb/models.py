@@ -650,6 +650,44 @@ class ConditionLanguage(Strict):
     sources: list[SourceId] = Field(min_length=1)
 
 
+class FindingText(Strict):
+    """Wording of one finding (title, detail, suggestion) or one phrase (text), with named fields."""
+
+    id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]*$")]
+    title: str | None = None
+    detail: str | None = None
+    suggestion: str | None = None
+    text: str | None = None
+
+
+class FindingGroups(Strict):
+    """Which finding codes mean what to assess, the safer-order search and the CDS cards."""
+
+    order_only: list[FindingCode] = Field(default_factory=list)
+    not_about_patient: list[FindingCode] = Field(default_factory=list)
+    relaxant_blocking: list[FindingCode] = Field(default_factory=list)
+    over_limit: list[FindingCode] = Field(default_factory=list)
+    about_patient: list[FindingCode] = Field(default_factory=list)
+    population: list[FindingCode] = Field(default_factory=list)
+    cds_interaction: list[FindingCode] = Field(default_factory=list)
+    cds_info_shown: list[FindingCode] = Field(default_factory=list)
+    no_taper_plan: list[FindingCode] = Field(default_factory=list)
+    one_per_problem: list[FindingCode] = Field(default_factory=list)
+
+
+class ProcedureTerms(Strict):
+    """A procedure recognised in coded text: a term of every group must occur (case-insensitive)."""
+
+    id: Id
+    setting: Setting
+    match_all: list[list[Annotated[str, StringConstraints(min_length=3)]]] = Field(min_length=1)
+    provenance: str = Field(min_length=1, description="Where the terms come from, and why no code value set.")
+
+    def matches(self, text: str) -> bool:
+        lowered = text.lower()
+        return all(any(term.lower() in lowered for term in group) for group in self.match_all)
+
+
 class Policy(Strict):
     """Pack-wide settings of the engine, each with its source."""
 
@@ -658,7 +696,8 @@ class Policy(Strict):
     implausible_dose_factor: float = Field(
         gt=1, description="A single dose above this multiple of the labelled maximum is treated as an entry error."
     )
-    diazepam_max_days: int = Field(gt=0, le=14)
+    diazepam_max_days: int = Field(
+        gt=0, description="At most the assessed drug's duration limit (checked by kb validate).")
     diazepam_max_days_sources: list[SourceId] = Field(min_length=1)
     diazepam_max_days_origin: list[SourceId] = Field(default_factory=list)
     reassess_within_days: int = Field(gt=0)
@@ -678,6 +717,16 @@ class Policy(Strict):
     pregnancy_possible_ages: Range | None = None
     pregnancy_possible_rationale: str = ""
     condition_language: ConditionLanguage | None = None
+    finding_groups: FindingGroups = Field(default_factory=FindingGroups)
+    finding_order: list[Id] = Field(
+        default_factory=list, description="Order of codes within one severity (input problems first).")
+    impairment_populations: dict[Population, FindingCode] = Field(default_factory=dict)
+    cds_scope_classes: list[Id] = Field(default_factory=list)
+    assessed_drug: Id
+    spasm_assumed: Literal["none", "mild", "moderate", "severe"]
+    spasm_assumed_text: str
+    spasm_missing_text: str
+    procedures: list[ProcedureTerms] = Field(default_factory=list)
     review: Review
 
 

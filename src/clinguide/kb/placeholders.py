@@ -27,6 +27,11 @@ _BASIS = {
 _TIMES = {1: "once a day", 2: "twice a day"}
 
 
+def times_a_day(per_day: int) -> str:
+    """'once a day', 'twice a day', '3 times a day': the one wording of a frequency everywhere."""
+    return _TIMES.get(per_day, f"{per_day} times a day")
+
+
 class PlaceholderError(ValueError):
     """A placeholder names a drug, population or field the pack does not have."""
 
@@ -50,7 +55,7 @@ def frequency(rule: DosingRule) -> str:
         if rule.interval_hours:
             parts.append(f"(up to {high} doses a day)")
         elif low == high:
-            parts.append(_TIMES.get(low, f"{low} times a day"))
+            parts.append(times_a_day(low))
         else:
             parts.append(f"{low} or {high} times a day" if high == low + 1 else f"{low} to {high} times a day")
     return " ".join(parts)

@@ -23,6 +23,8 @@ REFERENCE_KEYS: dict[str, str] = {
     "origin": "source",
     "reassess_origin": "source",
     "diazepam_max_days_origin": "source",
+    "assessed_drug": "drug",
+    "cds_scope_classes": "class",
     "tablet_sources": "source",
     "adult_min_age_sources": "source",
     "renal_sources": "source",
@@ -114,7 +116,30 @@ def cross_check(result: LoadResult, kb: KnowledgeBase) -> list[Problem]:
     problems += _dosing_unique(result)
     problems += _statement_text(result, kb)
     problems += _red_flags(result)
+    problems += _policy_limits(kb)
+    problems += _finding_wording(kb)
     return problems
+
+
+def _finding_wording(kb: KnowledgeBase) -> list[Problem]:
+    """findings.yaml holds every template the checks use, with only the fields they fill."""
+    from clinguide.kb.wording import problems as wording_problems
+
+    codes = {rule.code for drug in kb.drugs.values() for rule in drug.condition_rules}
+    return [Problem("findings.yaml", item, where, message)
+            for item, where, message in wording_problems(kb.finding_texts, codes)]
+
+
+def _policy_limits(kb: KnowledgeBase) -> list[Problem]:
+    """The assessed drug's course in the policy stays within that drug's own duration limit."""
+    policy = kb.policy
+    drug = kb.drugs.get(policy.assessed_drug)
+    limit = drug.duration_limit.days if drug and drug.duration_limit else None
+    if limit is not None and policy.diazepam_max_days > limit:
+        return [Problem("policy.yaml", "policy", "diazepam_max_days",
+                        f"{policy.diazepam_max_days} days is above {policy.assessed_drug}'s duration limit "
+                        f"of {limit} days")]
+    return []
 
 
 def _red_flags(result: LoadResult) -> list[Problem]:

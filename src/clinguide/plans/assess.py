@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError
-
 from clinguide.contracts import (
     Case,
     CheckResult,
@@ -22,36 +20,18 @@ from clinguide.contracts import (
     Reason,
     SourceRef,
 )
-from clinguide.errors import InputError, describe_validation_error
+from clinguide.errors import coerce
 from clinguide.kb.knowledge import KnowledgeBase
 from clinguide.kb.models import DosingRule, VerdictRule
 from clinguide.kb.models import PlanStep as PackStep
 from clinguide.kb.placeholders import describe_dose
 from clinguide.plans.phase import derive_phase
 
-DIAZEPAM = "diazepam"
 SPASM_ORDER = ("none", "mild", "moderate", "severe")
-# Frequency words the order parser reads, by doses per day.
-FREQUENCY_WORDS = {1: "once daily", 2: "twice daily", 3: "three times daily", 4: "four times daily"}
-# Findings about the *hypothetical* order's own arithmetic are not reasons about the patient.
-ORDER_ONLY_CODES = frozenset({"taper-needed"})
-# Findings that mean a relaxant does not fit this patient yet (the verdict rules say why).
-RELAXANT_BLOCKING_CODES = frozenset({
-    "geriatric-avoid", "first-line-not-tried", "substance-use-history", "pregnancy", "allergy",
-    "contraindicated-condition", "contraindicated-drug", "renal-impairment", "hepatic-impairment",
-    "caution-condition", "geriatric-dose-high", "unknown-condition", "unknown-medication",
-})
-# Findings that are about the hypothetical order's own arithmetic or the setting, not the patient.
-NOT_ABOUT_PATIENT = frozenset({"taper-needed", "missing-data", "not-recommended-setting"})
 
 
 def _case(case: Case | dict[str, Any] | None) -> Case:
-    if isinstance(case, Case):
-        return case
-    try:
-        return Case.model_validate(case or {})
-    except ValidationError as exc:
-        raise InputError(describe_validation_error(exc, "case")) from exc
+    return coerce(case if case is not None else {}, Case, "case")
 
 
 def starting_rule(kb: KnowledgeBase, drug_id: str, case: Case) -> DosingRule | None:
@@ -64,28 +44,28 @@ def starting_rule(kb: KnowledgeBase, drug_id: str, case: Case) -> DosingRule | N
 
 
 def hypothetical_order(kb: KnowledgeBase, drug_id: str, case: Case, days: int) -> dict[str, Any] | None:
-    """The lowest labelled starting order for this patient, as an Order dict for `check`."""
+    """The lowest labelled starting order for this patient, as an Order dict for `check`.
+
+    The same builder as the checks' suggested orders (``checks.base.start_order``).
+    """
+    from clinguide.checks.base import as_order, start_order
+
     rule = starting_rule(kb, drug_id, case)
-    if rule is None or rule.single_dose_mg is None:
-        return None
-    per_day = rule.doses_per_day.min if rule.doses_per_day else None
-    if per_day is None and rule.interval_hours:
-        per_day = int(24 // rule.interval_hours.max)
-    frequency = FREQUENCY_WORDS.get(per_day or 0)
-    if frequency is None:
-        return None
-    return {"drug": drug_id, "dose": f"{rule.single_dose_mg.min:g} mg", "frequency": frequency, "days": days}
+    drug = kb.drugs.get(drug_id)
+    suggested = start_order(kb, drug, rule, days) if rule is not None and drug is not None else None
+    return as_order(suggested) if suggested is not None else None
 
 
 def _spasm_rank(spasm: str | None) -> int:
     return SPASM_ORDER.index(spasm) if spasm in SPASM_ORDER else -1
 
 
-def _matches(rule: VerdictRule, phase: str, spasm: str, findings: list[Finding]) -> list[Finding] | None:
+def _matches(rule: VerdictRule, phase: str, spasm: str, findings: list[Finding],
+             order_only: frozenset[str] = frozenset()) -> list[Finding] | None:
     """The findings the rule rests on (possibly none) if every condition of the rule holds, else None."""
     resting: list[Finding] = []
     if rule.when_finding_severity:
-        hits = [f for f in findings if f.severity == rule.when_finding_severity and f.code not in ORDER_ONLY_CODES]
+        hits = [f for f in findings if f.severity == rule.when_finding_severity and f.code not in order_only]
         if not hits:
             return None
         resting += hits
@@ -173,13 +153,14 @@ def _source_refs(kb: KnowledgeBase, ids: set[str]) -> list[SourceRef]:
     return refs
 
 
-def _missing(fields: list[str], why: str) -> Finding:
+def _missing(kb: KnowledgeBase, fields: list[str], why: str) -> Finding:
+    names = ", ".join(fields)
     return Finding(
         code="missing-data",
         severity="warning",
-        title="Missing data: " + ", ".join(fields),
+        title=kb.wording("assess.missing-data", "title", fields=names),
         detail=why,
-        suggestion="Add " + ", ".join(fields) + " to the case for a complete plan.",
+        suggestion=kb.wording("assess.missing-data", "suggestion", fields=names),
         sources=[],
     )
 
@@ -199,10 +180,9 @@ def _unknown_in_pregnancy(kb: KnowledgeBase, case: Case, drug_id: str) -> list[F
         return []
     if drug.pregnancy is not None or any(r.code == "pregnancy" for r in drug.condition_rules):
         return []
-    return [Finding(code="missing-data", severity="warning", title=f"No sourced pregnancy guidance for {drug.name}",
-                    detail=f"The knowledge pack holds no sourced information on {drug.name} in pregnancy, so it is "
-                    "not offered to a pregnant patient; decide with obstetric or pharmacist advice.",
-                    suggestion=None, sources=[])]
+    words = "assess.no-pregnancy-guidance"
+    return [Finding(code="missing-data", severity="warning", title=kb.wording(words, "title", drug=drug.name),
+                    detail=kb.wording(words, "detail", drug=drug.name), suggestion=None, sources=[])]
 
 
 def _preferred(kb: KnowledgeBase, case: Case, phase: str,
@@ -218,8 +198,9 @@ def _preferred(kb: KnowledgeBase, case: Case, phase: str,
         result = _check(order, case, kb)
         if order is None or result is None:
             continue
+        groups = kb.policy.finding_groups
         blocking = [f for f in result.findings if f.severity == "critical" or (
-            f.code in RELAXANT_BLOCKING_CODES and f.code not in NOT_ABOUT_PATIENT)]
+            f.code in groups.relaxant_blocking and f.code not in groups.not_about_patient)]
         blocking += _unknown_in_pregnancy(kb, case, choice.drug)
         if blocking:
             blocked.append((choice.drug, blocking))
@@ -248,16 +229,17 @@ def assess(case: Case | dict[str, Any] | None, kb: KnowledgeBase | None = None) 
     findings: list[Finding] = []
     assumptions = list(phase.assumptions)
     if phase.missing:
-        findings.append(_missing(phase.missing, " ".join(phase.assumptions)))
-
-    spasm = patient.spasm
-    if spasm is None:
-        spasm = "mild"
-        assumptions.append("Spasm severity not given: assumed not significant until it is assessed.")
-        findings.append(_missing(["spasm"], "Whether spasm is significant decides if diazepam may be considered."))
+        findings.append(_missing(kb, phase.missing, " ".join(phase.assumptions)))
 
     policy = kb.policy
-    diazepam_order = hypothetical_order(kb, DIAZEPAM, patient, policy.diazepam_max_days)
+    order_only = frozenset(policy.finding_groups.order_only)
+    spasm = patient.spasm
+    if spasm is None:
+        spasm = policy.spasm_assumed
+        assumptions.append(policy.spasm_assumed_text)
+        findings.append(_missing(kb, ["spasm"], policy.spasm_missing_text))
+
+    diazepam_order = hypothetical_order(kb, policy.assessed_drug, patient, policy.diazepam_max_days)
     diazepam_check = _check(diazepam_order, patient, kb)
     check_findings = diazepam_check.findings if diazepam_check else []
     urgent, urgent_step, red_finding = _red_flags(kb, patient)
@@ -265,68 +247,25 @@ def assess(case: Case | dict[str, Any] | None, kb: KnowledgeBase | None = None) 
         check_findings = [red_finding, *check_findings]
     findings += check_findings
 
-    verdict_rule: VerdictRule | None = None
-    resting: list[Finding] = []
-    for rule in policy.diazepam_verdict_rules:
-        hit = _matches(rule, phase.phase, spasm, check_findings)
-        if hit is not None:
-            verdict_rule, resting = rule, hit
-            break
-    if verdict_rule is None:  # the pack's last rule should be unconditional; fail safe if not
-        raise LookupError("no diazepam verdict rule matched; the pack's policy needs a final default rule")
+    diazepam = _verdict(kb, patient, phase.phase, spasm, check_findings)
+    if diazepam.verdict != "consider-short-term":  # how to stop a course not advised is no finding
+        findings = [f for f in findings if f.code not in order_only]
 
-    reasons = [Reason(text=labelled(verdict_rule.reason, list(verdict_rule.sources)),
-                      sources=list(verdict_rule.sources))]
-    reasons += [Reason(text=_finding_words(f), sources=list(f.sources)) for f in resting]
-    diazepam = DiazepamAssessment(verdict=verdict_rule.verdict, reasons=reasons)
-    if verdict_rule.verdict == "consider-short-term":
-        diazepam = _short_term_details(kb, patient, diazepam, check_findings)
-    else:  # how to stop a course that is not advised is no finding about this patient
-        findings = [f for f in findings if f.code not in ORDER_ONLY_CODES]
-
-    first_line_tried = not any(f.code == "first-line-not-tried" for f in check_findings)
-    plan = kb.plan_for(patient.setting, phase.phase)
-    pregnancy = pregnancy_weeks(patient, kb)
-    pack_steps = (
-        [s for s in plan.steps
-         if _applies(s, patient, first_line_tried, policy.older_adult_min_age, pregnancy)]
-        if plan
-        else []
-    )
-    if plan is None:
-        findings.append(_missing(["plan"], f"The knowledge pack has no plan for {patient.setting} / {phase.phase}."))
-
-    # A non-benzodiazepine relaxant is offered exactly when the plan has a relaxant step for
-    # this patient and that relaxant passes its own check; if the pack's choice is ruled out,
-    # the step goes and a finding says why, so the steps and the offer never disagree.
+    pack_steps = _plan_steps(kb, patient, phase.phase, check_findings, findings)
     preferred = None
     if urgent is not None:  # no relaxant until the red flag has been assessed
         pack_steps = [s for s in pack_steps if s.kind != "muscle-relaxant"]
-    relaxant_steps = [s for s in pack_steps if s.kind == "muscle-relaxant"]
-    if relaxant_steps:
-        blocked: list[tuple[str, list[Finding]]] = []
-        preferred = _preferred(kb, patient, phase.phase, blocked)
-        if preferred is None and blocked:  # none defined for this phase: the step stands on its own
-            pack_steps = [s for s in pack_steps if s.kind != "muscle-relaxant"]
-            findings.append(_relaxant_not_offered(kb, blocked))
+    if any(s.kind == "muscle-relaxant" for s in pack_steps):
+        pack_steps, preferred = _offer_relaxant(kb, patient, phase.phase, pack_steps, findings)
     steps = [_step(kb, s) for s in pack_steps]
     if urgent_step is not None:
         steps.insert(0, urgent_step)
     if preferred is not None and diazepam.verdict == "consider-short-term":
-        name = kb.drugs[preferred.drug].name
         diazepam = diazepam.model_copy(update={"reasons": [*diazepam.reasons, Reason(
-            text=f"Prefer {name} (a non-benzodiazepine relaxant, offered below) first; diazepam is the "
-                 "alternative if it is unsuitable or has not helped.",
+            text=kb.phrase("assess.prefer-relaxant", relaxant=kb.drugs[preferred.drug].name,
+                           drug=kb.drugs[policy.assessed_drug].name),
             sources=list(preferred.reasons[0].sources) if preferred.reasons else [])]})
 
-    cited = {s for step in steps for s in step.sources}
-    cited |= {s for r in diazepam.reasons for s in r.sources}
-    cited |= {s for r in diazepam.monitoring or [] for s in r.sources}
-    cited |= {s for f in findings for s in f.sources}
-    if preferred:
-        cited |= {s for r in preferred.reasons for s in r.sources}
-    if urgent is not None:
-        cited |= set(urgent.sources)
     return Plan(
         urgent=urgent,
         setting=patient.setting,
@@ -336,9 +275,69 @@ def assess(case: Case | dict[str, Any] | None, kb: KnowledgeBase | None = None) 
         diazepam=diazepam,
         preferred_muscle_relaxant=preferred,
         findings=findings,
-        sources=_source_refs(kb, cited),
+        sources=_source_refs(kb, _cited(steps, diazepam, findings, preferred, urgent)),
         knowledge_version=kb.version,
     )
+
+
+def _verdict(kb: KnowledgeBase, patient: Case, phase: str, spasm: str,
+             check_findings: list[Finding]) -> DiazepamAssessment:
+    """The first of the pack's verdict rules that holds, with the findings it rests on."""
+    order_only = frozenset(kb.policy.finding_groups.order_only)
+    for rule in kb.policy.diazepam_verdict_rules:
+        resting = _matches(rule, phase, spasm, check_findings, order_only)
+        if resting is not None:
+            break
+    else:  # the pack's last rule should be unconditional; fail safe if not
+        raise LookupError("no diazepam verdict rule matched; the pack's policy needs a final default rule")
+    reasons = [Reason(text=labelled(rule.reason, list(rule.sources)), sources=list(rule.sources))]
+    reasons += [Reason(text=_finding_words(f), sources=list(f.sources)) for f in resting]
+    diazepam = DiazepamAssessment(verdict=rule.verdict, reasons=reasons)
+    if rule.verdict == "consider-short-term":
+        diazepam = _short_term_details(kb, patient, diazepam, check_findings)
+    return diazepam
+
+
+def _plan_steps(kb: KnowledgeBase, patient: Case, phase: str, check_findings: list[Finding],
+                findings: list[Finding]) -> list[PackStep]:
+    """The pack plan's steps that apply to this patient (a missing plan is a finding)."""
+    plan = kb.plan_for(patient.setting, phase)
+    if plan is None:
+        findings.append(_missing(kb, ["plan"], kb.phrase("assess.no-plan", setting=patient.setting, phase=phase)))
+        return []
+    first_line_tried = not any(f.code == "first-line-not-tried" for f in check_findings)
+    pregnancy = pregnancy_weeks(patient, kb)
+    return [s for s in plan.steps
+            if _applies(s, patient, first_line_tried, kb.policy.older_adult_min_age, pregnancy)]
+
+
+def _offer_relaxant(kb: KnowledgeBase, patient: Case, phase: str, pack_steps: list[PackStep],
+                    findings: list[Finding]) -> tuple[list[PackStep], PreferredRelaxant | None]:
+    """A non-benzodiazepine relaxant is offered exactly when it passes its own check for this patient.
+
+    If the pack's choice is ruled out, the relaxant step goes and a finding says why, so the
+    steps and the offer never disagree; with none defined for the phase the step stands alone.
+    """
+    blocked: list[tuple[str, list[Finding]]] = []
+    preferred = _preferred(kb, patient, phase, blocked)
+    if preferred is None and blocked:
+        findings.append(_relaxant_not_offered(kb, blocked))
+        return [s for s in pack_steps if s.kind != "muscle-relaxant"], None
+    return pack_steps, preferred
+
+
+def _cited(steps: list[PlanStep], diazepam: DiazepamAssessment, findings: list[Finding],
+           preferred: PreferredRelaxant | None, urgent: PlanUrgent | None) -> set[str]:
+    """Every source the plan cites."""
+    cited = {s for step in steps for s in step.sources}
+    cited |= {s for r in diazepam.reasons for s in r.sources}
+    cited |= {s for r in diazepam.monitoring or [] for s in r.sources}
+    cited |= {s for f in findings for s in f.sources}
+    if preferred:
+        cited |= {s for r in preferred.reasons for s in r.sources}
+    if urgent is not None:
+        cited |= set(urgent.sources)
+    return cited
 
 
 def _finding_words(finding: Finding) -> str:
@@ -362,11 +361,12 @@ def _red_flags(kb: KnowledgeBase, case: Case) -> tuple[PlanUrgent | None, PlanSt
     urgent = PlanUrgent(level=level, text=text, sources=sources, flags=[m.id for m in matches],
                     matched=list(dict.fromkeys(m.matched for m in matches)))
     every = " ".join(dict.fromkeys(m.clinician for m in matches))
-    step = PlanStep(id="urgent-assessment", title="Urgent assessment first: " + "; ".join(
-        dict.fromkeys(names.get(m.id, m.id) for m in matches)), text=every, kind="urgent", sources=sources)
-    finding = Finding(code="red-flag", severity="warning", title="Red flag: " + "; ".join(
-        dict.fromkeys(names.get(m.id, m.id) for m in matches)),
-        detail=f"Found in the case: {', '.join(urgent.matched)}. {every}", suggestion=None, sources=sources)
+    flags = "; ".join(dict.fromkeys(names.get(m.id, m.id) for m in matches))
+    step = PlanStep(id="urgent-assessment", title=kb.wording("assess.urgent-step", "title", flags=flags),
+                    text=every, kind="urgent", sources=sources)
+    finding = Finding(code="red-flag", severity="warning", title=kb.wording("assess.red-flag", "title", flags=flags),
+                      detail=kb.wording("assess.red-flag", "detail", matched=", ".join(urgent.matched), text=every),
+                      suggestion=None, sources=sources)
     return urgent, step, finding
 
 
@@ -377,19 +377,19 @@ def _relaxant_not_offered(kb: KnowledgeBase, blocked: list[tuple[str, list[Findi
         name = kb.drugs[drug_id].name if drug_id in kb.drugs else drug_id
         parts.append(f"{name}: " + "; ".join(dict.fromkeys(f.title for f in found[:3])))
         sources += [s for f in found for s in f.sources]
-    detail = ("The plan's muscle-relaxant step is left out because its relaxant does not fit this patient — "
-              + (". ".join(parts) if parts else "no preferred relaxant is defined for this setting and phase")
-              + ". Treat spasm with the other steps, or choose a relaxant with specialist or pharmacist advice.")
-    return Finding(code="caution-condition", severity="warning", title="No muscle relaxant offered for this patient",
-                   detail=detail, suggestion=None, sources=list(dict.fromkeys(sources)))
+    reasons = ". ".join(parts) if parts else kb.phrase("assess.no-preferred-relaxant")
+    words = "assess.relaxant-not-offered"
+    return Finding(code="caution-condition", severity="warning", title=kb.wording(words, "title"),
+                   detail=" ".join(kb.wording(words, "detail", reasons=reasons).split()), suggestion=None,
+                   sources=list(dict.fromkeys(sources)))
 
 
 def _short_term_details(
     kb: KnowledgeBase, case: Case, diazepam: DiazepamAssessment, findings: list[Finding]
 ) -> DiazepamAssessment:
     policy = kb.policy
-    drug = kb.drugs[DIAZEPAM]
-    rule = starting_rule(kb, DIAZEPAM, case)
+    drug = kb.drugs[policy.assessed_drug]
+    rule = starting_rule(kb, drug.id, case)
     max_days = policy.diazepam_max_days
     if drug.duration_limit:
         max_days = min(max_days, drug.duration_limit.days)
@@ -402,18 +402,16 @@ def _short_term_details(
         if s in kb.statements
     ]
     follow_up = [
-        labelled(f"Reassess within {policy.reassess_within_days} days of starting diazepam.",
+        labelled(kb.phrase("assess.reassess", days=policy.reassess_within_days, drug=drug.name),
                  list(policy.reassess_sources)),
-        f"Stop by day {max_days} at the latest; plan the stop from the outset.",
+        kb.phrase("assess.stop-by", days=max_days),
     ]
-    order = hypothetical_order(kb, DIAZEPAM, case, max_days)
+    order = hypothetical_order(kb, drug.id, case, max_days)
     dosing = None
     if rule and rule.single_dose_mg and order:
-        population = "older adults" if rule.population == "older-adult" else "adults"
-        dosing = (
-            f"Start at the lowest labelled dose, {order['dose']} {order['frequency']} "
-            f"(labelled range for {population}: {describe_dose(rule)})."
-        )
+        population = kb.phrase(f"assess.population.{'older-adult' if rule.population == 'older-adult' else 'adult'}")
+        dosing = kb.phrase("assess.start-dose", dose=order["dose"], frequency=order["frequency"],
+                           population=population, range=describe_dose(rule))
     return diazepam.model_copy(
         update={
             "dosing": dosing,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from html import escape
+from pathlib import Path
 
 from clinguide.contracts import Article, ArticleSection, Reference
 
@@ -126,84 +127,54 @@ def _md_section(section: ArticleSection, level: str) -> list[str]:
 _CSS = """
 body{font-family:Georgia,'Times New Roman',serif;max-width:46rem;margin:2rem auto;padding:0 1rem;
 line-height:1.5;color:#1a1a1a}
-h1{font-size:1.6rem;margin-bottom:.25rem}h2{font-size:1.15rem;margin-top:1.6rem;border-bottom:1px solid #ccc}
-.question{color:#555;font-style:italic}.bottom{background:#f3f6fa;border-left:4px solid #2a5d9f;padding:.6rem .9rem}
-.not-covered{border-left-color:#a66a00;background:#fbf6ec}
-sup{font-size:.75em}sup a{text-decoration:none}ol.refs li{margin-bottom:.3rem;font-size:.92rem}
-.kind{color:#666;font-size:.85em}.meta{color:#555;font-size:.88rem;margin-top:1.5rem}
-.disclaimer{border:1px solid #ccc;padding:.6rem .9rem;font-size:.88rem;margin-top:1rem}
-.urgent{background:#fdecea;border-left:6px solid #b00020;padding:.6rem .9rem;font-weight:600}
+h2{font-size:1.6rem;margin-bottom:.25rem}h3{font-size:1.15rem;margin-top:1.6rem;border-bottom:1px solid #ccc}
+.audience-note,.muted{color:#555;font-style:italic}
+.bottom-line{background:#f3f6fa;border-left:4px solid #2a5d9f;padding:.1rem .9rem}
+.not-covered{border-left:4px solid #a66a00;background:#fbf6ec;padding:.1rem .9rem}
+sup{font-size:.75em}sup a{text-decoration:none}.ref-list li{margin-bottom:.3rem;font-size:.92rem}
+.review-line{color:#555;font-size:.88rem;margin-top:1.5rem}
+.disclaimer{border:1px solid #ccc;padding:.1rem .9rem;font-size:.88rem;margin-top:1rem}
+.urgent{background:#fdecea;border-left:6px solid #b00020;padding:.1rem .9rem;font-weight:600}
 .urgent-contact-surgical-team,.urgent-same-day{background:#fff4e5;border-left-color:#a65b00}
+.no-print,.print-only,.ref-back{display:none}
 @media print{body{margin:0;max-width:none;font-size:11pt}a{color:inherit;text-decoration:none}
-.bottom{background:none;border-left:2px solid #000}.follow-ups{display:none}.urgent{border:2px solid #000}
-h2{page-break-after:avoid}li{page-break-inside:avoid}ol.refs a[href^="http"]::after{content:" (" attr(href) ")"}}
+.bottom-line{background:none;border-left:2px solid #000}.urgent{border:2px solid #000}
+h3{page-break-after:avoid}li{page-break-inside:avoid}.ref-list a[href^="http"]::after{content:" (" attr(href) ")"}}
 """
+# The one HTML rendering of an article is the web page's template (service/templates/_answer.html):
+# the standalone page (`clinguide ask --format html`, the print handout) wraps that same template.
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "service" / "templates"
 
 
-def _sup(numbers: list[int]) -> str:
-    if not numbers:
-        return ""
-    links = ",".join(f'<a href="#ref-{n}" aria-label="Reference {n}">{n}</a>' for n in numbers)
-    return f"<sup>[{links}]</sup>"
-
-
-def _html_section(section: ArticleSection, level: str = "h2") -> list[str]:
-    e = escape
-    out = [f"<section><{level}>{e(section.heading)}</{level}><ul>"]
-    out += [f"<li>{e(item.text)}{_sup(item.citations)}</li>" for item in section.items]
-    out.append("</ul></section>")
-    return out
+def article_view(article: Article, full: bool) -> dict[str, object]:
+    """What the article template shows besides the Article itself: the review line and reference lists."""
+    main_refs = shown_references(article, full=False)
+    main_numbers = {ref.n for ref in main_refs}
+    return {
+        "review_line": review_line(article),
+        "main_refs": main_refs,
+        "more_refs": [ref for ref in article.references if ref.n not in main_numbers],
+        "secondary_kind": SECONDARY,
+        "has_secondary": any(ref.kind == SECONDARY for ref in article.references),
+        "full": full,
+    }
 
 
 def to_html(article: Article, full: bool = False) -> str:
-    """A standalone page (and print handout): question, urgent block, bottom line, sections, references."""
-    e = escape
-    out = [
-        "<!DOCTYPE html>",
-        f'<html lang="en"><head><meta charset="utf-8"><title>{e(article.question)}</title>',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<style>{_CSS}</style></head><body>",
-        "<article>",
-        f"<h1>{e(article.question)}</h1>",
-        f'<p class="question">{e(article.title)} <span class="kind">(for {e(article.audience)}s)</span></p>',
-    ]
-    if article.urgent is not None:
-        label = URGENT_LABELS[article.urgent.level]
-        out.append(
-            f'<p class="urgent urgent-{e(article.urgent.level)}"><strong>{e(label)}:</strong> '
-            f"{e(article.urgent.text)}{_sup(article.urgent.citations)}</p>"
-        )
-    out.append(
-        f'<p class="bottom{"" if article.covered else " not-covered"}"><strong>Bottom line:</strong> '
-        f"{e(article.bottom_line)}{_sup(article.bottom_line_citations)}</p>"
+    """A standalone page (and print handout): the web page's article template in a page of its own."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES_DIR)), autoescape=select_autoescape(["html"]))
+    body = env.get_template("_answer.html").render(
+        article=article, question=article.question, audience=article.audience, partial=False,
+        error=None, need_audience=False, printed_on=None, switch_url=None, full_url=None, examples=[],
+        **article_view(article, full),
     )
-    if article.follow_up_questions:
-        out.append('<section class="follow-ups"><h2>Follow-up questions</h2><ul>')
-        out += [f"<li>{e(q)}</li>" for q in article.follow_up_questions]
-        out.append("</ul></section>")
-    for section in article.sections:
-        out += _html_section(section)
-    if article.more:
-        out.append(f'<details class="more"{" open" if full else ""}><summary>More detail</summary>')
-        for section in article.more:
-            out += _html_section(section, "h3")
-        out.append("</details>")
-    refs = shown_references(article, full=True)
-    if refs:
-        out.append('<section><h2>References</h2><ol class="refs">')
-        for ref in refs:
-            url = f' <a href="{e(ref.url, quote=True)}">{e(ref.url)}</a>' if ref.url else ""
-            out.append(f'<li id="ref-{ref.n}" value="{ref.n}">{e(ref.citation)}{e(_ref_mark(ref))}{url}</li>')
-        out.append("</ol>")
-        if any(ref.kind == SECONDARY for ref in refs):
-            out.append(f'<p class="kind">{e(SECONDARY_NOTE)}</p>')
-        out.append("</section>")
-    out += [
-        f'<p class="meta">{e(review_line(article))}</p>',
-        f'<p class="disclaimer">{e(article.disclaimer)}</p>',
-        "</article></body></html>",
-    ]
-    return "\n".join(out) + "\n"
+    title = escape(article.question)
+    return ("<!DOCTYPE html>\n"
+            f'<html lang="en"><head><meta charset="utf-8"><title>{title}</title>\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f"<style>{_CSS}</style></head><body>\n{body.strip()}\n</body></html>\n")
 
 
 # ----- terminal ------------------------------------------------------------------------

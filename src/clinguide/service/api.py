@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from starlette.concurrency import run_in_threadpool
 
 from clinguide.answers.compose import ask as run_ask
 from clinguide.checks.engine import check as run_check
 from clinguide.contracts import Article, Audience, Case, CheckResult, Order, Plan
+from clinguide.kb import get_kb
 from clinguide.plans.assess import assess as run_assess
+from clinguide.service.errors import SafeJSONResponse, dumps
 
 
 class CheckRequest(BaseModel):
@@ -46,9 +52,49 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 router = APIRouter(prefix="/api", tags=["API"], responses=_ERRORS)
 
 
+class AnswerCache:
+    """Rendered answers (JSON bytes) by (question, audience, knowledge version), least recently used out.
+
+    ``ask`` is a pure function of those three, so a question asked again (patients ask the same few)
+    is answered without composing it again; an approved editorial change makes a new knowledge
+    version, so an answer is never served from an older pack."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[str, str, str], bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str, str]) -> bytes | None:
+        with self._lock:
+            raw = self._items.get(key)
+            if raw is not None:
+                self._items.move_to_end(key)
+            return raw
+
+    def put(self, key: tuple[str, str, str], raw: bytes) -> None:
+        with self._lock:
+            self._items[key] = raw
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+ANSWERS = AnswerCache()
+
+
+# The engine calls below are CPU work of well under a millisecond: they run on the event loop rather
+# than paying a thread hand-off each; the result model is already validated, so it is dumped once
+# here instead of being validated again against the response model (which stays for OpenAPI).
+
+
 @router.post("/check", response_model=CheckResult, summary="Check a prescription")
-def check(body: CheckRequest) -> CheckResult:
-    return run_check(body.order, body.case)
+async def check(body: CheckRequest) -> Response:
+    result: CheckResult = run_check(body.order, body.case)
+    return SafeJSONResponse(result.to_json())
 
 
 @router.post("/assess", response_model=Plan, summary="Patient-specific care plan")
@@ -57,5 +103,12 @@ def assess(body: AssessRequest) -> Plan:
 
 
 @router.post("/ask", response_model=Article, summary="A cited answer to a question")
-def ask(body: AskRequest) -> Article:
-    return run_ask(body.question, body.audience)
+async def ask(body: AskRequest) -> Response:
+    kb = get_kb()
+    key = (body.question, body.audience, kb.version)
+    raw = ANSWERS.get(key)
+    if raw is None:  # composing takes milliseconds: off the event loop
+        article: Article = await run_in_threadpool(run_ask, body.question, body.audience, kb)
+        raw = dumps(article.to_json())
+        ANSWERS.put(key, raw)
+    return Response(raw, media_type="application/json")

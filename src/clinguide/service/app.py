@@ -69,17 +69,24 @@ def _add_docs(app: FastAPI) -> None:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Serve approved editorial content when a store exists; load the pack before the first request.
+    """Serve approved editorial content when a store exists; build this worker's caches (the pack,
+    the ask index, FHIR models, templates, each engine run once: see ``warm``) before the first request.
 
-    After loading, the long-lived pack objects are frozen out of the garbage collector's
-    generations so that full collections do not walk them on every request.
+    After that, the long-lived objects are frozen out of the garbage collector's generations so
+    that full collections do not walk them on every request.
     """
+    import asyncio
+
     from clinguide.editorial.overlay import install_if_configured
     from clinguide.kb import get_kb
+    from clinguide.service.warm import warm_up
 
     if install_if_configured():
         log.info("serving the knowledge pack with approved editorial versions")
     get_kb()
+    if getattr(app.state, "warm_up", True):
+        steps = await asyncio.to_thread(warm_up)
+        log.info("worker warmed up: %s", ", ".join(steps))
     gc.collect()
     gc.freeze()
     yield

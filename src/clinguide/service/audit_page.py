@@ -43,7 +43,7 @@ def _missing() -> str:
             f"<code>{ENV}</code> at DIR.</p></body></html>")
 
 
-@router.get("/audit", response_class=HTMLResponse, summary="The latest population audit report (read-only)")
+@router.get("/audit", response_class=HTMLResponse, include_in_schema=False)
 def audit_report() -> HTMLResponse:
     run = latest_run()
     if run is None or not (run / "report.html").is_file():
@@ -56,5 +56,5 @@ def audit_summary() -> JSONResponse:
     run = latest_run()
     if run is None:
         return JSONResponse({"error": "no audit report", "detail": f"set {ENV} to a folder written by "
-                             "`clinguide audit --out`"}, status_code=404)
+                             "`clinguide audit --out`", "field": None}, status_code=404)
     return JSONResponse(json.loads((run / "summary.json").read_text(encoding="utf-8")))

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from clinguide.errors import InputError
+from clinguide.errors import InputError, problem_message
 from clinguide.fhir.resources import FhirInputError
 
 log = logging.getLogger("clinguide.service")
@@ -88,12 +88,8 @@ def _problems(exc: RequestValidationError) -> list[dict[str, str]]:
             ctx = err.get("ctx") or {}
             field = "body"  # FastAPI locates a parse error by character offset ("body.0"): not a field
             message = f"the body is not valid JSON ({ctx.get('error', 'parse error')})"
-        elif err.get("type") == "extra_forbidden":
-            message = "is not a known field"
-        elif err.get("type") == "missing":
-            message = "is required"
         else:
-            message = str(err.get("msg", "is not valid"))
+            message = problem_message(err)
         if (field, message) not in seen:
             seen.add((field, message))
             problems.append({"field": field, "message": message})

@@ -61,6 +61,8 @@ def _codes(path: str, method: str) -> tuple[str, ...]:
         return ("401", "422", "503", *sized, *limited)
     if path.startswith("/cds-services"):
         return ("400", "401", "404", *sized, *limited)
+    if path.startswith("/audit"):
+        return ("404", *limited)  # no audit report configured (CLINGUIDE_AUDIT_DIR)
     return limited
 
 

@@ -24,6 +24,7 @@ import time
 from typing import Any
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clinguide.service.errors import ApiError, send_json
@@ -194,8 +195,17 @@ def _refuse(detail: str) -> ApiError:
     return ApiError(401, "unauthorized", detail, headers={"WWW-Authenticate": 'Bearer realm="clinguide-api"'})
 
 
-def require_api_credentials(request: Request) -> None:
-    """FastAPI dependency of the /api/* JSON routes: nothing when auth is off, else a valid key or JWT."""
+async def require_api_credentials(request: Request) -> None:
+    """FastAPI dependency of the /api/* JSON routes: nothing when auth is off, else a valid key or JWT.
+
+    Async so that an open API pays no thread hand-off; a credential is checked in the thread pool
+    (verifying a JWT may fetch its issuer's keys)."""
+    if get_settings().api_auth == "off":
+        return
+    await run_in_threadpool(_check_api_credentials, request)
+
+
+def _check_api_credentials(request: Request) -> None:
     settings = get_settings()
     mode = settings.api_auth
     if mode == "off":

@@ -30,14 +30,22 @@ def override_reasons() -> list[dict[str, str]]:
     return [{"system": data["system"], "code": c["code"], "display": c["display"]} for c in data["codes"]]
 
 
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str | list | dict) and not value)
+
+
 def clean(value: Any) -> Any:
     """Drop nulls and empty strings/lists/objects, recursively (CDS Hooks forbids them)."""
     if isinstance(value, dict):
-        out = {k: clean(v) for k, v in value.items()}
-        return {k: v for k, v in out.items() if v not in (None, "", [], {})}
+        out = {}
+        for key, item in value.items():
+            if isinstance(item, dict | list):
+                item = clean(item)
+            if not _empty(item):
+                out[key] = item
+        return out
     if isinstance(value, list):
-        items = [clean(v) for v in value]
-        return [v for v in items if v not in (None, "", [], {})]
+        return [item for item in (clean(v) if isinstance(v, dict | list) else v for v in value) if not _empty(item)]
     return value
 
 
@@ -95,13 +103,14 @@ def finding_card(
             EXTENSION_KEY: {"code": finding.code, "sources": finding.sources, "knowledge_version": knowledge_version}
         },
     }
-    if finding.severity != "info":
-        card["overrideReasons"] = override_reasons()
     suggestions = suggestions_for(finding, draft, drug_id, kb) if draft is not None else []
     if suggestions:
         card["suggestions"] = suggestions
         card["selectionBehavior"] = "at-most-one"
-    return clean(card)
+    card = clean(card)
+    if finding.severity != "info":  # a fixed list, clean already: copied, not walked
+        card["overrideReasons"] = [dict(reason) for reason in override_reasons()]
+    return card
 
 
 def info_card(text: str, detail: str, code: str = "cds-data", indicator: str = "info") -> dict[str, Any]:

@@ -34,17 +34,10 @@ from clinguide.fhir.resources import FhirInputError, iter_entries, iter_resource
 from clinguide.service.cds import cards as c
 from clinguide.service.cds.allowlist import permitted
 from clinguide.service.cds.fetch import fetch, fetch_medications
-from clinguide.service.cds.services import KEY_TYPES, REQUIRED_TYPES, SCOPE_CLASSES, SERVICES
+from clinguide.service.cds.services import KEY_TYPES, REQUIRED_TYPES, SERVICES
 
 log = logging.getLogger("clinguide.cds")
 
-# findings an out-of-scope order (an opioid) is shown: those about its combination with our drugs
-INTERACTION_CODES = frozenset(
-    {"opioid-benzodiazepine", "cns-depressant-combination", "contraindicated-drug", "serotonergic-combination",
-     "duplicate-therapy"}
-)
-# info findings still worth a card: the order could not be read
-INFO_CODES = frozenset({"unparseable-order", "implausible-dose"})
 TYPE_WORDS = {
     "Patient": "the patient's age and sex",
     "MedicationRequest": "the active medication list",
@@ -271,7 +264,8 @@ def in_scope(drug_id: str | None, kb: Any) -> bool:
     if drug_id is None or drug_id not in kb.drugs:
         return False
     drug = kb.drugs[drug_id]
-    return getattr(drug, "role", None) == "monograph" or bool(kb.drug_classes(drug_id) & SCOPE_CLASSES)
+    return getattr(drug, "role", None) == "monograph" or bool(
+        kb.drug_classes(drug_id) & set(kb.policy.cds_scope_classes))
 
 
 def _run(check: CheckFn, order: Order, case: Case, kb: Any) -> CheckResult | None:
@@ -282,8 +276,8 @@ def _run(check: CheckFn, order: Order, case: Case, kb: Any) -> CheckResult | Non
         return None
 
 
-def _worth_a_card(f: Finding) -> bool:
-    return f.severity in ("warning", "critical") or f.code in INFO_CODES
+def _worth_a_card(f: Finding, kb: Any) -> bool:
+    return f.severity in ("warning", "critical") or f.code in kb.policy.finding_groups.cds_info_shown
 
 
 def draft_orders(
@@ -428,7 +422,7 @@ def evaluate_orders(
                 out.checks_run += 1
                 pairs = [] if result is None else [
                     (_not_yet(f, mapped, hook), result) for f in result.findings
-                    if _worth_a_card(f) and not _superseded(f, mapped.problems)]
+                    if _worth_a_card(f, kb) and not _superseded(f, mapped.problems)]
             else:
                 entry = mapped.entries[i] if i < len(mapped.entries) else mapped.entry()
                 pairs = _interactions_of(order, entry, partners, partner_case, kb, check, out)
@@ -456,7 +450,7 @@ def _interactions_of(
     out.checks_run += 1
     if result is not None:
         for f in result.findings:
-            if f.code in INTERACTION_CODES and f.severity != "info":
+            if f.code in kb.policy.finding_groups.cds_interaction and f.severity != "info":
                 found.setdefault(f.code, (f, result))
     swapped_case = case.model_copy(update={"medications": [entry]})
     for med in current:
@@ -468,7 +462,7 @@ def _interactions_of(
             if result is None:
                 continue
             for f in result.findings:
-                if f.code in INTERACTION_CODES and f.severity != "info":
+                if f.code in kb.policy.finding_groups.cds_interaction and f.severity != "info":
                     found.setdefault(f.code, (f, result))
     return list(found.values())
 
@@ -494,9 +488,10 @@ def evaluate_patient_view(
             out.checks_run += 1
             if result is not None:
                 pairs += [(_not_yet(f, med, "patient-view"), result, drug_id) for f in result.findings
-                          if _worth_a_card(f) and not _superseded(f, med.problems)]
+                          if _worth_a_card(f, kb) and not _superseded(f, med.problems)]
+        interaction_codes = kb.policy.finding_groups.cds_interaction
         for f, result, drug_id in pairs:
-            key = (f.code, "" if f.code in INTERACTION_CODES else f"{med.ref}|{drug_id}|{f.title}")
+            key = (f.code, "" if f.code in interaction_codes else f"{med.ref}|{drug_id}|{f.title}")
             if key in seen:
                 continue
             seen.add(key)

@@ -62,7 +62,7 @@ def _service(service_id: str) -> None:
 
 
 @router.get("", response_model=DiscoveryResponse, summary="CDS Hooks discovery")
-def list_services() -> dict[str, Any]:
+async def list_services() -> dict[str, Any]:
     return discovery()
 
 

@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 import jwt
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 from clinguide.settings import get_settings
 
@@ -178,14 +179,21 @@ def verify_token(token: str, audience: str) -> dict[str, Any]:
     return claims
 
 
-def authenticate(request: Request) -> dict[str, Any] | None:
-    """Verify the caller of a CDS endpoint; returns the claims (None for an allowed unsigned local call)."""
+async def authenticate(request: Request) -> dict[str, Any] | None:
+    """Verify the caller of a CDS endpoint; returns the claims (None for an allowed unsigned local call).
+
+    Async so that refusing or admitting a call without a token costs no thread hand-off; a token is
+    verified in the thread pool (it may fetch the issuer's keys)."""
     header = request.headers.get("authorization")
     if not header:
         host = request.client.host if request.client else ""
         if get_settings().cds_allow_unsigned and host in LOCAL_HOSTS:
             return None
         raise Unauthorized("no bearer token")
+    return await run_in_threadpool(_verify_header, request, header)
+
+
+def _verify_header(request: Request, header: str) -> dict[str, Any]:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Authorization is not a bearer token")

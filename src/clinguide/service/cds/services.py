@@ -23,8 +23,6 @@ KEY_TYPES: dict[str, str] = {
 }
 REQUIRED_TYPES = ("Patient", "MedicationRequest")
 
-# which orders the order hooks focus on (a service scope, not a clinical fact; classes are the pack's ids)
-SCOPE_CLASSES = frozenset({"benzodiazepine", "skeletal-muscle-relaxant", "muscle-relaxant", "antispasticity"})
 
 
 @dataclass(frozen=True)

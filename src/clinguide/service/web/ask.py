@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 
 from clinguide.answers.compose import ask
 from clinguide.contracts import Article
-from clinguide.render.article import SECONDARY, review_line, shown_references
+from clinguide.render.article import article_view
 from clinguide.service.web.common import PageError, is_htmx, nice_date, page_router, render, run_engine
 
 AUDIENCES = ("clinician", "patient")
@@ -38,19 +38,11 @@ def _audience(request: Request, given: str | None) -> tuple[str | None, str | No
 
 
 def _article_view(article: Article, full: bool) -> dict[str, Any]:
-    """What the ask page shows besides the Article itself: the review line and the reference lists."""
-    main_refs = shown_references(article, full=False)
-    main_numbers = {ref.n for ref in main_refs}
-    more_refs = [ref for ref in article.references if ref.n not in main_numbers]
+    """What the ask page shows besides the Article itself (the same view the standalone page renders)."""
     return {
-        "review_line": review_line(article),
+        **article_view(article, full),
         "last_updated": nice_date(article.review.last_updated),
         "last_updated_iso": str(article.review.last_updated)[:10] if article.review.last_updated else None,
-        "main_refs": main_refs,
-        "more_refs": more_refs,
-        "secondary_kind": SECONDARY,
-        "has_secondary": any(ref.kind == SECONDARY for ref in article.references),
-        "full": full,
         "printed_on": nice_date(dt.date.today()),
     }
 
