@@ -1,17 +1,18 @@
 """The `clinguide` command: a thin shell over the engine.
 
-Each verb lives in ``clinguide.commands.<verb>`` and imports the engine lazily, so a
-single call starts fast. Exit codes: 0 ran, 2 bad input, 1 internal error.
+Each verb lives in ``clinguide.commands.<verb>`` and imports the engine lazily (inside the
+command function), so a single call starts fast. Exit codes: 0 ran, 2 bad input, 1 internal error.
 """
 
 from __future__ import annotations
 
-import importlib
 import sys
 
 import typer
 
-VERBS = ("kb", "check", "assess", "ask", "serve", "editorial", "audit")
+from clinguide.commands import ask, assess, audit, check, editorial, kb, serve
+
+VERBS = (kb, check, assess, ask, serve, editorial, audit)
 
 app = typer.Typer(
     name="clinguide",
@@ -22,13 +23,7 @@ app = typer.Typer(
 )
 
 for _verb in VERBS:
-    try:
-        _module = importlib.import_module(f"clinguide.commands.{_verb}")
-    except ModuleNotFoundError as _exc:  # a verb not built yet
-        if _exc.name != f"clinguide.commands.{_verb}":
-            raise
-        continue
-    _module.register(app)
+    _verb.register(app)
 
 
 def main() -> None:
@@ -57,5 +52,5 @@ def _serve_editorial_content() -> None:
     install_if_configured(only_with_content=True)
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # python -m clinguide.cli
     main()

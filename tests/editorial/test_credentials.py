@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from clinguide.editorial import workflow
+from clinguide.editorial import users, workflow
 from clinguide.editorial.workflow import EditorialError, EditorialStore, NotFound, Unauthorized
 
 from .conftest import People
@@ -21,8 +21,8 @@ class Clock:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.offset = dt.timedelta(0)
-        real = workflow.utcnow
-        monkeypatch.setattr(workflow, "utcnow", lambda: real() + self.offset)
+        real = users.utcnow
+        monkeypatch.setattr(users, "utcnow", lambda: real() + self.offset)
 
     def advance(self, **delta: float) -> None:
         self.offset += dt.timedelta(**delta)

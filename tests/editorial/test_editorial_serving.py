@@ -118,7 +118,7 @@ def test_a_change_by_another_process_is_served_within_the_recheck_interval(
 ) -> None:
     """Requests do not ask the database each time: a write in this process is seen at once; one made by
     another process (simulated: this process's write counter does not move) after RECHECK_SECONDS."""
-    from clinguide.editorial import workflow
+    from clinguide.editorial import repository, workflow
 
     assert overlay.install_if_configured(store.pack_dir)
     kb = get_kb()
@@ -127,7 +127,7 @@ def test_a_change_by_another_process_is_served_within_the_recheck_interval(
     seen = workflow.write_count()
     assert get_kb() is kb
     store.approve(people.reviewer, pid, "fine")
-    monkeypatch.setattr(workflow, "_writes", seen)  # as if another worker had approved it
+    monkeypatch.setattr(repository, "_writes", seen)  # as if another worker had approved it
     monkeypatch.setattr(overlay, "RECHECK_SECONDS", 3600.0)
     assert get_kb() is kb  # not asked yet
     monkeypatch.setattr(overlay, "RECHECK_SECONDS", 0.0)

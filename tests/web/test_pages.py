@@ -390,7 +390,7 @@ def test_author_cannot_approve_own_proposal(client: TestClient, editorial: dict[
     _sign_in(client, editorial["author"])
     page = client.get(f"/editorial/proposals/{editorial['proposal']}")
     assert "another reviewer must decide" in page.text
-    from clinguide.service.web import _csrf as form_token
+    from clinguide.service.web.editorial import csrf_token as form_token
 
     response = client.post(
         f"/editorial/proposals/{editorial['proposal']}",

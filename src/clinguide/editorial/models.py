@@ -21,6 +21,16 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def aware(value: dt.datetime) -> dt.datetime:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    """A stored time as ISO 8601 with its UTC offset (None stays None)."""
+    return None if value is None else aware(value).isoformat()
+
+
 class Base(DeclarativeBase):
     pass
 

@@ -107,6 +107,11 @@ def install(url: str, pack: Path | None = None) -> OverlayProvider:
     return _installed
 
 
+def is_installed() -> bool:
+    """Whether ``get_kb()`` is served from an editorial store in this process."""
+    return _installed is not None
+
+
 def uninstall() -> None:
     global _installed
     from clinguide.kb import provider

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter
@@ -13,8 +11,12 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
+from clinguide.answers.compose import ask as run_ask
+from clinguide.checks.engine import check as run_check
 from clinguide.contracts import Article, Audience, Case, CheckResult, Order, Plan
-from clinguide.service.errors import ApiError, SafeJSONResponse, dumps
+from clinguide.kb import get_kb
+from clinguide.plans.assess import assess as run_assess
+from clinguide.service.errors import SafeJSONResponse, dumps
 
 
 class CheckRequest(BaseModel):
@@ -48,15 +50,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 router = APIRouter(prefix="/api", tags=["API"], responses=_ERRORS)
-
-
-def _engine(module: str, name: str) -> Callable[..., Any]:
-    try:
-        return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and module.startswith(exc.name):
-            raise ApiError(503, "engine not available", f"{module} is not installed on this server") from None
-        raise
 
 
 class AnswerCache:
@@ -100,27 +93,22 @@ ANSWERS = AnswerCache()
 
 @router.post("/check", response_model=CheckResult, summary="Check a prescription")
 async def check(body: CheckRequest) -> Response:
-    run = _engine("clinguide.checks.engine", "check")
-    result: CheckResult = run(body.order, body.case)
+    result: CheckResult = run_check(body.order, body.case)
     return SafeJSONResponse(result.to_json())
 
 
 @router.post("/assess", response_model=Plan, summary="Patient-specific care plan")
 def assess(body: AssessRequest) -> Plan:
-    run = _engine("clinguide.plans.assess", "assess")
-    return run(body.case)  # type: ignore[no-any-return]
+    return run_assess(body.case)
 
 
 @router.post("/ask", response_model=Article, summary="A cited answer to a question")
 async def ask(body: AskRequest) -> Response:
-    run = _engine("clinguide.answers.compose", "ask")
-    from clinguide.kb import get_kb
-
     kb = get_kb()
     key = (body.question, body.audience, kb.version)
     raw = ANSWERS.get(key)
     if raw is None:  # composing takes milliseconds: off the event loop
-        article: Article = await run_in_threadpool(run, body.question, body.audience, kb)
+        article: Article = await run_in_threadpool(run_ask, body.question, body.audience, kb)
         raw = dumps(article.to_json())
         ANSWERS.put(key, raw)
     return Response(raw, media_type="application/json")

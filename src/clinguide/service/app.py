@@ -1,7 +1,7 @@
 """The FastAPI application factory: JSON API, CDS Hooks, editorial API and web pages.
 
-``create_app()`` includes the optional routers (``clinguide.service.editorial_api``,
-``clinguide.service.web``) when their modules exist, and a placeholder page at ``/`` otherwise.
+``create_app()`` includes every router: the JSON API, CDS Hooks, the editorial API, the audit
+page and the web pages.
 Logs name paths, counts and error types only — never request bodies, patient data or tokens.
 """
 
@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import importlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from types import ModuleType
 
 import httpx
 from fastapi import Depends, FastAPI, Request
@@ -22,17 +20,11 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 import clinguide
-from clinguide.service import api, errors, openapi, protect
+from clinguide.service import api, audit_page, editorial_api, errors, openapi, protect, web
 from clinguide.service.cds.routes import router as cds_router
 from clinguide.settings import get_settings
 
 log = logging.getLogger("clinguide.service")
-
-PLACEHOLDER = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>clinguide</title></head>
-<body><h1>clinguide</h1><p>Offline, cited decision support: diazepam and muscle relaxants for back spasm;
-pain after spinal fusion.</p><p>The web pages are not installed on this server. The JSON API is described at
-<a href="/docs">/docs</a>; CDS Hooks discovery is at <a href="/cds-services">/cds-services</a>.</p></body></html>"""
-
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SWAGGER_VERSION = "5.35.0"  # swagger-ui-dist from npm, vendored in static/ (Apache-2.0, see its LICENSE file)
@@ -73,15 +65,6 @@ def _add_docs(app: FastAPI) -> None:
         response = FileResponse(STATIC_DIR / name, media_type=media_type)
         response.headers["Cache-Control"] = "public, max-age=86400"
         return response
-
-
-def _optional(module: str) -> ModuleType | None:
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:  # the module exists but something it needs is missing: a real error
-            raise
-        return None
 
 
 @asynccontextmanager
@@ -145,18 +128,9 @@ def create_app(
     _add_docs(app)
     openapi.install(app)
     app.include_router(cds_router)
-    editorial = _optional("clinguide.service.editorial_api")
-    if editorial is not None:
-        app.include_router(editorial.router)
-    if (audit_page := _optional("clinguide.service.audit_page")) is not None:
-        app.include_router(audit_page.router)
-    web = _optional("clinguide.service.web")
-    if web is not None:
-        app.include_router(web.router)
-    else:
-        @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-        def placeholder() -> str:
-            return PLACEHOLDER
+    app.include_router(editorial_api.router)
+    app.include_router(audit_page.router)
+    app.include_router(web.router)
 
     @app.get("/healthz", tags=["service"], summary="Liveness")
     def healthz() -> dict[str, str]:

@@ -103,8 +103,8 @@ def _kb_indexes(kb: Any) -> None:
 
 
 def _templates() -> None:
-    from clinguide.service import web
+    from clinguide.service.web.common import templates
 
-    env = web.templates.env
+    env = templates.env
     for name in env.list_templates(extensions=["html"]):
         env.get_template(name)

@@ -60,14 +60,11 @@ class Outcome:
     checks_run: int = 0
 
 
-def load_check() -> CheckFn | None:
-    try:
-        from clinguide.checks.engine import check
-    except ModuleNotFoundError as exc:
-        if exc.name in ("clinguide.checks.engine", "clinguide.checks"):
-            return None
-        raise
-    return check  # type: ignore[no-any-return]
+def load_check() -> CheckFn:
+    """The check engine (imported here, not at module level, to keep the CDS modules light to import)."""
+    from clinguide.checks.engine import check
+
+    return check
 
 
 def parse_now(value: str | None) -> dt.datetime:
@@ -515,7 +512,7 @@ async def run_hook(
     service_id: str,
     request: dict[str, Any],
     kb: Any,
-    check: CheckFn | None,
+    check: CheckFn,
     now: dt.datetime,
     transport: httpx.AsyncBaseTransport | None = None,
     issuer: str | None = None,
@@ -530,11 +527,6 @@ async def run_hook(
     drafts = draft_orders(context, hook, entries) if hook != "patient-view" else ([], [])
     meds = [(r, u) for r, u in entries if r["resourceType"] == "Medication"]
     record = await gather(request, pid, transport, issuer, drafts=drafts[0] + drafts[1], draft_medications=meds)
-    if check is None:
-        return {"cards": [c.info_card(
-            "clinguide's safety-check engine is not installed; no checks were run",
-            "This clinguide server answers CDS Hooks but its check engine is missing, so nothing was checked.",
-        )]}
     if hook == "patient-view":
         outcome = evaluate_patient_view(record, kb, check, now)
     else:
