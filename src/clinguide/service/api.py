@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
-from clinguide.answers.compose import ask as run_ask
+from clinguide.answers import compose
 from clinguide.checks.engine import check as run_check
 from clinguide.contracts import Article, Audience, Case, CheckResult, Order, Plan
 from clinguide.kb import get_kb
@@ -108,7 +108,7 @@ async def ask(body: AskRequest) -> Response:
     key = (body.question, body.audience, kb.version)
     raw = ANSWERS.get(key)
     if raw is None:  # composing takes milliseconds: off the event loop
-        article: Article = await run_in_threadpool(run_ask, body.question, body.audience, kb)
+        article: Article = await run_in_threadpool(compose.ask, body.question, body.audience, kb)
         raw = dumps(article.to_json())
         ANSWERS.put(key, raw)
     return Response(raw, media_type="application/json")
