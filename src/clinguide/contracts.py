@@ -8,6 +8,7 @@ error naming the field instead of a silently ignored key.
 from __future__ import annotations
 
 import functools
+import typing
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -23,8 +24,8 @@ def _numeric_fields(model: type[BaseModel]) -> frozenset[str]:
     """Fields typed as a number (int/float, optional or not) but not as bool."""
     names = []
     for name, field in model.model_fields.items():
-        text = str(field.annotation)
-        if ("int" in text or "float" in text) and "bool" not in text:
+        kinds = set(typing.get_args(field.annotation)) or {field.annotation}
+        if kinds & {int, float} and bool not in kinds:
             names.append(name)
     return frozenset(names)
 
