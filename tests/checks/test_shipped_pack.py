@@ -65,3 +65,16 @@ def test_diazepam_daily_limit_is_top_of_labelled_range(kb):
 def test_combination_product_in_case(kb):
     result = check("diazepam 2 mg bid x 3 days", {"medications": ["Norco 5/325"]}, kb=kb)
     assert any(f.code == "opioid-benzodiazepine" and f.severity == "critical" for f in result.findings)
+
+
+@pytest.mark.parametrize("medications", [[], ["zolpidem"]])
+def test_alcohol_is_one_finding_not_two(kb, medications):
+    """Heavy drinking with diazepam is the `alcohol` finding only: the general CNS-depressant rule it
+    supersedes comes earlier in the pack, and supersedes holds whatever the rules' order."""
+    result = check("diazepam 2 mg bid x 3 days", {"age": 40, "alcohol": "heavy", "medications": medications}, kb=kb)
+    alcohol = [f for f in result.findings if f.code == "alcohol"]
+    assert len(alcohol) == 1
+    cns = [f for f in result.findings if f.code == "cns-depressant-combination"]
+    # alcohol never appears in the general CNS-depressant finding; zolpidem still does
+    assert all("alcohol" not in f.detail.split(".")[0].lower() for f in cns)
+    assert bool(cns) == bool(medications)

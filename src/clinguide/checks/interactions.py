@@ -7,7 +7,7 @@ not record when a drug was stopped.
 
 from __future__ import annotations
 
-from clinguide.checks.base import CheckContext, RuleIndex
+from clinguide.checks.base import CheckContext, KBIndex, RuleIndex
 
 
 def run(ctx: CheckContext) -> None:
@@ -18,21 +18,34 @@ def run(ctx: CheckContext) -> None:
     for entry in ctx.case.drugs:
         if entry.id != drug.id and entry.id not in others:
             others[entry.id] = entry.name
-    age_missing_sources: list[str] = []
+    # Two passes: every rule's hits first, then drop a pair's hit when another rule that fired for the
+    # same pair supersedes it, whatever the two rules' order in the pack.
+    candidates: list[tuple[RuleIndex, list[str], bool]] = []  # rule, hits, age missing
     fired: dict[str, set[str]] = {}  # drug id -> ids of pairwise rules that fired for it
     for ri in ctx.index.rules:
         rule = ri.rule
-        hits = _hits(ctx, ri, others, fired)
+        hits = _hits(ctx, ri, others)
         if hits is None:
             continue
         if rule.min_age is not None and ctx.age is None:
-            age_missing_sources += [s for s in rule.sources if s not in age_missing_sources]
+            candidates.append((ri, hits, True))
             continue
         if rule.min_age is not None and ctx.age is not None and ctx.age < rule.min_age:
             continue
         if rule.min_count is None:
             for d in hits:
                 fired.setdefault(d, set()).add(rule.id)
+        candidates.append((ri, hits, False))
+    age_missing_sources: list[str] = []
+    for ri, hits, age_missing in candidates:
+        rule = ri.rule
+        if rule.min_count is None:
+            hits = [d for d in hits if not _superseded(ctx.index, rule.id, fired.get(d, set()))]
+            if not hits:
+                continue
+        if age_missing:
+            age_missing_sources += [s for s in rule.sources if s not in age_missing_sources]
+            continue
         names = ", ".join(_name(ctx, d, others[d]) for d in hits)
         count_note = ""
         if rule.min_count is not None:
@@ -43,8 +56,7 @@ def run(ctx: CheckContext) -> None:
         ctx.say("interaction.age-missing", "missing-data", "info", age_missing_sources)
 
 
-def _hits(ctx: CheckContext, ri: RuleIndex, others: dict[str, str],
-          fired: dict[str, set[str]]) -> list[str] | None:
+def _hits(ctx: CheckContext, ri: RuleIndex, others: dict[str, str]) -> list[str] | None:
     """The case's drugs that make a rule fire with the order (None if it does not fire)."""
     assert ctx.drug is not None
     index, order_id = ctx.index, ctx.drug.id
@@ -55,7 +67,6 @@ def _hits(ctx: CheckContext, ri: RuleIndex, others: dict[str, str],
         hits += [d for d in others if index.matches(d, ri.other_drugs, ri.other_classes)]
     if ri.rule.symmetric and index.matches(order_id, ri.other_drugs, ri.other_classes):
         hits += [d for d in others if d not in hits and index.matches(d, ri.order_drugs, ri.order_classes)]
-    hits = [d for d in hits if not _superseded(index.rules, ri.rule.id, fired.get(d, set()))]
     return hits or None
 
 
@@ -70,9 +81,11 @@ def _counted_hits(ctx: CheckContext, ri: RuleIndex, others: dict[str, str]) -> l
     return hits if ri.rule.min_count is not None and count >= ri.rule.min_count else None
 
 
-def _superseded(rules: list, rule_id: str, fired_for_drug: set[str]) -> bool:
-    """True when a rule that already fired for this drug pair supersedes ``rule_id`` (rules run in pack order)."""
-    return any(rule_id in ri.rule.supersedes for ri in rules if ri.rule.id in fired_for_drug)
+def _superseded(index: KBIndex, rule_id: str, fired_for_drug: set[str]) -> bool:
+    """True when another rule that fired for this drug pair supersedes ``rule_id``."""
+    return any(
+        rule_id in ri.rule.supersedes for ri in index.rules if ri.rule.id in fired_for_drug and ri.rule.id != rule_id
+    )
 
 
 def _name(ctx: CheckContext, drug_id: str, written: str) -> str:
