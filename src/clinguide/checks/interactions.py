@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from clinguide.checks.base import CheckContext, KBIndex, RuleIndex
 
+Candidate = tuple[RuleIndex, list[str], bool]  # rule, the other drugs it fires with, age missing
+
 
 def run(ctx: CheckContext) -> None:
     drug = ctx.drug
@@ -18,9 +20,28 @@ def run(ctx: CheckContext) -> None:
     for entry in ctx.case.drugs:
         if entry.id != drug.id and entry.id not in others:
             others[entry.id] = entry.name
-    # Two passes: every rule's hits first, then drop a pair's hit when another rule that fired for the
-    # same pair supersedes it, whatever the two rules' order in the pack.
-    candidates: list[tuple[RuleIndex, list[str], bool]] = []  # rule, hits, age missing
+    candidates, fired = _candidates(ctx, others)
+    age_missing_sources: list[str] = []
+    for ri, hits, age_missing in candidates:
+        rule = ri.rule
+        if rule.min_count is None:
+            hits = [d for d in hits if not _superseded(ctx.index, rule.id, fired.get(d, set()))]
+            if not hits:
+                continue
+        if age_missing:
+            age_missing_sources += [s for s in rule.sources if s not in age_missing_sources]
+            continue
+        _say(ctx, ri, hits, others)
+    if age_missing_sources:
+        ctx.say("interaction.age-missing", "missing-data", "info", age_missing_sources)
+
+
+def _candidates(ctx: CheckContext, others: dict[str, str]) -> tuple[list[Candidate], dict[str, set[str]]]:
+    """Every rule's hits, before supersedes is applied, and for each other drug the pairwise rules that fired.
+
+    Two passes (this, then the filter in ``run``) make ``supersedes`` hold whatever the rules' order in the pack.
+    """
+    candidates: list[Candidate] = []
     fired: dict[str, set[str]] = {}  # drug id -> ids of pairwise rules that fired for it
     for ri in ctx.index.rules:
         rule = ri.rule
@@ -36,24 +57,18 @@ def run(ctx: CheckContext) -> None:
             for d in hits:
                 fired.setdefault(d, set()).add(rule.id)
         candidates.append((ri, hits, False))
-    age_missing_sources: list[str] = []
-    for ri, hits, age_missing in candidates:
-        rule = ri.rule
-        if rule.min_count is None:
-            hits = [d for d in hits if not _superseded(ctx.index, rule.id, fired.get(d, set()))]
-            if not hits:
-                continue
-        if age_missing:
-            age_missing_sources += [s for s in rule.sources if s not in age_missing_sources]
-            continue
-        names = ", ".join(_name(ctx, d, others[d]) for d in hits)
-        count_note = ""
-        if rule.min_count is not None:
-            count_note = ctx.kb.phrase("interaction.count", counted=len(hits) + 1, min_count=rule.min_count)
-        ctx.say("interaction.found", rule.code, rule.severity, rule.sources, suggestion=rule.suggestion,
-                title=rule.title, drug=drug.name, others=names, count=count_note, rule_text=rule.text)
-    if age_missing_sources:
-        ctx.say("interaction.age-missing", "missing-data", "info", age_missing_sources)
+    return candidates, fired
+
+
+def _say(ctx: CheckContext, ri: RuleIndex, hits: list[str], others: dict[str, str]) -> None:
+    assert ctx.drug is not None
+    rule = ri.rule
+    names = ", ".join(_name(ctx, d, others[d]) for d in hits)
+    count_note = ""
+    if rule.min_count is not None:
+        count_note = ctx.kb.phrase("interaction.count", counted=len(hits) + 1, min_count=rule.min_count)
+    ctx.say("interaction.found", rule.code, rule.severity, rule.sources, suggestion=rule.suggestion,
+            title=rule.title, drug=ctx.drug.name, others=names, count=count_note, rule_text=rule.text)
 
 
 def _hits(ctx: CheckContext, ri: RuleIndex, others: dict[str, str]) -> list[str] | None:
