@@ -39,7 +39,22 @@ def problem_message(err: Mapping[str, Any]) -> str:
         return "is not a field of this contract (check the spelling)"
     if kind == "missing":
         return "is required"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"should be a JSON object with named fields, not {_json_kind(err.get('input'))}"
     return str(err.get("msg", "is not valid"))
+
+
+def _json_kind(value: Any) -> str:
+    """How a JSON reader would name a value's type ("a string", "a list")."""
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "null" if value is None else type(value).__name__
 
 
 def validation_problems(exc: ValidationError) -> list[tuple[str, str]]:
