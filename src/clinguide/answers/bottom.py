@@ -199,8 +199,8 @@ def _interaction(
         texts.append(statement_text(about_pair[0]))
         used.append(about_pair[0].id)
         sources += [x for x in shown_sources(kb, about_pair[0].sources) if x not in sources]
-    elif rule is not None:
-        texts.append(kb.render(rule.text))
+    elif rule is not None and audience == "clinician":
+        texts.append(kb.render(rule.text))  # a rule's text is clinician wording; a patient gets the verdict's lead
     return BottomLine(fit(lead, texts), sources, used, verdict=key, rule=rule.id if rule else None)
 
 
@@ -376,6 +376,13 @@ def _about_all(
         return None
     lead_section = (frame.spec.get("sections") or [None])[0]
     best = min(
-        candidates, key=lambda s: (not s.key, s.section != lead_section, u.setting not in s.settings, len(s.drugs))
+        candidates,
+        key=lambda s: (
+            s.drugs[0] not in wanted,  # a statement led by another drug ("diazepam is not ...") answers that drug
+            not s.key,
+            s.section != lead_section,
+            u.setting not in s.settings,
+            len(s.drugs),
+        ),
     )
     return _from_statement(kb, best, lead, statement_text)

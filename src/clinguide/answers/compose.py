@@ -430,7 +430,12 @@ def ask(question: str, audience: str = "clinician", kb: KnowledgeBase | None = N
 
     red_flag_bottom = _red_flag_bottom(u, audience, frame, urgent, cites)
     red_flag_only = red_flag_bottom is not None
-    bottom = red_flag_bottom or _bottom(kb, u, audience, frame, selection, text)
+    if red_flag_bottom is None:
+        frame, bottom = _bottom(kb, u, audience, frame, selection, text)
+        if urgent is not None:
+            bottom = _action_first(bottom, urgent, audience, cites)
+    else:
+        bottom = red_flag_bottom
     bottom_cites = cites.cite(bottom.sources)
     used_words, used_sources = _used(bottom, urgent, cites)
 
@@ -446,6 +451,7 @@ def ask(question: str, audience: str = "clinician", kb: KnowledgeBase | None = N
         used_words=used_words,
         used_sources=used_sources,
         exclude=set(bottom.statements),
+        urgent=urgent is not None,
     )
     if red_flag_only:  # nothing may read as "treat it at home" under an urgent block
         split.more = [(k, [s for s in items if s.id not in bottom.statements]) for k, items in pool]
@@ -481,6 +487,16 @@ def _red_flag_bottom(u: Understanding, audience: str, frame: Any, urgent: Urgent
     return bottom_lines.BottomLine(wording, [ref.id for ref in cites.references()])
 
 
+def _action_first(bottom: bottom_lines.BottomLine, urgent: Urgent, audience: str,
+                  cites: _Citations) -> bottom_lines.BottomLine:
+    """Under an urgent block the bottom line opens with the action ("See a doctor today first."), then answers."""
+    lead = frame_book().raw["red_flag_lead"][urgent.level][audience]
+    urgent_sources = [ref.id for ref in cites.references() if ref.n in urgent.citations]
+    sources = bottom.sources + [s for s in urgent_sources if s not in bottom.sources]
+    return bottom_lines.BottomLine(bottom_lines.fit(lead, [bottom.text]), sources, bottom.statements,
+                                   verdict=bottom.verdict, rule=bottom.rule)
+
+
 def _used(bottom: bottom_lines.BottomLine, urgent: Urgent | None, cites: _Citations) -> tuple[int, set[str]]:
     """Words and sources the bottom line and the urgent block already use (the budget counts them)."""
     used_sources = set(bottom.sources)
@@ -492,28 +508,41 @@ def _used(bottom: bottom_lines.BottomLine, urgent: Urgent | None, cites: _Citati
 
 
 def _bottom(kb: KnowledgeBase, u: Understanding, audience: str, frame: Any, selection: Selection,
-            text: Callable[[Statement], str]) -> bottom_lines.BottomLine:
-    """The frame's bottom line, or the first sourced item when no recipe fits (a pack gap the tests report)."""
-    bottom = bottom_lines.build(
-        kb,
-        u,
-        frame,
-        audience,
-        statement_text=text,
-        applies=lambda statement: _applies(statement, u, audience, open_drugs=False),
-        best_key=lambda: (
-            selection.bottom
-            if selection.bottom and bottom_lines.usable(kb, selection.bottom, text(selection.bottom))
-            else None
-        ),
-    )
-    if bottom is not None:
-        return bottom
+            text: Callable[[Statement], str]) -> tuple[Frame, bottom_lines.BottomLine]:
+    """The bottom line of the first fitting frame whose recipes give one (a dose question about a drug with no
+    duration limit after spinal fusion is answered by the fusion frame), else the first sourced item (a pack gap
+    the tests report). Returns the frame that answered."""
+
+    def best_key() -> Statement | None:
+        key = selection.bottom
+        if key is None or not bottom_lines.usable(kb, key, text(key)):
+            return None
+        if u.drugs and key.drugs and key.drugs[0] not in u.drugs:
+            return None  # a statement led by another drug ("diazepam is not ...") does not answer about this one
+        return key
+
+    tried: list[str] = []
+    first_frame = frame
+    while frame.answer_type not in tried:
+        bottom = bottom_lines.build(
+            kb,
+            u,
+            frame,
+            audience,
+            statement_text=text,
+            applies=lambda statement: _applies(statement, u, audience, open_drugs=False),
+            best_key=best_key,
+        )
+        if bottom is not None:
+            return frame, bottom
+        tried.append(frame.answer_type)
+        frame = frame_of(u, kb, skip=tuple(tried))
+    frame = first_frame
     first = next(
         (s for _k, items in selection.sections for s in items if bottom_lines.usable(kb, s, text(s))),
         selection.sections[0][1][0],
     )
-    return bottom_lines.BottomLine(
+    return frame, bottom_lines.BottomLine(
         bottom_lines.fit("", [text(first)]), bottom_lines.shown_sources(kb, first.sources), [first.id]
     )
 

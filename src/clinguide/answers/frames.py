@@ -120,12 +120,20 @@ def _fits(spec: FrameSpec, u: Understanding, other: str | None) -> bool:
     return not ("setting" in needs and u.setting != needs["setting"])
 
 
-def frame_of(u: Understanding, kb: KnowledgeBase) -> Frame:
-    """The first frame (in file order) whose needs hold and whose triggers occur (or that has none)."""
+def _population_named(phrases: PhraseSet, tokens: tuple[str, ...]) -> bool:
+    """A population word that is not a possessive before a drug name ("my mom's valium": the asker is not her)."""
+    return any(end >= len(tokens) or tokens[end] != "it" for _start, end, _label in phrases.find(tokens))
+
+
+def frame_of(u: Understanding, kb: KnowledgeBase, skip: tuple[str, ...] = ()) -> Frame:
+    """The first frame (in file order) whose needs hold and whose triggers occur (or that has none).
+
+    ``skip`` names frames already tried whose bottom-line recipes gave nothing for this question.
+    """
     book = frame_book()
     tokens = _generic_tokens(kb, u.tokens)
     other = _other(u)
-    found = {name for name, phrases in book.populations.items() if phrases.find(tokens)}
+    found = {name for name, phrases in book.populations.items() if _population_named(phrases, tokens)}
     age = _stated_age(u.tokens)
     if age >= kb.policy.older_adult_min_age:
         found.add(OLDER_ADULTS)
@@ -133,7 +141,7 @@ def frame_of(u: Understanding, kb: KnowledgeBase) -> Frame:
         found.add(CHILDREN)
     populations = tuple(name for name in book.populations if name in found)
     for spec in book.frames:
-        if not _fits(spec, u, other):
+        if spec.id in skip or not _fits(spec, u, other):
             continue
         wanted_populations = set(spec.raw.get("populations", []))
         if spec.triggers.entries or wanted_populations:  # a frame with neither matches on its needs alone

@@ -1,0 +1,150 @@
+"""Answers a clinician would be embarrassed by, found by trying `ask` as new users would (session 17).
+
+Each test asserts what the reader must understand, not the exact wording.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from clinguide.answers.bottom import sentences
+from clinguide.answers.budget import limits
+from clinguide.answers.compose import ask
+from clinguide.answers.frames import frame_book
+from clinguide.checks.engine import check
+from clinguide.contracts import Article
+from clinguide.kb.knowledge import KnowledgeBase
+
+
+def lower(text: str) -> str:
+    return text.lower()
+
+
+def default_text(article: Article) -> str:
+    return " ".join(item.text for section in article.sections for item in section.items)
+
+
+def default_words(article: Article) -> int:
+    return sum(len(item.text.split()) for section in article.sections for item in section.items)
+
+
+# ----- a red flag with a drug question: the action first, then a brief answer -----------------
+
+RED_FLAG_DRUG_QUESTIONS = [
+    ("fever of 39 and back pain should I take diazepam", "same-day", ("today",)),
+    ("pt with fever 39 and LBP, ok to start diazepam?", "same-day", ("today", "same-day")),
+    ("saddle numbness and back pain, can I take flexeril", "emergency", ("emergency",)),
+    ("i had spine fusion 3 days ago and have a fever can i take valium", "contact-surgical-team", ("surgical team",)),
+    ("back pain and I cant control my bladder, how much valium can I take", "emergency", ("emergency",)),
+]
+
+
+@pytest.mark.parametrize("audience", ["patient", "clinician"])
+@pytest.mark.parametrize(("question", "level", "action_words"), RED_FLAG_DRUG_QUESTIONS)
+def test_red_flag_bottom_line_opens_with_the_action(
+    kb: KnowledgeBase, question: str, level: str, action_words: tuple[str, ...], audience: str
+) -> None:
+    article = ask(question, audience=audience, kb=kb)
+    assert article.covered, article.bottom_line
+    assert article.urgent is not None and article.urgent.level == level
+    first = lower(sentences(article.bottom_line)[0])
+    assert any(word in first for word in action_words), article.bottom_line
+    assert "diazepam" not in first and "cyclobenzaprine" not in first, "the drug comes after the action"
+    # the bottom line still cites what the action rests on (the red-flag sources)
+    assert set(article.urgent.citations) <= set(article.bottom_line_citations)
+
+
+@pytest.mark.parametrize("audience", ["patient", "clinician"])
+def test_red_flag_drug_answer_is_brief(kb: KnowledgeBase, audience: str) -> None:
+    article = ask("fever of 39 and back pain should I take diazepam", audience=audience, kb=kb)
+    budget = limits(audience, urgent=True)
+    assert default_words(article) <= budget.words
+    assert len(article.sections) <= budget.sections
+    calm = ask("back pain should I take diazepam", audience=audience, kb=kb)
+    assert calm.urgent is None and not lower(calm.bottom_line).startswith(("see a doctor today", "red flag"))
+    assert default_words(article) < default_words(calm)
+
+
+# ----- populations: the asker is the one in the population; other populations' advice stays out --
+
+def test_someone_elses_valium_is_not_an_older_adult_question(kb: KnowledgeBase) -> None:
+    article = ask("my back is killing me can I take my moms valium", audience="patient", kb=kb)
+    assert article.answer_type != "older-adults"
+    assert "65 or older" not in article.bottom_line
+    asked_for_her = ask("can my mom take valium for her back", audience="patient", kb=kb)
+    assert asked_for_her.answer_type == "older-adults"  # the population still counts when it is the person asked about
+
+
+# phrases of the statements about people aged 65 or older only (a passing mention elsewhere is fine)
+OLDER_ADULT_ADVICE = ("65 or older", "advise older adults to avoid", "applies from age 65")
+
+
+@pytest.mark.parametrize("audience", ["patient", "clinician"])
+@pytest.mark.parametrize(
+    ("question", "absent"),
+    [
+        ("im pregnant and my back hurts can i take valium", OLDER_ADULT_ADVICE),
+        ("my 16 year old son hurt his back playing football can he take flexeril", OLDER_ADULT_ADVICE),
+        ("valium for 17 year old with back spasm", OLDER_ADULT_ADVICE),
+        ("I'm 78 and my doctor gave me diazepam for my back, is that ok", ("if you are pregnant", "first trimester")),
+    ],
+)
+def test_no_advice_for_another_population(kb: KnowledgeBase, question: str, absent: tuple[str, ...],
+                                          audience: str) -> None:
+    article = ask(question, audience=audience, kb=kb)
+    shown = lower(default_text(article) + " " + article.bottom_line)
+    for words in absent:
+        assert words not in shown, f"{words!r} shown for {question!r}"
+    # the advice is not lost: it is still in the full answer
+    assert article.more
+
+
+def test_population_lists_name_real_statements(kb: KnowledgeBase) -> None:
+    for name, spec in frame_book().raw["populations"].items():
+        for statement in spec.get("only", []):
+            assert statement in kb.statements, f"populations.{name}.only: unknown statement {statement}"
+        for other in spec.get("excludes", []):
+            assert other in frame_book().raw["populations"], f"populations.{name}.excludes: unknown {other}"
+
+
+# ----- the bottom line answers about the drug asked, not another one ----------------------------
+
+@pytest.mark.parametrize("audience", ["patient", "clinician"])
+@pytest.mark.parametrize(
+    "question",
+    ["how long after spinal fusion can I take ibuprofen", "ibuprofen after lumbar fusion - nonunion risk?"],
+)
+def test_fusion_nsaid_question_is_answered_about_the_nsaid(kb: KnowledgeBase, question: str, audience: str) -> None:
+    article = ask(question, audience=audience, kb=kb)
+    first = lower(sentences(article.bottom_line)[0])
+    assert "diazepam" not in first, article.bottom_line
+    assert "nsaid" in first or "anti-inflammatory" in first, article.bottom_line
+
+
+def test_patient_alcohol_answer_is_in_patient_words(kb: KnowledgeBase) -> None:
+    article = ask("can I drink on cyclobenzaprine", audience="patient", kb=kb)
+    assert "do not drink alcohol" in lower(article.bottom_line)
+    for jargon in ("cns depressant", "carisoprodol", "diazepam and"):
+        assert jargon not in lower(article.bottom_line), article.bottom_line
+    assert article.bottom_line_citations
+
+
+@pytest.mark.parametrize(
+    ("question", "drug", "med"),
+    [
+        ("I take sertraline, can I take cyclobenzaprine", "cyclobenzaprine", "sertraline"),
+        ("im on lisinopril can i take tizanidine", "tizanidine", "lisinopril"),
+        ("already taking cipro, is tizanidine ok", "tizanidine", "ciprofloxacin"),
+    ],
+)
+def test_a_medicine_the_asker_takes_makes_it_an_interaction_question(
+    kb: KnowledgeBase, question: str, drug: str, med: str
+) -> None:
+    article = ask(question, audience="clinician", kb=kb)
+    assert article.answer_type == "interaction", article.bottom_line
+    result = check({"drug": drug}, {"medications": [med]}, kb=kb)
+    codes = {rule.code for rule in kb.interactions}
+    worst = min((f.severity for f in result.findings if f.code in codes),
+                key=["critical", "warning", "info"].index)
+    words = {"critical": ("contraindicated", "avoid"), "warning": ("caution",)}[worst]
+    assert any(w in lower(article.bottom_line) for w in words), article.bottom_line
