@@ -673,6 +673,7 @@ class FindingGroups(Strict):
     cds_info_shown: list[FindingCode] = Field(default_factory=list)
     no_taper_plan: list[FindingCode] = Field(default_factory=list)
     one_per_problem: list[FindingCode] = Field(default_factory=list)
+    no_same_drug_suggestion: list[FindingCode] = Field(default_factory=list)
 
 
 class ProcedureTerms(Strict):
