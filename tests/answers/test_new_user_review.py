@@ -148,3 +148,50 @@ def test_a_medicine_the_asker_takes_makes_it_an_interaction_question(
                 key=["critical", "warning", "info"].index)
     words = {"critical": ("contraindicated", "avoid"), "warning": ("caution",)}[worst]
     assert any(w in lower(article.bottom_line) for w in words), article.bottom_line
+
+
+# ----- stopping, ages written in words, temperatures --------------------------------------------
+
+@pytest.mark.parametrize("audience", ["patient", "clinician"])
+@pytest.mark.parametrize(
+    ("question", "drug"),
+    [("what happens if i stop baclofen suddenly", "baclofen"), ("can i stop tizanidine cold turkey", "tizanidine")],
+)
+def test_stopping_question_is_answered_with_how_to_stop(kb: KnowledgeBase, question: str, drug: str,
+                                                        audience: str) -> None:
+    article = ask(question, audience=audience, kb=kb)
+    assert article.answer_type == "stopping"
+    first = lower(sentences(article.bottom_line)[0])
+    assert drug in first and ("stop" in first or "decrease" in first), article.bottom_line
+    assert "dose range" not in first and "started at a low dose" not in first
+    assert article.bottom_line_citations
+
+
+@pytest.mark.parametrize("question", ["my grandma is 85 can she take tizanidine", "my dad is 79, is valium ok for his back"])
+def test_an_older_relative_with_an_age_is_an_older_adult_question(kb: KnowledgeBase, question: str) -> None:
+    assert ask(question, audience="patient", kb=kb).answer_type == "older-adults"
+
+
+def test_a_dose_number_is_not_an_age(kb: KnowledgeBase) -> None:
+    article = ask("the dose is 80 mg of valium a day, is that too much", audience="patient", kb=kb)
+    assert article.answer_type == "max-dose"
+
+
+@pytest.mark.parametrize(
+    ("question", "level"),
+    [
+        ("my temperature is 39 and my back hurts can i take valium", "same-day"),
+        ("back spasm and temp of 102, what should I do", "same-day"),
+        ("temp 38 two days after my spinal fusion", "contact-surgical-team"),
+    ],
+)
+def test_a_temperature_written_as_a_number_is_a_fever(kb: KnowledgeBase, question: str, level: str) -> None:
+    article = ask(question, audience="patient", kb=kb)
+    assert article.urgent is not None and article.urgent.level == level, article.bottom_line
+
+
+def test_fusion_red_flag_without_a_drug_gets_the_action_only(kb: KnowledgeBase) -> None:
+    article = ask("temp 38 two days after my spinal fusion", audience="patient", kb=kb)
+    assert article.answer_type == "red-flags"
+    assert "surgical team" in lower(sentences(article.bottom_line)[0])
+    assert not article.sections  # nothing reads as "manage it at home" under the block

@@ -151,3 +151,19 @@ def test_kidney_number_reading_is_shown(kb):
     result = check("baclofen 5 mg tid x 3 days", {"age": 50, "conditions": ["CrCl 20"]}, kb=kb)
     f = find(result, "condition-interpreted")[0]
     assert "G4" in f.detail and "not the same measure" in f.detail and f.sources == ["S109"]
+
+
+def test_finding_title_does_not_repeat_itself():
+    """'Pregnancy: pregnancy' / 'Renal impairment: renal impairment' read as a glitch to a clinician."""
+    from clinguide.checks.engine import check as run_check
+    from clinguide.kb import shipped_kb
+
+    kb = shipped_kb()
+    cases = [
+        ("diazepam 2 mg bid x 5 days", {"age": 30, "sex": "female", "pregnant": True}),
+        ("baclofen 5 mg tid", {"age": 45, "sex": "male", "conditions": ["eGFR 40"]}),
+    ]
+    for order, case in cases:
+        for finding in run_check(order, case, kb=kb).findings:
+            head, _, rest = finding.title.partition(": ")
+            assert head.lower() != rest.lower(), finding.title

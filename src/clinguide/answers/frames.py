@@ -24,6 +24,10 @@ ALCOHOL = "alcohol"
 OLDER_ADULTS = "older-adults"
 CHILDREN = "children"
 _AGE_WORDS = frozenset({"year", "years", "yr", "yrs", "yo"})
+_AGE_BEFORE = frozenset({"aged", "age", "am", "im", "is", "shes", "hes", "turned", "turning"})
+_NOT_AN_AGE = frozenset({"mg", "milligram", "milligrams", "mcg", "g", "ml", "kg", "lb", "lbs", "pounds", "percent",
+                         "minutes", "hours", "hour", "days", "day", "weeks", "week", "months", "month", "times", "tablets",
+                         "tabs", "pills", "degrees", "c", "f"})
 
 
 def _stated_age(tokens: tuple[str, ...]) -> int:
@@ -33,7 +37,7 @@ def _stated_age(tokens: tuple[str, ...]) -> int:
             continue
         after = tokens[index + 1] if index + 1 < len(tokens) else ""
         before = tokens[index - 1] if index else ""
-        if after in _AGE_WORDS or before in ("aged", "age", "am", "im"):
+        if after in _AGE_WORDS or (before in _AGE_BEFORE and after not in _NOT_AN_AGE):
             return int(token)
     return 0
 
