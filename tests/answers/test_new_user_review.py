@@ -167,7 +167,9 @@ def test_stopping_question_is_answered_with_how_to_stop(kb: KnowledgeBase, quest
     assert article.bottom_line_citations
 
 
-@pytest.mark.parametrize("question", ["my grandma is 85 can she take tizanidine", "my dad is 79, is valium ok for his back"])
+@pytest.mark.parametrize(
+    "question", ["my grandma is 85 can she take tizanidine", "my dad is 79, is valium ok for his back"]
+)
 def test_an_older_relative_with_an_age_is_an_older_adult_question(kb: KnowledgeBase, question: str) -> None:
     assert ask(question, audience="patient", kb=kb).answer_type == "older-adults"
 

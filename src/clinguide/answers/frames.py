@@ -26,8 +26,8 @@ CHILDREN = "children"
 _AGE_WORDS = frozenset({"year", "years", "yr", "yrs", "yo"})
 _AGE_BEFORE = frozenset({"aged", "age", "am", "im", "is", "shes", "hes", "turned", "turning"})
 _NOT_AN_AGE = frozenset({"mg", "milligram", "milligrams", "mcg", "g", "ml", "kg", "lb", "lbs", "pounds", "percent",
-                         "minutes", "hours", "hour", "days", "day", "weeks", "week", "months", "month", "times", "tablets",
-                         "tabs", "pills", "degrees", "c", "f"})
+                         "minutes", "hours", "hour", "days", "day", "weeks", "week", "months", "month", "times",
+                         "tablets", "tabs", "pills", "degrees", "c", "f"})
 
 
 def _stated_age(tokens: tuple[str, ...]) -> int:
