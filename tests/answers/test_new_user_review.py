@@ -67,6 +67,18 @@ def test_red_flag_drug_answer_is_brief(kb: KnowledgeBase, audience: str) -> None
 
 # ----- populations: the asker is the one in the population; other populations' advice stays out --
 
+@pytest.mark.parametrize(
+    "question",
+    ["my back is killing me can I take my moms valium", "can I borrow my husband's diazepam for a back spasm"],
+)
+def test_someone_elses_valium_is_answered_as_such(kb: KnowledgeBase, question: str) -> None:
+    article = ask(question, audience="patient", kb=kb)
+    assert article.answer_type == "someone-elses"
+    assert "65 or older" not in article.bottom_line
+    assert lower(article.bottom_line).startswith("not unless it is prescribed for you"), article.bottom_line
+    assert article.bottom_line_citations
+
+
 def test_someone_elses_valium_is_not_an_older_adult_question(kb: KnowledgeBase) -> None:
     article = ask("my back is killing me can I take my moms valium", audience="patient", kb=kb)
     assert article.answer_type != "older-adults"
