@@ -209,3 +209,24 @@ def test_fusion_red_flag_without_a_drug_gets_the_action_only(kb: KnowledgeBase) 
     assert article.answer_type == "red-flags"
     assert "surgical team" in lower(sentences(article.bottom_line)[0])
     assert not article.sections  # nothing reads as "manage it at home" under the block
+
+
+# ----- pregnancy and breastfeeding: the statement for what was asked --------------------------------
+
+@pytest.mark.parametrize("audience", ["patient", "clinician"])
+@pytest.mark.parametrize(
+    ("question", "expected", "absent"),
+    [
+        ("can I take valium while breastfeeding", ("breast milk",), ("trimester", "early pregnancy")),
+        ("is diazepam safe when nursing my baby", ("breast milk",), ("trimester", "early pregnancy")),
+        ("I am 30 weeks pregnant, can I take valium for back spasm", ("late", "newborn"), ("first trimester",)),
+        ("can I take ibuprofen while pregnant", ("20 weeks",), ("no checked information", "no reviewed statement")),
+    ],
+)
+def test_pregnancy_answer_fits_what_was_asked(kb: KnowledgeBase, question: str, expected: tuple[str, ...],
+                                              absent: tuple[str, ...], audience: str) -> None:
+    article = ask(question, audience=audience, kb=kb)
+    bottom = lower(article.bottom_line)
+    assert any(words in bottom for words in expected), article.bottom_line
+    assert not any(words in bottom for words in absent), article.bottom_line
+    assert article.bottom_line_citations

@@ -12,10 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from clinguide.answers.frames import ALCOHOL, Frame
 from clinguide.answers.retrieve import unrendered
+from clinguide.answers.understand import PhraseSet, stem, words
 from clinguide.kb.placeholders import PLACEHOLDER, PlaceholderError
 
 if TYPE_CHECKING:
@@ -228,6 +230,8 @@ def build(
     for recipe in spec.get("bottom", []):
         if (recipe.get("if") == "drugs" and not u.drugs) or (recipe.get("if") == "no-drugs" and u.drugs):
             continue
+        if "if_words" in recipe and not mentions(u, recipe["if_words"]):
+            continue  # e.g. the breastfeeding statement only for a question about breastfeeding
         result = _recipe(kb, u, frame, audience, recipe, lead, (a, b), statement_text, applies, best_key)
         if result is not None:
             break
@@ -235,6 +239,16 @@ def build(
         return None
     _close(kb, spec.get("close"), result, statement_text, applies)
     return result
+
+
+@lru_cache(maxsize=64)
+def _phrases(phrases: tuple[str, ...]) -> PhraseSet:
+    return PhraseSet({tuple(stem(w) for w in words(p)): p for p in phrases})
+
+
+def mentions(u: Understanding, phrases: list[str]) -> bool:
+    """Whether the question contains one of ``phrases`` (whole words, light stemming)."""
+    return bool(_phrases(tuple(str(p) for p in phrases)).find(tuple(stem(t) for t in u.tokens)))
 
 
 def _recipe(kb: KnowledgeBase, u: Understanding, frame: Frame, audience: str, recipe: dict[str, Any], lead: str,
