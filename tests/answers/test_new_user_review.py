@@ -230,3 +230,16 @@ def test_pregnancy_answer_fits_what_was_asked(kb: KnowledgeBase, question: str, 
     assert any(words in bottom for words in expected), article.bottom_line
     assert not any(words in bottom for words in absent), article.bottom_line
     assert article.bottom_line_citations
+
+
+@pytest.mark.parametrize("audience", ["patient", "clinician"])
+@pytest.mark.parametrize(
+    ("question", "drug"),
+    [("can i take metaxalone with food", "metaxalone"), ("is carisoprodol a controlled substance", "carisoprodol")],
+)
+def test_no_recipe_fits_the_bottom_line_is_still_about_the_drug_asked(kb: KnowledgeBase, question: str, drug: str,
+                                                                      audience: str) -> None:
+    """When no frame recipe fits, the fallback statement is one about the drug asked, not 'most back pain
+    improves over time'."""
+    article = ask(question, audience=audience, kb=kb)
+    assert drug in lower(sentences(article.bottom_line)[0]), article.bottom_line

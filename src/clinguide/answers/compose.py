@@ -538,10 +538,11 @@ def _bottom(kb: KnowledgeBase, u: Understanding, audience: str, frame: Any, sele
         tried.append(frame.answer_type)
         frame = frame_of(u, kb, skip=tuple(tried))
     frame = first_frame
-    first = next(
-        (s for _k, items in selection.sections for s in items if bottom_lines.usable(kb, s, text(s))),
-        selection.sections[0][1][0],
-    )
+    sourced = [s for _k, items in selection.sections for s in items if bottom_lines.usable(kb, s, text(s))]
+    # a statement about the drug asked answers better than a general one ("most back pain improves" does not
+    # answer "is carisoprodol a controlled substance")
+    about_drug = [s for s in sourced if u.drugs and s.drugs and s.drugs[0] == u.drugs[0]]
+    first = next(iter(about_drug + sourced), selection.sections[0][1][0])
     return frame, bottom_lines.BottomLine(
         bottom_lines.fit("", [text(first)]), bottom_lines.shown_sources(kb, first.sources), [first.id]
     )
