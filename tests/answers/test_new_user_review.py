@@ -243,3 +243,21 @@ def test_no_recipe_fits_the_bottom_line_is_still_about_the_drug_asked(kb: Knowle
     improves over time'."""
     article = ask(question, audience=audience, kb=kb)
     assert drug in lower(sentences(article.bottom_line)[0]), article.bottom_line
+
+
+@pytest.mark.parametrize("audience", ["patient", "clinician"])
+@pytest.mark.parametrize(
+    "question",
+    ["my back hurts and my legs are going numb", "back spasm, my legs feel weak", "cant feel my legs and back pain"],
+)
+def test_both_legs_numb_or_weak_is_an_emergency(kb: KnowledgeBase, question: str, audience: str) -> None:
+    """'my legs are going numb' (plural: both legs) with back pain got 'Start with simple care. A heat wrap'."""
+    article = ask(question, audience=audience, kb=kb)
+    assert article.urgent is not None and article.urgent.level == "emergency", article.bottom_line
+    assert "heat" not in lower(article.bottom_line)
+
+
+@pytest.mark.parametrize("question", ["no numbness in my legs, back spasm, can I take valium",
+                                      "my legs are not numb but my back hurts"])
+def test_negated_leg_symptoms_are_no_red_flag(kb: KnowledgeBase, question: str) -> None:
+    assert ask(question, audience="patient", kb=kb).urgent is None
