@@ -261,3 +261,19 @@ def test_both_legs_numb_or_weak_is_an_emergency(kb: KnowledgeBase, question: str
                                       "my legs are not numb but my back hurts"])
 def test_negated_leg_symptoms_are_no_red_flag(kb: KnowledgeBase, question: str) -> None:
     assert ask(question, audience="patient", kb=kb).urgent is None
+
+
+@pytest.mark.parametrize("audience", ["patient", "clinician"])
+@pytest.mark.parametrize(("drug", "age"), [("cyclobenzaprine", 16), ("methocarbamol", 17), ("baclofen", 13)])
+def test_teenager_answer_agrees_with_check_on_the_label_age(kb: KnowledgeBase, drug: str, age: int,
+                                                            audience: str) -> None:
+    """check applies the label's age limit (adult dosing from 15 for cyclobenzaprine); ask said 'no checked
+    information' for the same teenager."""
+    result = check(f"{drug} 5 mg tid x 5 days", {"age": age, "sex": "male"}, kb=kb)
+    assert any(f.code == "pediatric-dosing" for f in result.findings)
+    rule = next(r for r in kb.drugs[drug].pediatric if r.formulation == "oral")
+    article = ask(f"can my {age} year old take {drug}", audience=audience, kb=kb)
+    assert article.answer_type == "children"
+    assert str(rule.adult_dosing_from_age) in article.bottom_line, article.bottom_line
+    assert "no checked information" not in lower(article.bottom_line)
+    assert article.bottom_line_citations

@@ -352,6 +352,8 @@ def _monograph_fact(kb: KnowledgeBase, frame: Frame, recipe: dict[str, Any], aud
     ``recommendation`` (e.g. "avoid"), when the recipe has one.
     """
     fact = getattr(kb.drugs[frame.drugs[0]], recipe["monograph"], None)
+    if isinstance(fact, list):  # per-formulation rules (pediatric): the oral one, else the first
+        fact = next((f for f in fact if getattr(f, "formulation", "oral") == "oral"), fact[0] if fact else None)
     if fact is None:
         return None
     sources = shown_sources(kb, fact.sources)
@@ -359,11 +361,14 @@ def _monograph_fact(kb: KnowledgeBase, frame: Frame, recipe: dict[str, Any], aud
         return None
     if audience == "clinician":
         return BottomLine(fit("", [kb.render(fact.text)]), sources)
-    wording = recipe.get("patient", {}).get(getattr(fact, "recommendation", ""), "")
+    from_age = getattr(fact, "adult_dosing_from_age", None)
+    key = getattr(fact, "recommendation", None) or ("from-age" if from_age is not None else "none")
+    wording = recipe.get("patient", {}).get(key, "")
     if not wording:
         return None
     a, b = _names(kb, frame)
-    return BottomLine(fit(kb.render(_words(wording, a, b)), []), sources)
+    text = _words(wording, a, b).replace("{from_age}", str(from_age))
+    return BottomLine(fit(kb.render(text), []), sources)
 
 
 def _about_all(
