@@ -277,3 +277,21 @@ def test_teenager_answer_agrees_with_check_on_the_label_age(kb: KnowledgeBase, d
     assert str(rule.adult_dosing_from_age) in article.bottom_line, article.bottom_line
     assert "no checked information" not in lower(article.bottom_line)
     assert article.bottom_line_citations
+
+
+@pytest.mark.parametrize(
+    ("question", "audience", "expected"),
+    [
+        ("tizanidine dose in renal impairment CrCl 20", "clinician", "creatinine clearance"),
+        ("baclofen dose on dialysis", "clinician", "kidney"),
+        ("baclofen dose on dialysis", "patient", "kidneys"),
+        ("diazepam dose in cirrhosis", "clinician", "hepatic"),
+        ("diazepam dose in cirrhosis", "patient", "liver"),
+    ],
+)
+def test_a_dose_question_about_kidney_or_liver_disease_answers_that(kb: KnowledgeBase, question: str,
+                                                                    audience: str, expected: str) -> None:
+    """'tizanidine dose in renal impairment CrCl 20' was answered with the usual adult dose."""
+    article = ask(question, audience=audience, kb=kb)
+    assert expected in lower(article.bottom_line), article.bottom_line
+    assert article.bottom_line_citations
