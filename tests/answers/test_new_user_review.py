@@ -295,3 +295,18 @@ def test_a_dose_question_about_kidney_or_liver_disease_answers_that(kb: Knowledg
     article = ask(question, audience=audience, kb=kb)
     assert expected in lower(article.bottom_line), article.bottom_line
     assert article.bottom_line_citations
+
+
+@pytest.mark.parametrize("audience", ["patient", "clinician"])
+@pytest.mark.parametrize(
+    "question",
+    ["back pain and I cant control my bladder, how much valium can I take",
+     "saddle numbness and back pain, can I take flexeril"],
+)
+def test_an_emergency_is_not_answered_with_a_dose(kb: KnowledgeBase, question: str, audience: str) -> None:
+    """'Get emergency care now' followed by 'the usual adult dose of diazepam is 2-10 mg' reads as permission."""
+    article = ask(question, audience=audience, kb=kb)
+    assert article.urgent is not None and article.urgent.level == "emergency"
+    assert article.answer_type == "red-flags"
+    assert " mg" not in article.bottom_line and "relaxants" not in lower(article.bottom_line), article.bottom_line
+    assert not article.sections and article.more

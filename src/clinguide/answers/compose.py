@@ -481,7 +481,11 @@ def ask(question: str, audience: str = "clinician", kb: KnowledgeBase | None = N
 def _red_flag_bottom(u: Understanding, audience: str, frame: Any, urgent: Urgent | None,
                      cites: _Citations) -> bottom_lines.BottomLine | None:
     """Under an urgent block, a red-flag question that names no drug gets the action as its bottom line."""
-    if urgent is None or frame.answer_type not in frame_book().raw["red_flag_frames"] or u.drugs:
+    if urgent is None:
+        return None
+    book = frame_book().raw
+    action_only = urgent.level in book.get("red_flag_action_only", [])
+    if not action_only and (frame.answer_type not in book["red_flag_frames"] or u.drugs):
         return None
     wording = frame_book().raw["red_flag_bottom"][urgent.level][audience]
     return bottom_lines.BottomLine(wording, [ref.id for ref in cites.references()])
@@ -549,6 +553,8 @@ def _bottom(kb: KnowledgeBase, u: Understanding, audience: str, frame: Any, sele
 
 
 def _answer_type(frame: Frame, urgent: Urgent | None) -> str:
+    if urgent is not None and urgent.level in frame_book().raw.get("red_flag_action_only", []):
+        return "red-flags"
     if urgent is not None and frame.answer_type in frame_book().raw["red_flag_frames"] and not frame.drugs:
         return "red-flags"
     return frame.answer_type
