@@ -310,3 +310,37 @@ def test_an_emergency_is_not_answered_with_a_dose(kb: KnowledgeBase, question: s
     assert article.answer_type == "red-flags"
     assert " mg" not in article.bottom_line and "relaxants" not in lower(article.bottom_line), article.bottom_line
     assert not article.sections and article.more
+
+
+# ----- a class of drugs as the other side of an interaction question --------------------------------
+
+@pytest.mark.parametrize(
+    ("question", "drug", "member", "words"),
+    [
+        ("can I take valium with opioids", "diazepam", "oxycodone", ("boxed warning", "avoid")),
+        ("is it safe to take tizanidine with blood pressure pills", "tizanidine", "lisinopril", ("caution",)),
+        ("can I take tizanidine with my blood pressure medicine", "tizanidine", "amlodipine", ("caution",)),
+        ("flexeril with an maoi", "cyclobenzaprine", "phenelzine", ("contraindicated",)),
+    ],
+)
+def test_a_class_named_beside_the_drug_is_an_interaction_question(
+    kb: KnowledgeBase, question: str, drug: str, member: str, words: tuple[str, ...]
+) -> None:
+    """'can I take valium with opioids' got 'Diazepam is not a first choice for back spasm'; 'tizanidine with my
+    blood pressure medicine' was out of scope although the pack has the rule."""
+    article = ask(question, audience="clinician", kb=kb)
+    assert article.covered and article.answer_type == "interaction", article.bottom_line
+    assert any(w in lower(article.bottom_line) for w in words), article.bottom_line
+    assert article.bottom_line_citations
+    # the class verdict is the one check gives for a member of the class
+    result = check({"drug": drug}, {"medications": [member]}, kb=kb)
+    codes = {rule.code for rule in kb.interactions}
+    worst = min((f.severity for f in result.findings if f.code in codes), key=["critical", "warning", "info"].index)
+    expected = {"critical": ("contraindicated", "avoid"), "warning": ("caution",)}[worst]
+    assert any(w in lower(article.bottom_line) for w in expected)
+
+
+def test_a_class_with_no_class_rule_is_answered_honestly(kb: KnowledgeBase) -> None:
+    article = ask("can i take flexeril with an nsaid", audience="patient", kb=kb)
+    assert article.answer_type == "interaction"
+    assert "does not mean it is safe" in lower(article.bottom_line)

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from clinguide.answers.frames import ALCOHOL, Frame
+from clinguide.answers.frames import ALCOHOL, CLASS_PREFIX, Frame
 from clinguide.answers.retrieve import unrendered
-from clinguide.answers.understand import PhraseSet, stem, words
+from clinguide.answers.understand import PhraseSet, lexicon, stem, words
 from clinguide.kb.placeholders import PLACEHOLDER, PlaceholderError
 
 if TYPE_CHECKING:
@@ -109,6 +109,10 @@ def _capital(text: str) -> str:
 def _names(kb: KnowledgeBase, frame: Frame) -> tuple[str, str]:
     a = kb.drugs[frame.drugs[0]].name.lower() if frame.drugs else ""
     other = frame.other
+    if other and other.startswith(CLASS_PREFIX):
+        class_id = other[len(CLASS_PREFIX):]
+        shown = lexicon()["class_display"].get(class_id) or kb.classes[class_id].name.split(" (")[0].lower()
+        return a, str(shown)
     b = "alcohol" if other == ALCOHOL else (kb.drugs[other].name.lower() if other in kb.drugs else (other or ""))
     return a, b
 
@@ -162,12 +166,31 @@ def interaction_findings(kb: KnowledgeBase, drug: str, other: str) -> list[Findi
     """
     from clinguide.checks.engine import check
 
-    case: dict[str, Any] = {"alcohol": "moderate"} if other == ALCOHOL else {"medications": [kb.drugs[other].name]}
+    class_id = other[len(CLASS_PREFIX):] if other.startswith(CLASS_PREFIX) else None
+    if class_id is not None:
+        # a class ("opioids"): check one member, and keep only the rules written for the whole class, which hold
+        # for every member (a rule about one member would not)
+        members = sorted(d for d in kb.drugs if class_id in kb.drug_classes(d) and d != drug)
+        if not members:
+            return []
+        case: dict[str, Any] = {"medications": [kb.drugs[members[0]].name]}
+    elif other == ALCOHOL:
+        case = {"alcohol": "moderate"}
+    else:
+        case = {"medications": [kb.drugs[other].name]}
     result = check({"drug": kb.drugs[drug].name}, case, kb=kb)
     codes = {rule.code for rule in kb.interactions}
     order = {"critical": 0, "warning": 1, "info": 2}
     found = [f for f in result.findings if f.code in codes]
+    if class_id is not None:
+        found = [f for f in found if (rule := rule_for(kb, f)) is not None and _about_class(kb, rule, class_id)]
     return sorted(found, key=lambda f: order.get(f.severity, 3))
+
+
+def _about_class(kb: KnowledgeBase, rule: InteractionRule, class_id: str) -> bool:
+    """The rule selects the other drug by this class (so it holds for every member)."""
+    sides = [rule.other] + ([rule.order] if rule.symmetric else [])
+    return any(class_id in side.classes for side in sides)
 
 
 def rule_for(kb: KnowledgeBase, finding: Finding) -> InteractionRule | None:

@@ -103,13 +103,21 @@ def _generic_tokens(kb: KnowledgeBase, tokens: tuple[str, ...]) -> tuple[str, ..
     return tuple(out)
 
 
-def _other(u: Understanding) -> str | None:
+CLASS_PREFIX = "class:"
+
+
+def _other(u: Understanding, kb: KnowledgeBase) -> str | None:
     if len(u.drugs) >= 2:
         return u.drugs[1]
     if u.agents:
         return u.agents[0]
     if ALCOHOL in u.tokens or any(t in u.tokens for t in ("drink", "drinking", "beer", "wine", "booze")):
         return ALCOHOL
+    if u.drugs:  # "valium with opioids", "tizanidine with my blood pressure pills": a class of the other drug
+        own = kb.drug_classes(u.drugs[0])
+        other_class = next((c for c in u.classes if c not in own and c in kb.classes), None)
+        if other_class is not None:
+            return CLASS_PREFIX + other_class
     return None
 
 
@@ -136,7 +144,7 @@ def frame_of(u: Understanding, kb: KnowledgeBase, skip: tuple[str, ...] = ()) ->
     """
     book = frame_book()
     tokens = _generic_tokens(kb, u.tokens)
-    other = _other(u)
+    other = _other(u, kb)
     found = {name for name, phrases in book.populations.items() if _population_named(phrases, tokens)}
     age = _stated_age(u.tokens)
     if age >= kb.policy.older_adult_min_age:
