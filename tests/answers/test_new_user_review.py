@@ -344,3 +344,20 @@ def test_a_class_with_no_class_rule_is_answered_honestly(kb: KnowledgeBase) -> N
     article = ask("can i take flexeril with an nsaid", audience="patient", kb=kb)
     assert article.answer_type == "interaction"
     assert "does not mean it is safe" in lower(article.bottom_line)
+
+
+@pytest.mark.parametrize(
+    ("question", "why"),
+    [
+        ("can i take valium and norco together", "breathing"),
+        ("can I take valium with opioids", "breathing"),
+        ("cyclobenzaprine and ssris", "antidepressants"),
+    ],
+)
+def test_patient_interaction_answer_says_why_in_patient_words(kb: KnowledgeBase, question: str, why: str) -> None:
+    """A patient gets the verdict and the reason from a patient statement about the same pair or class, never
+    the clinician rule text ('profound sedation, respiratory depression')."""
+    article = ask(question, audience="patient", kb=kb)
+    assert why in lower(article.bottom_line), article.bottom_line
+    assert "respiratory depression" not in lower(article.bottom_line)
+    assert "cns" not in lower(article.bottom_line)

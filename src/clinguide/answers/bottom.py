@@ -216,10 +216,23 @@ def _interaction(
     sources = shown_sources(kb, list(top.sources))
     texts: list[str] = []
     used: list[str] = []
-    pair = {frame.drugs[0], frame.other}
-    about_pair = [
-        s for s in kb.statements.values() if pair <= set(s.drugs) and applies(s) and usable(kb, s, statement_text(s))
-    ]
+    main, other = frame.drugs[0], frame.other
+    if other.startswith(CLASS_PREFIX):  # a statement about the drug with any member of the class
+        class_id = other[len(CLASS_PREFIX):]
+        others = {d for d in kb.drugs if class_id in kb.drug_classes(d)} - {main}
+    else:
+        others = {other}
+
+    def about(drugs: set[str]) -> list[Statement]:
+        return [s for s in kb.statements.values()
+                if main in s.drugs and drugs & set(s.drugs) and applies(s) and usable(kb, s, statement_text(s))]
+
+    about_pair = about(others)
+    if not about_pair and rule is not None:  # Norco: the statement about the rule's class (diazepam with opioids)
+        sides = [rule.other, rule.order] if rule.symmetric else [rule.other]
+        own = kb.drug_classes(main)
+        classes = {c for side in sides for c in side.classes if c not in own}  # the other drug's side only
+        about_pair = about({d for d in kb.drugs if kb.drug_classes(d) & classes} - {main})
     if audience == "patient" and about_pair:
         texts.append(statement_text(about_pair[0]))
         used.append(about_pair[0].id)
