@@ -361,3 +361,11 @@ def test_patient_interaction_answer_says_why_in_patient_words(kb: KnowledgeBase,
     assert why in lower(article.bottom_line), article.bottom_line
     assert "respiratory depression" not in lower(article.bottom_line)
     assert "cns" not in lower(article.bottom_line)
+
+
+@pytest.mark.parametrize("audience", ["patient", "clinician"])
+def test_driving_question_without_a_drug_reads_as_english(kb: KnowledgeBase, audience: str) -> None:
+    """'We have no checked information on driving with these medicines itself; its side effects ...'."""
+    article = ask("how long after my fusion can i drive", audience=audience, kb=kb)
+    assert "these medicines itself" not in article.bottom_line and "its side effects" not in article.bottom_line
+    assert "surgical team" in lower(article.bottom_line)
