@@ -369,3 +369,19 @@ def test_driving_question_without_a_drug_reads_as_english(kb: KnowledgeBase, aud
     article = ask("how long after my fusion can i drive", audience=audience, kb=kb)
     assert "these medicines itself" not in article.bottom_line and "its side effects" not in article.bottom_line
     assert "surgical team" in lower(article.bottom_line)
+
+
+@pytest.mark.parametrize("audience", ["patient", "clinician"])
+@pytest.mark.parametrize(
+    "question", ["can I drive after taking methocarbamol", "I am 80, can I take flexeril", "is methocarbamol addictive"]
+)
+def test_the_older_adult_advice_is_said_once(kb: KnowledgeBase, question: str, audience: str) -> None:
+    """'If you are 65 or older, experts advise avoiding most muscle relaxants' and 'If you are 65 or older, most
+    muscle relaxants are best avoided' in the same answer."""
+    group = set(frame_book().raw["same_point"][0])
+    article = ask(question, audience=audience, kb=kb)
+    shown = [i.statement for s in article.sections for i in s.items if i.statement in group]
+    bottom = lower(article.bottom_line)
+    in_bottom = any(lower(kb.statements[sid].patient or "")[:40] in bottom
+                    or lower(kb.statements[sid].clinician)[:40] in bottom for sid in group)
+    assert len(shown) + int(in_bottom) <= 1, (shown, article.bottom_line)

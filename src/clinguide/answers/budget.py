@@ -125,6 +125,7 @@ def split(
     """Fill the default view in the frame's section order; everything else goes to ``more``."""
     limit = limits(audience, urgent=urgent)
     elsewhere = other_population(frame)
+    same_point = {sid: tuple(group) for group in frame_book().raw.get("same_point", []) for sid in group}
     flat = [s for _key, items in pool for s in items]
     key_of = {s.id: key for key, items in pool for s in items}
     keep, first = must_keep(kb, frame, flat, applies)
@@ -153,6 +154,9 @@ def split(
             return False
         if not forced and statement.id in elsewhere:
             return False  # another population's advice ("if you are 65 or older ...") for a pregnant asker
+        if not forced and any(other in taken or other in exclude
+                              for other in same_point.get(statement.id, ()) if other != statement.id):
+            return False  # the same point in other words is already shown
         key = key_of[statement.id]
         if forced and key not in chosen and len(chosen) >= limit.sections:
             # a kept safety point never opens a sixth section: it joins the safety section (or the first)
