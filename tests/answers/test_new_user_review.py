@@ -385,3 +385,11 @@ def test_the_older_adult_advice_is_said_once(kb: KnowledgeBase, question: str, a
     in_bottom = any(lower(kb.statements[sid].patient or "")[:40] in bottom
                     or lower(kb.statements[sid].clinician)[:40] in bottom for sid in group)
     assert len(shown) + int(in_bottom) <= 1, (shown, article.bottom_line)
+
+
+def test_interaction_reason_is_not_another_populations_advice(kb: KnowledgeBase) -> None:
+    article = ask("can i take flexerel and valum together", audience="patient", kb=kb)
+    assert article.answer_type == "interaction"
+    assert "65 or older" not in article.bottom_line, article.bottom_line
+    older = ask("im 75, can i take flexeril and valium together", audience="patient", kb=kb)
+    assert "65 or older" in older.bottom_line  # for an older asker it is the point

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from clinguide.answers.frames import ALCOHOL, CLASS_PREFIX, Frame
+from clinguide.answers.frames import ALCOHOL, CLASS_PREFIX, Frame, frame_book
 from clinguide.answers.retrieve import unrendered
 from clinguide.answers.understand import PhraseSet, lexicon, stem, words
 from clinguide.kb.placeholders import PLACEHOLDER, PlaceholderError
@@ -223,9 +223,15 @@ def _interaction(
     else:
         others = {other}
 
+    populations = frame_book().raw["populations"]
+    # a statement for a population the question is not about ("if you are 65 or older ...") is no reason
+    not_asked = {sid for name, spec in populations.items() if name not in frame.populations
+                 for sid in spec.get("only", [])}
+
     def about(drugs: set[str]) -> list[Statement]:
         return [s for s in kb.statements.values()
-                if main in s.drugs and drugs & set(s.drugs) and applies(s) and usable(kb, s, statement_text(s))]
+                if main in s.drugs and drugs & set(s.drugs) and s.id not in not_asked and applies(s)
+                and usable(kb, s, statement_text(s))]
 
     about_pair = about(others)
     if not about_pair and rule is not None:  # Norco: the statement about the rule's class (diazepam with opioids)
