@@ -151,3 +151,37 @@ def test_kidney_number_reading_is_shown(kb):
     result = check("baclofen 5 mg tid x 3 days", {"age": 50, "conditions": ["CrCl 20"]}, kb=kb)
     f = find(result, "condition-interpreted")[0]
     assert "G4" in f.detail and "not the same measure" in f.detail and f.sources == ["S109"]
+
+
+def test_finding_title_does_not_repeat_itself():
+    """'Pregnancy: pregnancy' / 'Renal impairment: renal impairment' read as a glitch to a clinician."""
+    from clinguide.checks.engine import check as run_check
+    from clinguide.kb import shipped_kb
+
+    kb = shipped_kb()
+    cases = [
+        ("diazepam 2 mg bid x 5 days", {"age": 30, "sex": "female", "pregnant": True}),
+        ("baclofen 5 mg tid", {"age": 45, "sex": "male", "conditions": ["eGFR 40"]}),
+    ]
+    for order, case in cases:
+        for finding in run_check(order, case, kb=kb).findings:
+            head, _, rest = finding.title.partition(": ")
+            assert head.lower() != rest.lower(), finding.title
+
+
+def test_one_finding_when_a_contraindication_already_covers_the_milder_rule():
+    """ESRD with metaxalone: 'contraindicated: severe renal impairment' and a second 'renal impairment' warning
+    are the same problem said twice; a more severe rule for an implying condition speaks alone."""
+    from clinguide.checks.engine import check as run_check
+    from clinguide.kb import shipped_kb
+
+    kb = shipped_kb()
+    for order, condition, organ in [("metaxalone 800 mg tid", "ESRD on HD", "renal"),
+                                    ("diazepam 5 mg tid", "cirrhosis Child-Pugh C", "hepatic")]:
+        result = run_check(order, {"age": 50, "sex": "male", "conditions": [condition]}, kb=kb)
+        about = [f for f in result.findings if organ in f.title.lower()]
+        assert len(about) == 1, [f.title for f in result.findings]
+        assert about[0].severity == "critical"
+    # a milder rule still speaks when nothing stronger covers it
+    result = run_check("baclofen 5 mg tid", {"age": 45, "sex": "male", "conditions": ["eGFR 40"]}, kb=kb)
+    assert any(f.code == "renal-impairment" for f in result.findings)

@@ -115,3 +115,23 @@ def test_post_fusion_alternative_is_checked_for_the_patient(kb):
     assert renal.suggested_order is None or renal.suggested_order.drug != "baclofen" or not any(
         f.code == "renal-impairment" for f in check(as_order(renal.suggested_order), base | {
             "conditions": ["severe-renal-impairment"]}, kb=kb).findings)
+
+
+@pytest.mark.parametrize(
+    ("order", "case", "problem"),
+    [
+        ("valium 5mg bid", {"age": 15, "sex": "male"}, "pediatric-not-assessed"),
+        ("diazepam 5 mg tid", {"age": 45, "sex": "male", "alcohol": "heavy"}, "alcohol"),
+        ("soma 350 qid", {"age": 40, "sex": "male", "conditions": ["hx opioid use disorder on suboxone"]},
+         "substance-use-history"),
+        ("diazepam 5 mg tid", {"age": 45, "sex": "male", "conditions": ["frobnication syndrome"]}, "unknown-condition"),
+    ],
+)
+def test_no_same_drug_safer_order_for_a_problem_about_the_patient(kb, order, case, problem):
+    """A new dose or course of the same drug does not answer a problem about the patient (a teenager, heavy
+    drinking, a substance use history, something not understood); offering one reads as an endorsement."""
+    result = check(order, case, kb=kb)
+    assert problem in {f.code for f in result.findings}
+    suggestion = result.suggested_order
+    assert suggestion is None or suggestion.drug != result.order.drug_id, suggestion
+    assert all(f.suggested_order is None or f.suggested_order.drug != result.order.drug_id for f in result.findings)

@@ -64,3 +64,24 @@ def test_verdict_reason_names_the_red_flag(kb):
     assert p.diazepam.verdict == "not-yet"
     assert any("red flag" in r.text.lower() for r in p.diazepam.reasons)
     assert any(s in ("S114", "S113") for r in p.diazepam.reasons for s in r.sources)
+
+
+@pytest.mark.parametrize(("symptom", "level"), [("fever", "same-day"), ("leg weakness getting worse", "same-day"),
+                                                ("cant pee", "emergency")])
+def test_no_self_care_or_relaxant_step_beside_an_urgent_assessment(kb, symptom, level):
+    """'Urgent assessment today' followed by 'reassure and keep up normal activities', heat or 'if diazepam is
+    prescribed' contradicts itself: under an emergency or same-day flag only what to avoid stays."""
+    plan = assess({**GREEN, "symptoms": [symptom]}, kb=kb)
+    assert plan.urgent is not None and plan.urgent.level == level
+    assert plan.steps[0].kind == "urgent"
+    assert {s.kind for s in plan.steps[1:]} <= {"avoid"}, [(s.id, s.kind) for s in plan.steps]
+    assert not any("reassure" in s.title.lower() or "diazepam is prescribed" in s.title.lower() for s in plan.steps)
+
+
+def test_after_fusion_the_surgical_pain_plan_continues_under_a_warning_sign(kb):
+    case = {"age": 60, "sex": "male", "setting": "post-spinal-fusion", "hours_since_surgery": 100,
+            "spasm": "severe", "symptoms": ["fever"]}
+    plan = assess(case, kb=kb)
+    assert plan.urgent is not None and plan.urgent.level == "contact-surgical-team"
+    kinds = {s.kind for s in plan.steps}
+    assert "analgesic" in kinds and "muscle-relaxant" not in kinds

@@ -12,10 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from clinguide.answers.frames import ALCOHOL, Frame
+from clinguide.answers.frames import ALCOHOL, CLASS_PREFIX, Frame, frame_book
 from clinguide.answers.retrieve import unrendered
+from clinguide.answers.understand import PhraseSet, lexicon, stem, words
 from clinguide.kb.placeholders import PLACEHOLDER, PlaceholderError
 
 if TYPE_CHECKING:
@@ -107,6 +109,10 @@ def _capital(text: str) -> str:
 def _names(kb: KnowledgeBase, frame: Frame) -> tuple[str, str]:
     a = kb.drugs[frame.drugs[0]].name.lower() if frame.drugs else ""
     other = frame.other
+    if other and other.startswith(CLASS_PREFIX):
+        class_id = other[len(CLASS_PREFIX):]
+        shown = lexicon()["class_display"].get(class_id) or kb.classes[class_id].name.split(" (")[0].lower()
+        return a, str(shown)
     b = "alcohol" if other == ALCOHOL else (kb.drugs[other].name.lower() if other in kb.drugs else (other or ""))
     return a, b
 
@@ -160,12 +166,31 @@ def interaction_findings(kb: KnowledgeBase, drug: str, other: str) -> list[Findi
     """
     from clinguide.checks.engine import check
 
-    case: dict[str, Any] = {"alcohol": "moderate"} if other == ALCOHOL else {"medications": [kb.drugs[other].name]}
+    class_id = other[len(CLASS_PREFIX):] if other.startswith(CLASS_PREFIX) else None
+    if class_id is not None:
+        # a class ("opioids"): check one member, and keep only the rules written for the whole class, which hold
+        # for every member (a rule about one member would not)
+        members = sorted(d for d in kb.drugs if class_id in kb.drug_classes(d) and d != drug)
+        if not members:
+            return []
+        case: dict[str, Any] = {"medications": [kb.drugs[members[0]].name]}
+    elif other == ALCOHOL:
+        case = {"alcohol": "moderate"}
+    else:
+        case = {"medications": [kb.drugs[other].name]}
     result = check({"drug": kb.drugs[drug].name}, case, kb=kb)
     codes = {rule.code for rule in kb.interactions}
     order = {"critical": 0, "warning": 1, "info": 2}
     found = [f for f in result.findings if f.code in codes]
+    if class_id is not None:
+        found = [f for f in found if (rule := rule_for(kb, f)) is not None and _about_class(kb, rule, class_id)]
     return sorted(found, key=lambda f: order.get(f.severity, 3))
+
+
+def _about_class(kb: KnowledgeBase, rule: InteractionRule, class_id: str) -> bool:
+    """The rule selects the other drug by this class (so it holds for every member)."""
+    sides = [rule.other] + ([rule.order] if rule.symmetric else [])
+    return any(class_id in side.classes for side in sides)
 
 
 def rule_for(kb: KnowledgeBase, finding: Finding) -> InteractionRule | None:
@@ -191,16 +216,35 @@ def _interaction(
     sources = shown_sources(kb, list(top.sources))
     texts: list[str] = []
     used: list[str] = []
-    pair = {frame.drugs[0], frame.other}
-    about_pair = [
-        s for s in kb.statements.values() if pair <= set(s.drugs) and applies(s) and usable(kb, s, statement_text(s))
-    ]
+    main, other = frame.drugs[0], frame.other
+    if other.startswith(CLASS_PREFIX):  # a statement about the drug with any member of the class
+        class_id = other[len(CLASS_PREFIX):]
+        others = {d for d in kb.drugs if class_id in kb.drug_classes(d)} - {main}
+    else:
+        others = {other}
+
+    populations = frame_book().raw["populations"]
+    # a statement for a population the question is not about ("if you are 65 or older ...") is no reason
+    not_asked = {sid for name, spec in populations.items() if name not in frame.populations
+                 for sid in spec.get("only", [])}
+
+    def about(drugs: set[str]) -> list[Statement]:
+        return [s for s in kb.statements.values()
+                if main in s.drugs and drugs & set(s.drugs) and s.id not in not_asked and applies(s)
+                and usable(kb, s, statement_text(s))]
+
+    about_pair = about(others)
+    if not about_pair and rule is not None:  # Norco: the statement about the rule's class (diazepam with opioids)
+        sides = [rule.other, rule.order] if rule.symmetric else [rule.other]
+        own = kb.drug_classes(main)
+        classes = {c for side in sides for c in side.classes if c not in own}  # the other drug's side only
+        about_pair = about({d for d in kb.drugs if kb.drug_classes(d) & classes} - {main})
     if audience == "patient" and about_pair:
         texts.append(statement_text(about_pair[0]))
         used.append(about_pair[0].id)
         sources += [x for x in shown_sources(kb, about_pair[0].sources) if x not in sources]
-    elif rule is not None:
-        texts.append(kb.render(rule.text))
+    elif rule is not None and audience == "clinician":
+        texts.append(kb.render(rule.text))  # a rule's text is clinician wording; a patient gets the verdict's lead
     return BottomLine(fit(lead, texts), sources, used, verdict=key, rule=rule.id if rule else None)
 
 
@@ -228,6 +272,8 @@ def build(
     for recipe in spec.get("bottom", []):
         if (recipe.get("if") == "drugs" and not u.drugs) or (recipe.get("if") == "no-drugs" and u.drugs):
             continue
+        if "if_words" in recipe and not mentions(u, recipe["if_words"]):
+            continue  # e.g. the breastfeeding statement only for a question about breastfeeding
         result = _recipe(kb, u, frame, audience, recipe, lead, (a, b), statement_text, applies, best_key)
         if result is not None:
             break
@@ -235,6 +281,16 @@ def build(
         return None
     _close(kb, spec.get("close"), result, statement_text, applies)
     return result
+
+
+@lru_cache(maxsize=64)
+def _phrases(phrases: tuple[str, ...]) -> PhraseSet:
+    return PhraseSet({tuple(stem(w) for w in words(p)): p for p in phrases})
+
+
+def mentions(u: Understanding, phrases: list[str]) -> bool:
+    """Whether the question contains one of ``phrases`` (whole words, light stemming)."""
+    return bool(_phrases(tuple(str(p) for p in phrases)).find(tuple(stem(t) for t in u.tokens)))
 
 
 def _recipe(kb: KnowledgeBase, u: Understanding, frame: Frame, audience: str, recipe: dict[str, Any], lead: str,
@@ -338,6 +394,8 @@ def _monograph_fact(kb: KnowledgeBase, frame: Frame, recipe: dict[str, Any], aud
     ``recommendation`` (e.g. "avoid"), when the recipe has one.
     """
     fact = getattr(kb.drugs[frame.drugs[0]], recipe["monograph"], None)
+    if isinstance(fact, list):  # per-formulation rules (pediatric): the oral one, else the first
+        fact = next((f for f in fact if getattr(f, "formulation", "oral") == "oral"), fact[0] if fact else None)
     if fact is None:
         return None
     sources = shown_sources(kb, fact.sources)
@@ -345,11 +403,14 @@ def _monograph_fact(kb: KnowledgeBase, frame: Frame, recipe: dict[str, Any], aud
         return None
     if audience == "clinician":
         return BottomLine(fit("", [kb.render(fact.text)]), sources)
-    wording = recipe.get("patient", {}).get(getattr(fact, "recommendation", ""), "")
+    from_age = getattr(fact, "adult_dosing_from_age", None)
+    key = getattr(fact, "recommendation", None) or ("from-age" if from_age is not None else "none")
+    wording = recipe.get("patient", {}).get(key, "")
     if not wording:
         return None
     a, b = _names(kb, frame)
-    return BottomLine(fit(kb.render(_words(wording, a, b)), []), sources)
+    text = _words(wording, a, b).replace("{from_age}", str(from_age))
+    return BottomLine(fit(kb.render(text), []), sources)
 
 
 def _about_all(
@@ -376,6 +437,13 @@ def _about_all(
         return None
     lead_section = (frame.spec.get("sections") or [None])[0]
     best = min(
-        candidates, key=lambda s: (not s.key, s.section != lead_section, u.setting not in s.settings, len(s.drugs))
+        candidates,
+        key=lambda s: (
+            s.drugs[0] not in wanted,  # a statement led by another drug ("diazepam is not ...") answers that drug
+            not s.key,
+            s.section != lead_section,
+            u.setting not in s.settings,
+            len(s.drugs),
+        ),
     )
     return _from_statement(kb, best, lead, statement_text)

@@ -34,11 +34,26 @@ class Limits:
     items_per_section: int
 
 
-def limits(audience: str) -> Limits:
-    raw = frame_book().raw["budget"]
-    return Limits(
-        int(raw["words"][audience]), int(raw["sections"]), int(raw["references"]), int(raw["items_per_section"])
-    )
+def limits(audience: str, *, urgent: bool = False) -> Limits:
+    """The default view's limits; under an urgent block the shorter ``urgent_budget`` (the action comes first)."""
+    book = frame_book().raw
+    raw = book["budget"]
+    words, sections = int(raw["words"][audience]), int(raw["sections"])
+    if urgent and "urgent_budget" in book:
+        words = int(book["urgent_budget"]["words"][audience])
+        sections = int(book["urgent_budget"]["sections"])
+    return Limits(words, sections, int(raw["references"]), int(raw["items_per_section"]))
+
+
+def other_population(frame: Frame) -> set[str]:
+    """Statements about a population the question is not about, when it names one (data: ``populations``)."""
+    book = frame_book().raw["populations"]
+    out: set[str] = set()
+    for population in frame.populations:
+        for excluded in book[population].get("excludes", []):
+            if excluded not in frame.populations:
+                out.update(book[excluded].get("only", []))
+    return out
 
 
 @dataclass
@@ -105,9 +120,12 @@ def split(
     used_words: int,
     used_sources: set[str],
     exclude: set[str],
+    urgent: bool = False,
 ) -> Split:
     """Fill the default view in the frame's section order; everything else goes to ``more``."""
-    limit = limits(audience)
+    limit = limits(audience, urgent=urgent)
+    elsewhere = other_population(frame)
+    same_point = {sid: tuple(group) for group in frame_book().raw.get("same_point", []) for sid in group}
     flat = [s for _key, items in pool for s in items]
     key_of = {s.id: key for key, items in pool for s in items}
     keep, first = must_keep(kb, frame, flat, applies)
@@ -134,6 +152,11 @@ def split(
         nonlocal words
         if statement.id in taken or statement.id in exclude:
             return False
+        if not forced and statement.id in elsewhere:
+            return False  # another population's advice ("if you are 65 or older ...") for a pregnant asker
+        if not forced and any(other in taken or other in exclude
+                              for other in same_point.get(statement.id, ()) if other != statement.id):
+            return False  # the same point in other words is already shown
         key = key_of[statement.id]
         if forced and key not in chosen and len(chosen) >= limit.sections:
             # a kept safety point never opens a sixth section: it joins the safety section (or the first)

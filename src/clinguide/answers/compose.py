@@ -430,7 +430,12 @@ def ask(question: str, audience: str = "clinician", kb: KnowledgeBase | None = N
 
     red_flag_bottom = _red_flag_bottom(u, audience, frame, urgent, cites)
     red_flag_only = red_flag_bottom is not None
-    bottom = red_flag_bottom or _bottom(kb, u, audience, frame, selection, text)
+    if red_flag_bottom is None:
+        frame, bottom = _bottom(kb, u, audience, frame, selection, text)
+        if urgent is not None:
+            bottom = _action_first(bottom, urgent, audience, cites)
+    else:
+        bottom = red_flag_bottom
     bottom_cites = cites.cite(bottom.sources)
     used_words, used_sources = _used(bottom, urgent, cites)
 
@@ -446,6 +451,7 @@ def ask(question: str, audience: str = "clinician", kb: KnowledgeBase | None = N
         used_words=used_words,
         used_sources=used_sources,
         exclude=set(bottom.statements),
+        urgent=urgent is not None,
     )
     if red_flag_only:  # nothing may read as "treat it at home" under an urgent block
         split.more = [(k, [s for s in items if s.id not in bottom.statements]) for k, items in pool]
@@ -475,10 +481,24 @@ def ask(question: str, audience: str = "clinician", kb: KnowledgeBase | None = N
 def _red_flag_bottom(u: Understanding, audience: str, frame: Any, urgent: Urgent | None,
                      cites: _Citations) -> bottom_lines.BottomLine | None:
     """Under an urgent block, a red-flag question that names no drug gets the action as its bottom line."""
-    if urgent is None or frame.answer_type not in frame_book().raw["red_flag_frames"] or u.drugs:
+    if urgent is None:
+        return None
+    book = frame_book().raw
+    action_only = urgent.level in book.get("red_flag_action_only", [])
+    if not action_only and (frame.answer_type not in book["red_flag_frames"] or u.drugs):
         return None
     wording = frame_book().raw["red_flag_bottom"][urgent.level][audience]
     return bottom_lines.BottomLine(wording, [ref.id for ref in cites.references()])
+
+
+def _action_first(bottom: bottom_lines.BottomLine, urgent: Urgent, audience: str,
+                  cites: _Citations) -> bottom_lines.BottomLine:
+    """Under an urgent block the bottom line opens with the action ("See a doctor today first."), then answers."""
+    lead = frame_book().raw["red_flag_lead"][urgent.level][audience]
+    urgent_sources = [ref.id for ref in cites.references() if ref.n in urgent.citations]
+    sources = bottom.sources + [s for s in urgent_sources if s not in bottom.sources]
+    return bottom_lines.BottomLine(bottom_lines.fit(lead, [bottom.text]), sources, bottom.statements,
+                                   verdict=bottom.verdict, rule=bottom.rule)
 
 
 def _used(bottom: bottom_lines.BottomLine, urgent: Urgent | None, cites: _Citations) -> tuple[int, set[str]]:
@@ -492,33 +512,49 @@ def _used(bottom: bottom_lines.BottomLine, urgent: Urgent | None, cites: _Citati
 
 
 def _bottom(kb: KnowledgeBase, u: Understanding, audience: str, frame: Any, selection: Selection,
-            text: Callable[[Statement], str]) -> bottom_lines.BottomLine:
-    """The frame's bottom line, or the first sourced item when no recipe fits (a pack gap the tests report)."""
-    bottom = bottom_lines.build(
-        kb,
-        u,
-        frame,
-        audience,
-        statement_text=text,
-        applies=lambda statement: _applies(statement, u, audience, open_drugs=False),
-        best_key=lambda: (
-            selection.bottom
-            if selection.bottom and bottom_lines.usable(kb, selection.bottom, text(selection.bottom))
-            else None
-        ),
-    )
-    if bottom is not None:
-        return bottom
-    first = next(
-        (s for _k, items in selection.sections for s in items if bottom_lines.usable(kb, s, text(s))),
-        selection.sections[0][1][0],
-    )
-    return bottom_lines.BottomLine(
+            text: Callable[[Statement], str]) -> tuple[Frame, bottom_lines.BottomLine]:
+    """The bottom line of the first fitting frame whose recipes give one (a dose question about a drug with no
+    duration limit after spinal fusion is answered by the fusion frame), else the first sourced item (a pack gap
+    the tests report). Returns the frame that answered."""
+
+    def best_key() -> Statement | None:
+        key = selection.bottom
+        if key is None or not bottom_lines.usable(kb, key, text(key)):
+            return None
+        if u.drugs and key.drugs and key.drugs[0] not in u.drugs:
+            return None  # a statement led by another drug ("diazepam is not ...") does not answer about this one
+        return key
+
+    tried: list[str] = []
+    first_frame = frame
+    while frame.answer_type not in tried:
+        bottom = bottom_lines.build(
+            kb,
+            u,
+            frame,
+            audience,
+            statement_text=text,
+            applies=lambda statement: _applies(statement, u, audience, open_drugs=False),
+            best_key=best_key,
+        )
+        if bottom is not None:
+            return frame, bottom
+        tried.append(frame.answer_type)
+        frame = frame_of(u, kb, skip=tuple(tried))
+    frame = first_frame
+    sourced = [s for _k, items in selection.sections for s in items if bottom_lines.usable(kb, s, text(s))]
+    # a statement about the drug asked answers better than a general one ("most back pain improves" does not
+    # answer "is carisoprodol a controlled substance")
+    about_drug = [s for s in sourced if u.drugs and s.drugs and s.drugs[0] == u.drugs[0]]
+    first = next(iter(about_drug + sourced), selection.sections[0][1][0])
+    return frame, bottom_lines.BottomLine(
         bottom_lines.fit("", [text(first)]), bottom_lines.shown_sources(kb, first.sources), [first.id]
     )
 
 
 def _answer_type(frame: Frame, urgent: Urgent | None) -> str:
+    if urgent is not None and urgent.level in frame_book().raw.get("red_flag_action_only", []):
+        return "red-flags"
     if urgent is not None and frame.answer_type in frame_book().raw["red_flag_frames"] and not frame.drugs:
         return "red-flags"
     return frame.answer_type

@@ -24,6 +24,10 @@ ALCOHOL = "alcohol"
 OLDER_ADULTS = "older-adults"
 CHILDREN = "children"
 _AGE_WORDS = frozenset({"year", "years", "yr", "yrs", "yo"})
+_AGE_BEFORE = frozenset({"aged", "age", "am", "im", "is", "shes", "hes", "turned", "turning"})
+_NOT_AN_AGE = frozenset({"mg", "milligram", "milligrams", "mcg", "g", "ml", "kg", "lb", "lbs", "pounds", "percent",
+                         "minutes", "hours", "hour", "days", "day", "weeks", "week", "months", "month", "times",
+                         "tablets", "tabs", "pills", "degrees", "c", "f"})
 
 
 def _stated_age(tokens: tuple[str, ...]) -> int:
@@ -33,7 +37,7 @@ def _stated_age(tokens: tuple[str, ...]) -> int:
             continue
         after = tokens[index + 1] if index + 1 < len(tokens) else ""
         before = tokens[index - 1] if index else ""
-        if after in _AGE_WORDS or before in ("aged", "age", "am", "im"):
+        if after in _AGE_WORDS or (before in _AGE_BEFORE and after not in _NOT_AN_AGE):
             return int(token)
     return 0
 
@@ -99,13 +103,21 @@ def _generic_tokens(kb: KnowledgeBase, tokens: tuple[str, ...]) -> tuple[str, ..
     return tuple(out)
 
 
-def _other(u: Understanding) -> str | None:
+CLASS_PREFIX = "class:"
+
+
+def _other(u: Understanding, kb: KnowledgeBase) -> str | None:
     if len(u.drugs) >= 2:
         return u.drugs[1]
     if u.agents:
         return u.agents[0]
     if ALCOHOL in u.tokens or any(t in u.tokens for t in ("drink", "drinking", "beer", "wine", "booze")):
         return ALCOHOL
+    if u.drugs:  # "valium with opioids", "tizanidine with my blood pressure pills": a class of the other drug
+        own = kb.drug_classes(u.drugs[0])
+        other_class = next((c for c in u.classes if c not in own and c in kb.classes), None)
+        if other_class is not None:
+            return CLASS_PREFIX + other_class
     return None
 
 
@@ -120,12 +132,20 @@ def _fits(spec: FrameSpec, u: Understanding, other: str | None) -> bool:
     return not ("setting" in needs and u.setting != needs["setting"])
 
 
-def frame_of(u: Understanding, kb: KnowledgeBase) -> Frame:
-    """The first frame (in file order) whose needs hold and whose triggers occur (or that has none)."""
+def _population_named(phrases: PhraseSet, tokens: tuple[str, ...]) -> bool:
+    """A population word that is not a possessive before a drug name ("my mom's valium": the asker is not her)."""
+    return any(end >= len(tokens) or tokens[end] != "it" for _start, end, _label in phrases.find(tokens))
+
+
+def frame_of(u: Understanding, kb: KnowledgeBase, skip: tuple[str, ...] = ()) -> Frame:
+    """The first frame (in file order) whose needs hold and whose triggers occur (or that has none).
+
+    ``skip`` names frames already tried whose bottom-line recipes gave nothing for this question.
+    """
     book = frame_book()
     tokens = _generic_tokens(kb, u.tokens)
-    other = _other(u)
-    found = {name for name, phrases in book.populations.items() if phrases.find(tokens)}
+    other = _other(u, kb)
+    found = {name for name, phrases in book.populations.items() if _population_named(phrases, tokens)}
     age = _stated_age(u.tokens)
     if age >= kb.policy.older_adult_min_age:
         found.add(OLDER_ADULTS)
@@ -133,7 +153,7 @@ def frame_of(u: Understanding, kb: KnowledgeBase) -> Frame:
         found.add(CHILDREN)
     populations = tuple(name for name in book.populations if name in found)
     for spec in book.frames:
-        if not _fits(spec, u, other):
+        if spec.id in skip or not _fits(spec, u, other):
             continue
         wanted_populations = set(spec.raw.get("populations", []))
         if spec.triggers.entries or wanted_populations:  # a frame with neither matches on its needs alone

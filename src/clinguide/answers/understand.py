@@ -236,6 +236,8 @@ def understand(question: str, kb: KnowledgeBase) -> Understanding:
     if not strong:
         named = [(s, e) for s, e, _d, _n in drug_hits] + [(s, e) for s, e, _c in condition_hits]
         drug_spans = {i for s, e, _d, _n in drug_hits for i in range(s, e)}
+        # "blood pressure" inside "blood pressure pills" names a class of drug, not another condition
+        drug_spans |= {i for s, e, _c in lex.classes.find(tokens) for i in range(s, e)}
         outside = _out_of_scope(base, lex, named, drug_spans)
         if outside is not None:
             return outside

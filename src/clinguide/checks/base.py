@@ -153,13 +153,19 @@ class CheckContext:
         """
         kb = self.kb
         template = kb.finding_texts.get(template_id)
-        title = kb.wording(template_id, "title", **fields)
+        title = _not_repeated(kb.wording(template_id, "title", **fields))
         if detail is None:
             detail = kb.wording(template_id, "detail", **fields)
         if suggestion is None and template is not None and template.suggestion is not None:
             suggestion = kb.wording(template_id, "suggestion", **fields)
         return self.add(code, severity, title, detail, sources, suggestion=suggestion,
                         suggested_order=suggested_order)
+
+
+def _not_repeated(title: str) -> str:
+    """'Pregnancy: pregnancy' -> 'Pregnancy' (a template's heading filled with the same words)."""
+    head, sep, rest = title.partition(": ")
+    return head if sep and head.strip().lower() == rest.strip().lower() else title
 
 
 def dose_words(dose_mg: float | None, doses_per_day: int | None) -> str:

@@ -21,6 +21,8 @@ def apply_condition_rule(ctx: CheckContext, rule: ConditionRule) -> bool:
     matched = set(rule.conditions) & ctx.case.conditions
     if not matched:
         return False
+    if _covered_by_stronger_rule(ctx, rule, matched):
+        return True  # one finding per problem: "contraindicated: severe renal impairment" says it already
     if rule.min_age is not None:
         if ctx.age is None:
             ctx.say("condition.age-missing", "missing-data", "info", rule.sources,
@@ -31,6 +33,26 @@ def apply_condition_rule(ctx: CheckContext, rule: ConditionRule) -> bool:
     ctx.say(f"condition.{rule.code}", rule.code, rule.severity, rule.sources, detail=rule.text,
             suggestion=rule.suggestion, conditions=condition_names(ctx, matched))
     return True
+
+
+_RANK = {"info": 0, "warning": 1, "critical": 2}
+
+
+def _covered_by_stronger_rule(ctx: CheckContext, rule: ConditionRule, matched: set[str]) -> bool:
+    """A more severe rule of the same drug fires for a condition that implies every condition this one matched
+    (severe renal impairment implies renal impairment): the milder finding would repeat the same problem."""
+    drug = ctx.drug
+    if drug is None:
+        return False
+    for other in drug.condition_rules:
+        if other is rule or _RANK.get(other.severity, 0) <= _RANK.get(rule.severity, 0):
+            continue
+        if other.min_age is not None and (ctx.age is None or ctx.age < other.min_age):
+            continue
+        other_matched = set(other.conditions) & ctx.case.conditions
+        if other_matched and not (matched & other_matched) and matched <= ctx.kb.expand_conditions(other_matched):
+            return True
+    return False
 
 
 def pregnancy_possible(ctx: CheckContext) -> bool:

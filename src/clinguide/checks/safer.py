@@ -130,6 +130,9 @@ def _passes(ctx: CheckContext, candidate: SuggestedOrder, other_drug: bool) -> b
     result = check(order, ctx.case.case, kb=ctx.kb, suggest=False, prepared_case=ctx.case)
     if over_limit(result.findings, ctx.kb):
         return False
+    blocking = set(ctx.kb.policy.finding_groups.no_same_drug_suggestion)
+    if not other_drug and any(f.code in blocking for f in result.findings):
+        return False  # a new dose or course does not answer a problem about the patient
     return not (other_drug and any(f.code in ctx.kb.policy.finding_groups.about_patient for f in result.findings))
 
 

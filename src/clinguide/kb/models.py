@@ -673,6 +673,7 @@ class FindingGroups(Strict):
     cds_info_shown: list[FindingCode] = Field(default_factory=list)
     no_taper_plan: list[FindingCode] = Field(default_factory=list)
     one_per_problem: list[FindingCode] = Field(default_factory=list)
+    no_same_drug_suggestion: list[FindingCode] = Field(default_factory=list)
 
 
 class ProcedureTerms(Strict):
@@ -727,6 +728,9 @@ class Policy(Strict):
     spasm_assumed_text: str
     spasm_missing_text: str
     procedures: list[ProcedureTerms] = Field(default_factory=list)
+    urgent_plan_drop_kinds: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Red-flag level -> plan step kinds left out until the red flag has been assessed.")
     review: Review
 
 

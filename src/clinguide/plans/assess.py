@@ -253,8 +253,9 @@ def assess(case: Case | dict[str, Any] | None, kb: KnowledgeBase | None = None) 
 
     pack_steps = _plan_steps(kb, patient, phase.phase, check_findings, findings)
     preferred = None
-    if urgent is not None:  # no relaxant until the red flag has been assessed
-        pack_steps = [s for s in pack_steps if s.kind != "muscle-relaxant"]
+    if urgent is not None:  # no relaxant (and, by the level, no self-care) until the red flag has been assessed
+        dropped = set(policy.urgent_plan_drop_kinds.get(urgent.level, ["muscle-relaxant"]))
+        pack_steps = [s for s in pack_steps if s.kind not in dropped]
     if any(s.kind == "muscle-relaxant" for s in pack_steps):
         pack_steps, preferred = _offer_relaxant(kb, patient, phase.phase, pack_steps, findings)
     steps = [_step(kb, s) for s in pack_steps]
