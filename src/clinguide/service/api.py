@@ -6,7 +6,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
@@ -16,7 +16,8 @@ from clinguide.checks.engine import check as run_check
 from clinguide.contracts import Article, Audience, Case, CheckResult, Order, Plan
 from clinguide.kb import get_kb
 from clinguide.plans.assess import assess as run_assess
-from clinguide.service.errors import SafeJSONResponse, dumps
+from clinguide.service.errors import dumps
+from clinguide.service.memo import Memo, digest
 
 
 class CheckRequest(BaseModel):
@@ -92,9 +93,19 @@ ANSWERS = AnswerCache()
 
 
 @router.post("/check", response_model=CheckResult, summary="Check a prescription")
-async def check(body: CheckRequest) -> Response:
-    result: CheckResult = run_check(body.order, body.case)
-    return SafeJSONResponse(result.to_json())
+async def check(body: CheckRequest, request: Request) -> Response:
+    # a check is a pure function of the body and the knowledge version: this worker's memo keeps the
+    # answer by their digest (only bodies that validated get here; see service/memo.py)
+    kb = get_kb()
+    results: Memo[bytes] | None = getattr(request.app.state, "check_memo", None)
+    key = digest(str(kb.version), await request.body()) if results is not None and results.enabled else None
+    raw = results.get(key) if results is not None and key is not None else None
+    if raw is None:
+        result: CheckResult = run_check(body.order, body.case, kb=kb)
+        raw = dumps(result.to_json())
+        if results is not None and key is not None:
+            results.put(key, raw)
+    return Response(raw, media_type="application/json")
 
 
 @router.post("/assess", response_model=Plan, summary="Patient-specific care plan")
