@@ -114,12 +114,14 @@ def assess(body: AssessRequest) -> Plan:
 
 
 @router.post("/ask", response_model=Article, summary="A cited answer to a question")
-async def ask(body: AskRequest) -> Response:
+async def ask(body: AskRequest, request: Request) -> Response:
     kb = get_kb()
     key = (body.question, body.audience, kb.version)
-    raw = ANSWERS.get(key)
+    cached = getattr(request.app.state, "result_cache_size", 1) > 0  # CLINGUIDE_RESULT_CACHE_SIZE=0: off
+    raw = ANSWERS.get(key) if cached else None
     if raw is None:  # composing takes milliseconds: off the event loop
         article: Article = await run_in_threadpool(compose.ask, body.question, body.audience, kb)
         raw = dumps(article.to_json())
-        ANSWERS.put(key, raw)
+        if cached:
+            ANSWERS.put(key, raw)
     return Response(raw, media_type="application/json")

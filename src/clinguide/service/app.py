@@ -113,6 +113,7 @@ def create_app(
     )
     app.state.cds_now = now
     # per-worker memos of deterministic evaluations (service/memo.py), by endpoint
+    app.state.result_cache_size = settings.result_cache_size  # 0: the /api/ask answer cache is off too
     app.state.hook_memo = memo.Memo(settings.result_cache_size)
     app.state.check_memo = memo.Memo(settings.result_cache_size)
     app.state.fhir_transport = fhir_transport

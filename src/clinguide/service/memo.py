@@ -7,10 +7,10 @@ can be kept and served again without running the engine.
 
 What is safe here, and why:
 
-* The key is a BLAKE2b digest of the exact JSON of the clinical input — for a hook call: hook,
-  context, prefetch, fhirServer and the other body members except ``hookInstance`` and
-  ``fhirAuthorization`` (re-encoded in the order sent: a reordered body is a different key, never a
-  different answer) — plus the knowledge version (an approved editorial change makes a new one),
+* The key is a BLAKE2b digest of the exact clinical input — for a hook call: hook, context,
+  prefetch, fhirServer and the other body members except ``hookInstance`` and ``fhirAuthorization``,
+  as parsed (serialised in the order sent: a reordered body is a different key, never a different
+  answer); for /api/check: the body's bytes — plus the knowledge version (an approved editorial change makes a new one),
   the verified JWT issuer and whether the request's FHIR server is on the allow-list for it (a
   setting), and the evaluation date (the exact time when the input holds a Procedure: hours since
   surgery). An entry is only ever
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import marshal
 import re
 import threading
 import uuid
@@ -94,15 +95,15 @@ def digest(*parts: bytes | str) -> bytes:
     return hasher.digest()
 
 
-# Starlette's JSONResponse encoding (what the hook answered before the memo existed, byte for byte);
-# the same for the input's text
+# Starlette's JSONResponse encoding: what the hook answered before the memo existed, byte for byte
 _encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 VOLATILE_HOOK_FIELDS = frozenset({"hookInstance", "fhirAuthorization"})
 
 
-def hook_input(payload: dict[str, Any]) -> str:
-    """The clinical input of a hook call as exact JSON text: everything but the call's id and token."""
-    return _encode({k: v for k, v in payload.items() if k not in VOLATILE_HOOK_FIELDS})
+def hook_input(payload: dict[str, Any]) -> bytes:
+    """The clinical input of a hook call, exactly: everything but the call's id and token, serialised with
+    ``marshal`` (JSON data only here: it writes every value with its type, and is ~5x faster than JSON)."""
+    return marshal.dumps({k: v for k, v in payload.items() if k not in VOLATILE_HOOK_FIELDS})
 
 
 def hook_key(service_id: str, payload: dict[str, Any], knowledge_version: str, issuer: str | None, now: Any,
@@ -110,8 +111,8 @@ def hook_key(service_id: str, payload: dict[str, Any], knowledge_version: str, i
     """The memo key of a hook call (see the module docstring for what it holds and why); ``server_allowed``:
     whether the request's fhirServer is on the allow-list for this caller (a setting) — it changes the answer."""
     text = hook_input(payload)
-    # age counts whole days; hours since surgery count time: the exact time when a Procedure is sent
-    when = now.isoformat() if '"Procedure"' in text else now.date().isoformat()
+    # age counts whole days; hours since surgery count time: the exact time when a Procedure may be sent
+    when = now.isoformat() if b"Procedure" in text else now.date().isoformat()
     return digest(service_id, text, knowledge_version, issuer or "", when, repr(server_allowed))
 
 
@@ -162,14 +163,24 @@ class CardsAnswer:
         """The answer with ids of this call: UUID v5 of (hookInstance, input digest, position)."""
         if not self.slots:
             return self.parts[0].encode("utf-8", "surrogatepass")
-        seed = f"{hook_instance}\n{key.hex()}\n"
+        seed = hashlib.sha1(CARD_ID_NAMESPACE.bytes)
+        seed.update(f"{hook_instance}\n{key.hex()}\n".encode("utf-8", "surrogatepass"))
         made: dict[int, str] = {}
         out = [self.parts[0]]
         for (index, created), part in zip(self.slots, self.parts[1:], strict=True):
             value = made.get(index)
             if value is None:
-                new = uuid.uuid5(CARD_ID_NAMESPACE, seed + str(index))
-                value = made[index] = CREATED_ID_PREFIX + new.hex[:12] if created else str(new)
+                new = _uuid5(seed, index)
+                value = made[index] = CREATED_ID_PREFIX + new.replace("-", "")[:12] if created else new
             out.append(value)
             out.append(part)
         return "".join(out).encode("utf-8", "surrogatepass")
+
+
+def _uuid5(seed: Any, index: int) -> str:
+    """``str(uuid.uuid5(namespace, name + str(index)))`` for ``seed`` = sha1(namespace bytes + name),
+    without building UUID objects (a few per hook call)."""
+    sha = seed.copy()
+    sha.update(str(index).encode())
+    h = sha.hexdigest()
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:32]}"
