@@ -1,11 +1,14 @@
 """Load test of the HTTP service on loopback, each endpoint against the discovery endpoint as the floor.
 
-Starts one ``clinguide serve`` (2 workers by default) on a free 127.0.0.1 port, unsigned local CDS calls
-allowed, checks each endpoint once (status 200 and the expected content), then drives, one after the
-other for a bounded time each, with the same number of connections:
+Starts ``clinguide serve`` (2 workers by default) on a free 127.0.0.1 port, unsigned local CDS calls
+allowed — twice by default: as deployed (the per-worker result memo on) and with
+``CLINGUIDE_RESULT_CACHE_SIZE=0`` (every request evaluated; ``--memo on|off|both``, ``--no-memo``) —
+checks each endpoint a few times (status 200, the expected content, card ids never repeated across hook
+calls), then drives, one after the other for a bounded time each, with the same number of connections:
 
 * GET  /cds-services                          the discovery endpoint: the framework's floor here
-* POST /cds-services/clinguide-order-sign     docs/examples/cds/order-sign-diazepam-with-oxycodone.json
+* POST /cds-services/clinguide-order-sign     docs/examples/cds/order-sign-diazepam-with-oxycodone.json,
+                                              with a new hookInstance (a random UUID) on every call
 * POST /api/check                             a diazepam order for a 72-year-old taking oxycodone
 * POST /api/ask                               "Should I take diazepam for back spasm?"
 
@@ -16,10 +19,12 @@ async client (slower: its own cost caps the figures, so compare fractions, not r
 Targets (2-core machine, 32 connections): each endpoint >= 0.5 of the floor, p99 <= 100 ms, 0 errors.
 
     python bench/service.py [--connections 32] [--seconds 10] [--workers 2] [--client auto|wrk|python]
+                            [--memo both|on|off | --no-memo]
     python bench/service.py --in-process [--calls 2000]
 
 Each endpoint's time is split into ``--rounds`` interleaved rounds (req/s over all of them, the median
-p50, the worst p99), so that a change in the shared machine's load falls on the floor and the endpoints alike.
+p50, the worst p99), so that a change in the shared machine's load falls on the floor and the endpoints alike;
+each server's rows are fractions of its own floor.
 
 ``--in-process`` times the hook evaluation itself (``evaluate.run_hook``: FHIR mapping, the checks,
 cards; no HTTP, no JSON) on the shipped example and on a combination-product variant.
@@ -125,9 +130,9 @@ def peak_rss_mb(pid: int) -> float:
     return total
 
 
-def wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> float:
-    """Seconds until /healthz answers."""
-    started = time.monotonic()
+def wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float = 90, started: float | None = None) -> float:
+    """Seconds until /healthz answers (since ``started``, a ``time.monotonic()``; default: now)."""
+    started = time.monotonic() if started is None else started
     with httpx.Client() as client:
         while time.monotonic() - started < timeout:
             if proc.poll() is not None:
@@ -358,9 +363,10 @@ def main() -> int:
     modes = {"both": (True, False), "on": (True,), "off": (False,)}[args.memo]
     servers: dict[bool, tuple[subprocess.Popen[bytes], str]] = {}
     try:
+        started = time.monotonic()  # the servers start together
         for memo in modes:
             servers[memo] = start_server(args.workers, memo)
-        ready = {memo: wait_ready(base, proc) for memo, (proc, base) in servers.items()}
+        ready = {memo: wait_ready(base, proc, started=started) for memo, (proc, base) in servers.items()}
         firsts = {memo: first_calls(base, items) for memo, (_, base) in servers.items()}
         # rounds interleave the endpoints and the servers (floor, a, b, c on one, then on the other, again …)
         # so that a change in the machine's load (it is shared) falls on every row alike
