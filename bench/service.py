@@ -27,7 +27,8 @@ p50, the worst p99), so that a change in the shared machine's load falls on the 
 each server's rows are fractions of its own floor.
 
 ``--in-process`` times the hook evaluation itself (``evaluate.run_hook``: FHIR mapping, the checks,
-cards; no HTTP, no JSON) on the shipped example and on a combination-product variant.
+cards; no HTTP, no JSON) on the shipped example and on a combination-product variant, then each endpoint
+through the whole ASGI app (no socket) with the result memo on and off.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -313,7 +315,73 @@ def in_process(calls: int) -> int:
         times = asyncio.run(run(request))
         print(f"order-sign in-process, {label}: {calls} calls")
         print(f"  median {times[len(times) // 2] * 1000:.2f} ms, p99 {times[int(len(times) * 0.99)] * 1000:.2f} ms")
+    asgi_path(calls)
     return 0
+
+
+def asgi_path(calls: int) -> None:
+    """Each endpoint through the whole ASGI app (middleware, routing, validation, JSON; no socket), with the
+    result memo on and off: the per-request cost beside the floor's, without uvicorn and the load generator."""
+    from clinguide.service.app import create_app
+
+    os.environ["CLINGUIDE_CDS_ALLOW_UNSIGNED"] = "1"
+
+    async def one(app: Any, ep: Endpoint, body: bytes) -> None:
+        sent = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await asyncio.sleep(3600)
+            return {"type": "http.disconnect"}
+
+        status: list[int] = []
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+
+        headers = [(b"host", b"bench"), (b"content-type", b"application/json"),
+                   (b"content-length", str(len(body)).encode())]
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": ep.method,
+                 "scheme": "http", "path": ep.path, "raw_path": ep.path.encode(), "query_string": b"",
+                 "root_path": "", "headers": headers, "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
+                 "state": {}}
+        await app(scope, receive, send)
+        if status != [200]:
+            raise SystemExit(f"{ep.name}: status {status}")
+
+    async def measure(memo: bool) -> list[tuple[str, float]]:
+        if memo:
+            os.environ.pop("CLINGUIDE_RESULT_CACHE_SIZE", None)
+        else:
+            os.environ["CLINGUIDE_RESULT_CACHE_SIZE"] = "0"
+        app = create_app()
+        out = []
+        async with app.router.lifespan_context(app):
+            for ep in endpoints():
+                n = calls if memo or ep.name != "api/ask" else max(1, calls // 20)
+                for _ in range(min(n, 100)):
+                    await one(app, ep, ep.request_body() or b"")
+                times = []
+                for _ in range(n):
+                    body = ep.request_body() or b""
+                    start = time.perf_counter()
+                    await one(app, ep, body)
+                    times.append(time.perf_counter() - start)
+                times.sort()
+                out.append((ep.name, times[len(times) // 2] * 1e6))
+        return out
+
+    print(f"whole request through the ASGI app in this process (median µs of {calls} calls; "
+          "order-sign with a new hookInstance each call):")
+    for memo in (True, False):
+        rows = asyncio.run(measure(memo))
+        floor = rows[0][1]
+        print(f"  result memo {'on ' if memo else 'off'}: " + "; ".join(
+            f"{name} {us:.0f} µs ({floor / us:.2f} of floor)" for name, us in rows))
 
 
 def start_server(workers: int, memo: bool) -> tuple[subprocess.Popen[bytes], str]:
