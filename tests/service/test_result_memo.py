@@ -262,3 +262,12 @@ def test_the_evaluation_time_is_part_of_the_key(unsigned: None, monkeypatch: pyt
         assert first.status_code == 200 and first.content == plain.content
         answers.append(plain.content)
     assert len(set(answers[:4])) > 1  # the same day
+
+
+def test_a_large_answer_is_not_kept() -> None:
+    from clinguide.service.memo import MAX_ENTRY_BYTES, Memo
+
+    memo: Memo[bytes] = Memo(4)
+    memo.put(b"small", b"x" * 10)
+    memo.put(b"large", b"x" * (MAX_ENTRY_BYTES + 1))
+    assert memo.get(b"small") == b"x" * 10 and memo.get(b"large") is None and len(memo) == 1

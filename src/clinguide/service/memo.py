@@ -18,8 +18,8 @@ What is safe here, and why:
 * Only answers made from the request alone are kept: a hook call that read the EHR's FHIR server is
   evaluated afresh each time (the record there can change). A request that fails validation raises
   before anything is stored, so the same bad request fails the same way again.
-* Bounded (least recently used out): ``CLINGUIDE_RESULT_CACHE_SIZE`` entries per memo and worker;
-  0 turns it off (every request is evaluated).
+* Bounded (least recently used out): ``CLINGUIDE_RESULT_CACHE_SIZE`` entries per memo and worker,
+  none larger than ``MAX_ENTRY_BYTES``; 0 turns it off (every request is evaluated).
 * Card and suggestion ``uuid``s (and the ids of MedicationRequests a suggestion creates) are not
   kept: each answer is rendered with ids derived from the call's ``hookInstance`` and the input's
   digest (UUID v5), so every hook call gets its own ids, with the memo on or off alike.
@@ -34,14 +34,18 @@ import re
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Sized
 from typing import Any, Generic, TypeVar
 
-V = TypeVar("V")
+V = TypeVar("V", bound=Sized)
 
 # namespace of the UUID v5 card ids (a fixed random UUID: ids of clinguide cards only)
 CARD_ID_NAMESPACE = uuid.UUID("6f1c2d0a-4b7e-4c35-9a52-0c8f3e9b7d41")
 CREATED_ID_PREFIX = "clinguide-"
+
+
+# an answer larger than this is not kept (a worker's memo stays within size x this, whatever is sent)
+MAX_ENTRY_BYTES = 256 * 1024
 
 
 class Memo(Generic[V]):
@@ -70,7 +74,7 @@ class Memo(Generic[V]):
             return value
 
     def put(self, key: Hashable, value: V) -> None:
-        if not self.size:
+        if not self.size or len(value) > MAX_ENTRY_BYTES:
             return
         with self._lock:
             self._items[key] = value
@@ -158,6 +162,9 @@ class CardsAnswer:
             last = match.end()
         parts.append(text[last:])
         return cls(parts, slots, len(result.get("cards", [])))
+
+    def __len__(self) -> int:
+        return sum(len(part) for part in self.parts)
 
     def render(self, hook_instance: str, key: bytes) -> bytes:
         """The answer with ids of this call: UUID v5 of (hookInstance, input digest, position)."""
