@@ -117,7 +117,9 @@ def hook_key(service_id: str, payload: dict[str, Any], knowledge_version: str, i
     text = hook_input(payload)
     # age counts whole days; hours since surgery count time: the exact time when a Procedure may be sent
     when = now.isoformat() if b"Procedure" in text else now.date().isoformat()
-    return digest(service_id, text, knowledge_version, issuer or "", when, repr(server_allowed))
+    hasher = hashlib.blake2b(text, digest_size=20)  # a marshal stream ends itself: what follows cannot blur it
+    hasher.update(marshal.dumps((service_id, knowledge_version, issuer, when, server_allowed)))
+    return hasher.digest()
 
 
 class CardsAnswer:
@@ -125,8 +127,8 @@ class CardsAnswer:
 
     __slots__ = ("cards", "parts", "slots")
 
-    def __init__(self, parts: list[str], slots: list[tuple[int, bool]], cards: int = 0) -> None:
-        self.parts = parts  # text around the ids: len(slots) + 1 pieces
+    def __init__(self, parts: list[bytes], slots: list[tuple[int, bool]], cards: int = 0) -> None:
+        self.parts = parts  # UTF-8 text around the ids: len(slots) + 1 pieces
         self.slots = slots  # for each id in the text: (which distinct id, is it a created resource id)
         self.cards = cards  # how many cards (for the log)
 
@@ -149,39 +151,43 @@ class CardsAnswer:
                         add(resource["id"], created=True)
         text = _encode(result)
         if not ids:
-            return cls([text], [], len(result.get("cards", [])))
+            return cls([_utf8(text)], [], len(result.get("cards", [])))
         # the ids are random UUIDs (and prefixed hex) just made for this answer, plain ASCII that JSON
         # writes as is: they occur only where the cards placed them
         pattern = re.compile("|".join(re.escape(i) for i in sorted(ids, key=len, reverse=True)))
-        parts: list[str] = []
+        parts: list[bytes] = []
         slots: list[tuple[int, bool]] = []
         last = 0
         for match in pattern.finditer(text):
-            parts.append(text[last:match.start()])
+            parts.append(_utf8(text[last:match.start()]))
             slots.append(ids[match.group(0)])
             last = match.end()
-        parts.append(text[last:])
+        parts.append(_utf8(text[last:]))
         return cls(parts, slots, len(result.get("cards", [])))
 
     def __len__(self) -> int:
-        return sum(len(part) for part in self.parts)
+        return sum(len(part) for part in self.parts)  # bytes
 
     def render(self, hook_instance: str, key: bytes) -> bytes:
         """The answer with ids of this call: UUID v5 of (hookInstance, input digest, position)."""
         if not self.slots:
-            return self.parts[0].encode("utf-8", "surrogatepass")
+            return self.parts[0]
         seed = hashlib.sha1(CARD_ID_NAMESPACE.bytes)
         seed.update(f"{hook_instance}\n{key.hex()}\n".encode("utf-8", "surrogatepass"))
-        made: dict[int, str] = {}
+        made: dict[int, bytes] = {}
         out = [self.parts[0]]
         for (index, created), part in zip(self.slots, self.parts[1:], strict=True):
             value = made.get(index)
             if value is None:
                 new = _uuid5(seed, index)
-                value = made[index] = CREATED_ID_PREFIX + new.replace("-", "")[:12] if created else new
+                value = made[index] = (CREATED_ID_PREFIX + new.replace("-", "")[:12] if created else new).encode()
             out.append(value)
             out.append(part)
-        return "".join(out).encode("utf-8", "surrogatepass")
+        return b"".join(out)
+
+
+def _utf8(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
 
 
 def _uuid5(seed: Any, index: int) -> str:
