@@ -197,21 +197,31 @@ if body_file and body_file ~= "" then
   end
 end
 
+-- each hook call its own hookInstance, uuid-like: a random per-thread prefix and a per-thread counter.
+-- The request is formatted once with a stand-in of the same length (so Content-Length holds) and cut
+-- around it: a call then costs wrk one concatenation, not a wrk.format, so the load generator (on the
+-- same 2 cores as the server) spends about what it spends on a fixed body.
 local counter = 0
+local prefix, before, after = nil, nil, nil
 function init(args)
   local f = io.open("/dev/urandom", "rb")
   local b = f:read(4)
   f:close()
   math.randomseed(b:byte(1) + b:byte(2) * 256 + b:byte(3) * 65536 + b:byte(4) * 16777216)
+  prefix = string.format("%08x-%04x-4%03x-%04x-", math.random(0, 0x7fffffff), math.random(0, 0xffff),
+    math.random(0, 0xfff), math.random(0x8000, 0xbfff))
+  if head then
+    local stand_in = prefix .. "000000000000"
+    local whole = wrk.format(nil, nil, nil, head .. stand_in .. tail)
+    local at = string.find(whole, stand_in, 1, true)
+    before, after = string.sub(whole, 1, at - 1), string.sub(whole, at + #stand_in)
+  end
 end
 
--- each hook call its own hookInstance: a random UUID-like id (v4 layout) ending in a per-thread counter
 if head then
   request = function()
     counter = counter + 1
-    local id = string.format("%08x-%04x-4%03x-%04x-%04x%08x", math.random(0, 0x7fffffff), math.random(0, 0xffff),
-      math.random(0, 0xfff), math.random(0x8000, 0xbfff), math.random(0, 0xffff), counter)
-    return wrk.format(nil, nil, nil, head .. id .. tail)
+    return before .. prefix .. string.sub("00000000000" .. counter, -12) .. after
   end
 end
 
