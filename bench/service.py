@@ -1,11 +1,14 @@
 """Load test of the HTTP service on loopback, each endpoint against the discovery endpoint as the floor.
 
-Starts one ``clinguide serve`` (2 workers by default) on a free 127.0.0.1 port, unsigned local CDS calls
-allowed, checks each endpoint once (status 200 and the expected content), then drives, one after the
-other for a bounded time each, with the same number of connections:
+Starts ``clinguide serve`` (2 workers by default) on a free 127.0.0.1 port, unsigned local CDS calls
+allowed — twice by default: as deployed (the per-worker result memo on) and with
+``CLINGUIDE_RESULT_CACHE_SIZE=0`` (every request evaluated; ``--memo on|off|both``, ``--no-memo``) —
+checks each endpoint a few times (status 200, the expected content, card ids never repeated across hook
+calls), then drives, one after the other for a bounded time each, with the same number of connections:
 
 * GET  /cds-services                          the discovery endpoint: the framework's floor here
-* POST /cds-services/clinguide-order-sign     docs/examples/cds/order-sign-diazepam-with-oxycodone.json
+* POST /cds-services/clinguide-order-sign     docs/examples/cds/order-sign-diazepam-with-oxycodone.json,
+                                              with a new hookInstance (a random UUID) on every call
 * POST /api/check                             a diazepam order for a 72-year-old taking oxycodone
 * POST /api/ask                               "Should I take diazepam for back spasm?"
 
@@ -16,13 +19,16 @@ async client (slower: its own cost caps the figures, so compare fractions, not r
 Targets (2-core machine, 32 connections): each endpoint >= 0.5 of the floor, p99 <= 100 ms, 0 errors.
 
     python bench/service.py [--connections 32] [--seconds 10] [--workers 2] [--client auto|wrk|python]
+                            [--memo both|on|off | --no-memo]
     python bench/service.py --in-process [--calls 2000]
 
 Each endpoint's time is split into ``--rounds`` interleaved rounds (req/s over all of them, the median
-p50, the worst p99), so that a change in the shared machine's load falls on the floor and the endpoints alike.
+p50, the worst p99), so that a change in the shared machine's load falls on the floor and the endpoints alike;
+each server's rows are fractions of its own floor.
 
 ``--in-process`` times the hook evaluation itself (``evaluate.run_hook``: FHIR mapping, the checks,
-cards; no HTTP, no JSON) on the shipped example and on a combination-product variant.
+cards; no HTTP, no JSON) on the shipped example and on a combination-product variant, then each endpoint
+through the whole ASGI app (no socket) with the result memo on and off.
 """
 
 from __future__ import annotations
@@ -37,14 +43,20 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "docs" / "examples" / "cds" / "order-sign-diazepam-with-oxycodone.json"
 TARGET_FRACTION, MOONSHOT_FRACTION, TARGET_P99_MS = 0.5, 0.8, 100.0
+
+
+# stands for the hook call's id in the order-sign body: each request sends a new one (a real EHR does)
+HOOK_INSTANCE = "@HOOK_INSTANCE@"
 
 
 @dataclass(frozen=True)
@@ -55,9 +67,17 @@ class Endpoint:
     body: bytes | None
     expect: str  # a piece of text the answer must hold (checked once before the load)
 
+    def request_body(self) -> bytes | None:
+        """The body of one request: a fresh hookInstance (a random UUID) where the body has its placeholder."""
+        if self.body is None or HOOK_INSTANCE.encode() not in self.body:
+            return self.body
+        return self.body.replace(HOOK_INSTANCE.encode(), str(uuid.uuid4()).encode())
+
 
 def endpoints() -> list[Endpoint]:
-    order_sign = json.dumps(json.loads(EXAMPLE.read_text(encoding="utf-8"))).encode()
+    example = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    example["hookInstance"] = HOOK_INSTANCE
+    order_sign = json.dumps(example).encode()
     check = json.dumps({"order": {"sig": "diazepam 10 mg PO QID x 28 days"},
                         "case": {"age": 72, "medications": ["oxycodone"]}}).encode()
     ask = json.dumps({"question": "Should I take diazepam for back spasm?"}).encode()
@@ -112,9 +132,9 @@ def peak_rss_mb(pid: int) -> float:
     return total
 
 
-def wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> float:
-    """Seconds until /healthz answers."""
-    started = time.monotonic()
+def wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float = 90, started: float | None = None) -> float:
+    """Seconds until /healthz answers (since ``started``, a ``time.monotonic()``; default: now)."""
+    started = time.monotonic() if started is None else started
     with httpx.Client() as client:
         while time.monotonic() - started < timeout:
             if proc.poll() is not None:
@@ -128,20 +148,35 @@ def wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float = 90) ->
     raise SystemExit("server did not start in time")
 
 
+def card_ids(answer: dict[str, object]) -> list[str]:
+    cards = answer.get("cards")
+    assert isinstance(cards, list)
+    return [str(c["uuid"]) for c in cards] + [str(s["uuid"]) for c in cards for s in c.get("suggestions", [])]
+
+
 def first_calls(base: str, items: list[Endpoint], rounds: int = 4) -> list[tuple[str, list[float]]]:
     """Each endpoint called a few times on fresh connections (so both workers are likely hit): the first
-    request on a worker shows whether its caches were built at start-up. Fails on a wrong answer."""
+    request on a worker shows whether its caches were built at start-up. Fails on a wrong answer, and on
+    card ids repeated across hook calls (each call has its own hookInstance)."""
     out = []
     for ep in items:
         times = []
+        answers = []
         for _ in range(rounds):
             with httpx.Client(timeout=30) as client:
                 start = time.perf_counter()
-                response = client.request(ep.method, base + ep.path, content=ep.body,
+                response = client.request(ep.method, base + ep.path, content=ep.request_body(),
                                           headers={"Content-Type": "application/json"} if ep.body else None)
                 times.append((time.perf_counter() - start) * 1000)
             if response.status_code != 200 or ep.expect not in response.text:
                 raise SystemExit(f"{ep.name}: unexpected answer {response.status_code}: {response.text[:300]}")
+            answers.append(response.json())
+        if ep.body is not None and HOOK_INSTANCE.encode() in ep.body:
+            ids = [card_ids(a) for a in answers]
+            if len({i for each in ids for i in each}) != sum(len(each) for each in ids):
+                raise SystemExit(f"{ep.name}: card ids repeat across hook calls")
+            if any(len(each) != len(ids[0]) for each in ids):
+                raise SystemExit(f"{ep.name}: the same input gave different numbers of cards")
         out.append((ep.name, times))
     return out
 
@@ -149,11 +184,45 @@ def first_calls(base: str, items: list[Endpoint], rounds: int = 4) -> list[tuple
 WRK_SCRIPT = """
 wrk.method = os.getenv("BENCH_METHOD")
 local body_file = os.getenv("BENCH_BODY")
+local marker = os.getenv("BENCH_MARKER")
+local head, tail = nil, nil
 if body_file and body_file ~= "" then
   local f = io.open(body_file, "rb")
   wrk.body = f:read("*a")
   f:close()
   wrk.headers["Content-Type"] = "application/json"
+  local at = marker and marker ~= "" and string.find(wrk.body, marker, 1, true)
+  if at then
+    head, tail = string.sub(wrk.body, 1, at - 1), string.sub(wrk.body, at + #marker)
+  end
+end
+
+-- each hook call its own hookInstance, uuid-like: a random per-thread prefix and a per-thread counter.
+-- The request is formatted once with a stand-in of the same length (so Content-Length holds) and cut
+-- around it: a call then costs wrk one concatenation, not a wrk.format, so the load generator (on the
+-- same 2 cores as the server) spends about what it spends on a fixed body.
+local counter = 0
+local prefix, before, after = nil, nil, nil
+function init(args)
+  local f = io.open("/dev/urandom", "rb")
+  local b = f:read(4)
+  f:close()
+  math.randomseed(b:byte(1) + b:byte(2) * 256 + b:byte(3) * 65536 + b:byte(4) * 16777216)
+  prefix = string.format("%08x-%04x-4%03x-%04x-", math.random(0, 0x7fffffff), math.random(0, 0xffff),
+    math.random(0, 0xfff), math.random(0x8000, 0xbfff))
+  if head then
+    local stand_in = prefix .. "000000000000"
+    local whole = wrk.format(nil, nil, nil, head .. stand_in .. tail)
+    local at = string.find(whole, stand_in, 1, true)
+    before, after = string.sub(whole, 1, at - 1), string.sub(whole, at + #stand_in)
+  end
+end
+
+if head then
+  request = function()
+    counter = counter + 1
+    return before .. prefix .. string.sub("00000000000" .. counter, -12) .. after
+  end
 end
 
 done = function(summary, latency, requests)
@@ -171,7 +240,7 @@ def run_wrk(base: str, ep: Endpoint, connections: int, seconds: float, threads: 
     with tempfile.TemporaryDirectory(prefix="clinguide-bench-") as tmp:
         script = Path(tmp) / "request.lua"
         script.write_text(WRK_SCRIPT, encoding="utf-8")
-        env = {**os.environ, "BENCH_METHOD": ep.method, "BENCH_BODY": ""}
+        env = {**os.environ, "BENCH_METHOD": ep.method, "BENCH_BODY": "", "BENCH_MARKER": HOOK_INSTANCE}
         if ep.body is not None:
             body = Path(tmp) / "body.json"
             body.write_bytes(ep.body)
@@ -207,7 +276,8 @@ def run_python(base: str, ep: Endpoint, connections: int, seconds: float) -> Res
                 while time.monotonic() < end:
                     start = time.perf_counter()
                     try:
-                        response = await client.request(ep.method, base + ep.path, content=ep.body, headers=headers)
+                        response = await client.request(ep.method, base + ep.path, content=ep.request_body(),
+                                                        headers=headers)
                     except httpx.HTTPError:
                         errors += 1
                         continue
@@ -255,18 +325,106 @@ def in_process(calls: int) -> int:
         times = asyncio.run(run(request))
         print(f"order-sign in-process, {label}: {calls} calls")
         print(f"  median {times[len(times) // 2] * 1000:.2f} ms, p99 {times[int(len(times) * 0.99)] * 1000:.2f} ms")
+    asgi_path(calls)
     return 0
+
+
+def asgi_path(calls: int) -> None:
+    """Each endpoint through the whole ASGI app (middleware, routing, validation, JSON; no socket), with the
+    result memo on and off: the per-request cost beside the floor's, without uvicorn and the load generator."""
+    from clinguide.service.app import create_app
+
+    os.environ["CLINGUIDE_CDS_ALLOW_UNSIGNED"] = "1"
+
+    async def one(app: Any, ep: Endpoint, body: bytes) -> None:
+        sent = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await asyncio.sleep(3600)
+            return {"type": "http.disconnect"}
+
+        status: list[int] = []
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+
+        headers = [(b"host", b"bench"), (b"content-type", b"application/json"),
+                   (b"content-length", str(len(body)).encode())]
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": ep.method,
+                 "scheme": "http", "path": ep.path, "raw_path": ep.path.encode(), "query_string": b"",
+                 "root_path": "", "headers": headers, "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
+                 "state": {}}
+        await app(scope, receive, send)
+        if status != [200]:
+            raise SystemExit(f"{ep.name}: status {status}")
+
+    async def measure(memo: bool) -> list[tuple[str, float]]:
+        if memo:
+            os.environ.pop("CLINGUIDE_RESULT_CACHE_SIZE", None)
+        else:
+            os.environ["CLINGUIDE_RESULT_CACHE_SIZE"] = "0"
+        app = create_app()
+        out = []
+        async with app.router.lifespan_context(app):
+            for ep in endpoints():
+                n = calls if memo or ep.name != "api/ask" else max(1, calls // 20)
+                for _ in range(min(n, 100)):
+                    await one(app, ep, ep.request_body() or b"")
+                times = []
+                for _ in range(n):
+                    body = ep.request_body() or b""
+                    start = time.perf_counter()
+                    await one(app, ep, body)
+                    times.append(time.perf_counter() - start)
+                times.sort()
+                out.append((ep.name, times[len(times) // 2] * 1e6))
+        return out
+
+    print(f"whole request through the ASGI app in this process (median µs of {calls} calls; "
+          "order-sign with a new hookInstance each call):")
+    for memo in (True, False):
+        rows = asyncio.run(measure(memo))
+        floor = rows[0][1]
+        print(f"  result memo {'on ' if memo else 'off'}: " + "; ".join(
+            f"{name} {us:.0f} µs ({floor / us:.2f} of floor)" for name, us in rows))
+
+
+def start_server(workers: int, memo: bool) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {**os.environ, "CLINGUIDE_CDS_ALLOW_UNSIGNED": "1"}
+    if not memo:
+        env["CLINGUIDE_RESULT_CACHE_SIZE"] = "0"
+    cmd = [sys.executable, "-m", "clinguide.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+           "--workers", str(workers), "--log-level", "warning"]
+    return subprocess.Popen(cmd, env=env, cwd=ROOT), f"http://127.0.0.1:{port}"
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--connections", "--concurrency", type=int, default=32)
-    parser.add_argument("--seconds", type=float, default=10.0, help="load per endpoint")
+    parser.add_argument("--seconds", type=float, default=10.0, help="load per endpoint (and per server)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds sharing --seconds")
     parser.add_argument("--only", help="comma-separated endpoint names to load after the floor (e.g. api/ask)")
+    parser.add_argument("--memo", choices=("both", "on", "off"), default="both",
+                        help="the server with its result memo (on), one with CLINGUIDE_RESULT_CACHE_SIZE=0 (off), "
+                             "or both (default: each measured against its own floor, rounds interleaved)")
+    parser.add_argument("--no-memo", action="store_const", const="off", dest="memo", help="the same as --memo off")
     parser.add_argument("--in-process", action="store_true", help="time run_hook in this process, no HTTP")
     parser.add_argument("--calls", type=int, default=2000)
     args = parser.parse_args()
@@ -280,52 +438,56 @@ def main() -> int:
     if args.only:
         wanted = {w.strip() for w in args.only.split(",")}
         items = [items[0], *(ep for ep in items[1:] if ep.name in wanted)]
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "CLINGUIDE_CDS_ALLOW_UNSIGNED": "1"}
-    cmd = [sys.executable, "-m", "clinguide.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-           "--workers", str(args.workers), "--log-level", "warning"]
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
+    modes = {"both": (True, False), "on": (True,), "off": (False,)}[args.memo]
+    servers: dict[bool, tuple[subprocess.Popen[bytes], str]] = {}
     try:
-        ready = wait_ready(base, proc)
-        firsts = first_calls(base, items)
-        # rounds interleave the endpoints (floor, a, b, c, floor, a, …) so that a change in the machine's
-        # load (it is shared) falls on the floor and the endpoints alike
-        rounds: dict[str, list[Result]] = {ep.name: [] for ep in items}
+        started = time.monotonic()  # the servers start together
+        for memo in modes:
+            servers[memo] = start_server(args.workers, memo)
+        ready = {memo: wait_ready(base, proc, started=started) for memo, (proc, base) in servers.items()}
+        firsts = {memo: first_calls(base, items) for memo, (_, base) in servers.items()}
+        # rounds interleave the endpoints and the servers (floor, a, b, c on one, then on the other, again …)
+        # so that a change in the machine's load (it is shared) falls on every row alike
+        rounds: dict[tuple[bool, str], list[Result]] = {(m, ep.name): [] for m in modes for ep in items}
         share = args.seconds / args.rounds
         for _ in range(args.rounds):
-            for ep in items:
-                if use_wrk:
-                    rounds[ep.name].append(run_wrk(base, ep, args.connections, share, args.threads))
-                else:
-                    rounds[ep.name].append(run_python(base, ep, args.connections, share))
-        results = [(ep, combine(rounds[ep.name])) for ep in items]
-        rss = peak_rss_mb(proc.pid)
+            for memo in modes:
+                base = servers[memo][1]
+                for ep in items:
+                    if use_wrk:
+                        rounds[(memo, ep.name)].append(run_wrk(base, ep, args.connections, share, args.threads))
+                    else:
+                        rounds[(memo, ep.name)].append(run_python(base, ep, args.connections, share))
+        rss = {memo: peak_rss_mb(proc.pid) for memo, (proc, _) in servers.items()}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        for proc, _ in servers.values():
+            stop(proc)
     client = "wrk" if use_wrk else "httpx (Python; wrk not used)"
     print(f"service on loopback: {args.workers} worker(s), {args.connections} connections, "
-          f"{args.seconds:g} s per endpoint in {args.rounds} interleaved round(s), load from {client}; "
-          f"ready after {ready:.1f} s")
-    print("first calls (fresh connection each; ms): " + "; ".join(
-        f"{name} {', '.join(f'{t:.0f}' for t in times)}" for name, times in firsts))
-    floor = results[0][1].rps
-    print(f"{'endpoint':<20}{'req/s':>9}{'of floor':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+          f"{args.seconds:g} s per endpoint and server in {args.rounds} interleaved round(s), load from {client}; "
+          f"order-sign sends a new hookInstance on every call; load average {os.getloadavg()[0]:.2f} at the end")
     met = moon = True
-    for i, (ep, r) in enumerate(results):
-        fraction = r.rps / floor if floor else 0.0
-        print(f"{ep.name:<20}{r.rps:>9.0f}{fraction:>10.2f}{r.p50_ms:>9.1f}{r.p99_ms:>9.1f}{r.errors:>8}")
-        if i:
-            ok = fraction >= TARGET_FRACTION and r.p99_ms <= TARGET_P99_MS and r.errors == 0
-            met = met and ok
-            moon = moon and ok and fraction >= MOONSHOT_FRACTION
-    print(f"server peak RSS {rss:.0f} MB (VmHWM, all processes)")
-    print(f"targets (each >= {TARGET_FRACTION} of the floor, p99 <= {TARGET_P99_MS:.0f} ms, 0 errors): "
-          f"{'met' if met else 'NOT met'}; moonshot (>= {MOONSHOT_FRACTION}): {'met' if moon else 'not met'}")
+    for memo in modes:
+        label = ("result memo on (default, CLINGUIDE_RESULT_CACHE_SIZE unset)" if memo
+                 else "result memo off (CLINGUIDE_RESULT_CACHE_SIZE=0: every request evaluated)")
+        print(f"\n[{label}] ready after {ready[memo]:.1f} s; server peak RSS {rss[memo]:.0f} MB (VmHWM, all processes)")
+        print("first calls (fresh connection each; ms): " + "; ".join(
+            f"{name} {', '.join(f'{t:.0f}' for t in times)}" for name, times in firsts[memo]))
+        results = [(ep, combine(rounds[(memo, ep.name)])) for ep in items]
+        floor = results[0][1].rps
+        tag = "memo" if memo else "no memo"
+        print(f"{'endpoint':<30}{'req/s':>9}{'of floor':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+        for i, (ep, r) in enumerate(results):
+            fraction = r.rps / floor if floor else 0.0
+            name = f"{ep.name} [{tag}]"
+            print(f"{name:<30}{r.rps:>9.0f}{fraction:>10.2f}{r.p50_ms:>9.1f}{r.p99_ms:>9.1f}{r.errors:>8}")
+            if i and memo == modes[0]:
+                ok = fraction >= TARGET_FRACTION and r.p99_ms <= TARGET_P99_MS and r.errors == 0
+                met = met and ok
+                moon = moon and ok and fraction >= MOONSHOT_FRACTION
+    print(f"\ntargets for the server as deployed ({'memo on' if modes[0] else 'memo off'}; each >= {TARGET_FRACTION} "
+          f"of the floor, p99 <= {TARGET_P99_MS:.0f} ms, 0 errors): {'met' if met else 'NOT met'}; "
+          f"moonshot (>= {MOONSHOT_FRACTION}): {'met' if moon else 'not met'}")
     return 0
 
 

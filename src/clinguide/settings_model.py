@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     # per-client rate limit for /api/* and /cds-services/* (0: off), and the burst allowed above it
     rate_limit_per_minute: int = Field(0, ge=0, le=1_000_000, description="a whole number 0–1000000")
     rate_limit_burst: int = Field(0, ge=0, le=1_000_000, description="a whole number 0–1000000")
+    # per-worker memo of deterministic evaluations (CDS hooks, /api/check): entries kept (0: off); see
+    # service/memo.py and README, "Result memo"
+    result_cache_size: int = Field(1024, ge=0, le=1_000_000, description="a whole number 0–1000000 (0: off)")
 
     @field_validator("*", mode="before")
     @classmethod

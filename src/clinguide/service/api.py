@@ -6,7 +6,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
@@ -16,7 +16,8 @@ from clinguide.checks.engine import check as run_check
 from clinguide.contracts import Article, Audience, Case, CheckResult, Order, Plan
 from clinguide.kb import get_kb
 from clinguide.plans.assess import assess as run_assess
-from clinguide.service.errors import SafeJSONResponse, dumps
+from clinguide.service.errors import dumps
+from clinguide.service.memo import Memo, digest
 
 
 class CheckRequest(BaseModel):
@@ -92,9 +93,19 @@ ANSWERS = AnswerCache()
 
 
 @router.post("/check", response_model=CheckResult, summary="Check a prescription")
-async def check(body: CheckRequest) -> Response:
-    result: CheckResult = run_check(body.order, body.case)
-    return SafeJSONResponse(result.to_json())
+async def check(body: CheckRequest, request: Request) -> Response:
+    # a check is a pure function of the body and the knowledge version: this worker's memo keeps the
+    # answer by their digest (only bodies that validated get here; see service/memo.py)
+    kb = get_kb()
+    results: Memo[bytes] | None = getattr(request.app.state, "check_memo", None)
+    key = digest(str(kb.version), await request.body()) if results is not None and results.enabled else None
+    raw = results.get(key) if results is not None and key is not None else None
+    if raw is None:
+        result: CheckResult = run_check(body.order, body.case, kb=kb)
+        raw = dumps(result.to_json())
+        if results is not None and key is not None:
+            results.put(key, raw)
+    return Response(raw, media_type="application/json")
 
 
 @router.post("/assess", response_model=Plan, summary="Patient-specific care plan")
@@ -103,12 +114,14 @@ def assess(body: AssessRequest) -> Plan:
 
 
 @router.post("/ask", response_model=Article, summary="A cited answer to a question")
-async def ask(body: AskRequest) -> Response:
+async def ask(body: AskRequest, request: Request) -> Response:
     kb = get_kb()
     key = (body.question, body.audience, kb.version)
-    raw = ANSWERS.get(key)
+    cached = getattr(request.app.state, "result_cache_size", 1) > 0  # CLINGUIDE_RESULT_CACHE_SIZE=0: off
+    raw = ANSWERS.get(key) if cached else None
     if raw is None:  # composing takes milliseconds: off the event loop
         article: Article = await run_in_threadpool(compose.ask, body.question, body.audience, kb)
         raw = dumps(article.to_json())
-        ANSWERS.put(key, raw)
+        if cached:
+            ANSWERS.put(key, raw)
     return Response(raw, media_type="application/json")

@@ -20,7 +20,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 import clinguide
-from clinguide.service import api, audit_page, editorial_api, errors, openapi, protect, web
+from clinguide.service import api, audit_page, editorial_api, errors, memo, openapi, protect, web
 from clinguide.service.cds.routes import router as cds_router
 from clinguide.settings import get_settings
 
@@ -112,6 +112,10 @@ def create_app(
         ),
     )
     app.state.cds_now = now
+    # per-worker memos of deterministic evaluations (service/memo.py), by endpoint
+    app.state.result_cache_size = settings.result_cache_size  # 0: the /api/ask answer cache is off too
+    app.state.hook_memo = memo.Memo(settings.result_cache_size)
+    app.state.check_memo = memo.Memo(settings.result_cache_size)
     app.state.fhir_transport = fhir_transport
     errors.install(app)
 

@@ -109,6 +109,7 @@ class Record:
     resources: dict[str, list[dict[str, Any]]]
     medications: MedicationIndex
     notes: list[dict[str, Any]] = field(default_factory=list)
+    read_server: bool = False  # the EHR's FHIR server was asked for data (the answer may change with it)
 
 
 def classify(
@@ -239,8 +240,10 @@ async def gather(
     current = [*(drafts or []), *resources.get("MedicationRequest", []), *resources.get("MedicationStatement", [])]
     wanted = _references(current, index, [])
     lacking: list[str] = []
+    read_server = False
     if server and (missing or wanted):
         if allowed:
+            read_server = True
             index, card = await _read_server(request, pid, missing, wanted, resources, med_entries, transport)
             notes += [card] if card else []
         else:
@@ -257,7 +260,7 @@ async def gather(
             + ". Interactions with current medicines, age-related limits and other checks that need them "
             "could not be run, so the absence of other cards does not mean the order is safe.",
         ))
-    return Record(resources, index, notes)
+    return Record(resources, index, notes, read_server)
 
 
 def in_scope(drug_id: str | None, kb: Any) -> bool:
@@ -508,6 +511,12 @@ def evaluate_patient_view(
 _ORDER = {"critical": 0, "warning": 1, "info": 2}
 
 
+@dataclass
+class HookAnswer:
+    result: dict[str, Any]
+    read_server: bool  # whether the EHR's FHIR server was read (the answer is then not the request's alone)
+
+
 async def run_hook(
     service_id: str,
     request: dict[str, Any],
@@ -519,6 +528,19 @@ async def run_hook(
 ) -> dict[str, Any]:
     """Answer one hook call. ``issuer`` is the verified JWT ``iss`` (None for an unsigned development call);
     it selects which FHIR servers may be read."""
+    return (await answer_hook(service_id, request, kb, check, now, transport, issuer)).result
+
+
+async def answer_hook(
+    service_id: str,
+    request: dict[str, Any],
+    kb: Any,
+    check: CheckFn,
+    now: dt.datetime,
+    transport: httpx.AsyncBaseTransport | None = None,
+    issuer: str | None = None,
+) -> HookAnswer:
+    """:func:`run_hook`, saying also whether the FHIR server was read."""
     hook = request["hook"]
     context = request["context"]
     check_context(service_id, hook, context)
@@ -532,7 +554,7 @@ async def run_hook(
     else:
         outcome = evaluate_orders(drafts, record, kb, check, now, hook)
     cards = sorted(outcome.cards, key=lambda card: _ORDER[card["indicator"]])
-    return {"cards": cards + record.notes}
+    return HookAnswer({"cards": cards + record.notes}, record.read_server)
 
 
-__all__ = ["HookError", "label", "load_check", "parse_now", "run_hook"]
+__all__ = ["HookAnswer", "HookError", "answer_hook", "label", "load_check", "parse_now", "run_hook"]

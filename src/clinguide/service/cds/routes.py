@@ -8,9 +8,11 @@ from collections import Counter, deque
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
+from clinguide.service import memo
 from clinguide.service.cds import evaluate
+from clinguide.service.cds.allowlist import permitted
 from clinguide.service.cds.models import (
     CardsResponse,
     DiscoveryResponse,
@@ -66,25 +68,55 @@ async def list_services() -> dict[str, Any]:
     return discovery()
 
 
+def _payload(body: HookRequest) -> dict[str, Any]:
+    """The request as plain JSON data — what ``model_dump(mode="json", exclude_none=True)`` gives, without
+    walking the context and prefetch again (they were parsed from JSON and are JSON data already)."""
+    out: dict[str, Any] = {"hook": body.hook, "hookInstance": body.hookInstance}
+    if body.fhirServer is not None:
+        out["fhirServer"] = body.fhirServer
+    if body.fhirAuthorization is not None:
+        out["fhirAuthorization"] = body.fhirAuthorization.model_dump(mode="json", exclude_none=True)
+    out["context"] = body.context
+    if body.prefetch is not None:
+        out["prefetch"] = body.prefetch
+    for name, value in (body.model_extra or {}).items():
+        if value is not None:
+            out[name] = value
+    return out
+
+
 @router.post("/{service_id}", response_model=CardsResponse, response_model_exclude_none=True,
              summary="Call a CDS service")
 async def call_service(
     service_id: str, body: HookRequest, request: Request,
     claims: dict[str, Any] | None = Depends(authenticate),  # cached: the router runs it too
-) -> JSONResponse:
+) -> Response:
     _service(service_id)
-    payload = body.model_dump(mode="json", exclude_none=True)
+    payload = _payload(body)
     evaluate.check_context(service_id, payload["hook"], payload["context"])  # 400s before loading anything
     from clinguide.kb import get_kb
 
-    now = getattr(request.app.state, "cds_now", None) or evaluate.parse_now(get_settings().cds_now)
-    result = await evaluate.run_hook(
-        service_id, payload, get_kb(), evaluate.load_check(), now,
-        transport=getattr(request.app.state, "fhir_transport", None),
-        issuer=str(claims["iss"]) if claims and claims.get("iss") else None,
-    )
-    log.info("cds %s: %d card(s)", service_id, len(result["cards"]))
-    return JSONResponse(result)
+    kb = get_kb()
+    state = request.app.state
+    now = getattr(state, "cds_now", None) or evaluate.parse_now(get_settings().cds_now)
+    issuer = str(claims["iss"]) if claims and claims.get("iss") else None
+    # the answer is built (or found in this worker's memo) once per clinical input; the card ids are
+    # made for this call from its hookInstance (see service/memo.py)
+    server = payload.get("fhirServer")
+    key = memo.hook_key(service_id, payload, str(kb.version), issuer, now,
+                        permitted(server, issuer) if server else None)
+    results: memo.Memo[memo.CardsAnswer] | None = getattr(state, "hook_memo", None)
+    answer = results.get(key) if results is not None else None
+    if answer is None:
+        hook = await evaluate.answer_hook(
+            service_id, payload, kb, evaluate.load_check(), now,
+            transport=getattr(state, "fhir_transport", None), issuer=issuer,
+        )
+        answer = memo.CardsAnswer.of(hook.result)
+        if results is not None and not hook.read_server:  # an answer that read the EHR is not the input's alone
+            results.put(key, answer)
+    log.info("cds %s: %d card(s)", service_id, answer.cards)
+    return Response(answer.render(body.hookInstance, key), media_type="application/json")
 
 
 @router.post("/{service_id}/feedback", response_model=FeedbackResponse, summary="Card outcomes")
