@@ -40,7 +40,7 @@ def test_duckdb_and_spark_agree_on_the_measure_findings_and_bad_lines(
     lines = path.read_text(encoding="utf-8").splitlines()
     middle = len(lines) // 2
     lines[middle:middle] = ["{broken in the middle", ""]
-    lines += ["{broken", "", json.dumps({"resourceType": "Patient", "id": "x"})]
+    lines += ["{broken", "", json.dumps({"resourceType": "Patient", "id": "x"}), "[1, 2]", '"x"', "3", "null"]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     # several file partitions on Spark, so line numbers must be stitched across them
     monkeypatch.setenv("CLINGUIDE_SPARK_MAX_PARTITION_BYTES", "65536")

@@ -45,6 +45,20 @@ PATHS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
+def not_object_sql(line: str) -> str:
+    """SQL (DuckDB and Spark) naming what a valid JSON line holds when it is not an object, else NULL.
+
+    A valid JSON text's first non-blank character tells its type, so no engine-specific type function is needed."""
+    first = f"substr(regexp_replace({line}, '^[ \t\r\n]+', ''), 1, 1)"
+    return (f"CASE {first} WHEN '{{' THEN NULL WHEN '[' THEN 'an array' WHEN '\"' THEN 'a string' "
+            "WHEN 'n' THEN 'null' WHEN 't' THEN 'a boolean' WHEN 'f' THEN 'a boolean' ELSE 'a number' END")
+
+
+# the problem of a line that is valid JSON but not an object (after the stage's `invalid` test)
+NOT_OBJECT_PROBLEM = ("WHEN not_object IS NOT NULL THEN 'not a JSON object (' || not_object || '): "
+                      "one FHIR resource per line is expected'")
+
+
 @dataclass
 class InputSet:
     root: Path

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from clinguide.audit.engines import EngineUnavailable, Progress
-from clinguide.audit.input import ICD10_SYSTEMS, PATHS, RXNORM, InputSet
+from clinguide.audit.input import ICD10_SYSTEMS, NOT_OBJECT_PROBLEM, PATHS, RXNORM, InputSet, not_object_sql
 
 CHECK_PARTITIONS = 16
 KEYED_SCHEMA = ("patient_id string, disp_id string, src_file string, src_line long, day long, drug_id string, "
@@ -85,7 +85,7 @@ def _wrong_type(rtype: str) -> str:
 STAGE_SQL = {
     "Patient": lambda src: f"""
 SELECT src_file, src_line, blank,
-  CASE WHEN blank THEN NULL WHEN invalid THEN 'invalid JSON' {_wrong_type('Patient')}
+  CASE WHEN blank THEN NULL WHEN invalid THEN 'invalid JSON' {NOT_OBJECT_PROBLEM} {_wrong_type('Patient')}
        WHEN id IS NULL OR id = '' THEN 'missing id'
        WHEN birth_date IS NOT NULL AND {_birth('birth_date')} IS NULL THEN 'birthDate is not a date'
   END AS problem,
@@ -93,7 +93,7 @@ SELECT src_file, src_line, blank,
 FROM {src}""",
     "MedicationDispense": lambda src: f"""
 SELECT src_file, src_line, blank,
-  CASE WHEN blank THEN NULL WHEN invalid THEN 'invalid JSON' {_wrong_type('MedicationDispense')}
+  CASE WHEN blank THEN NULL WHEN invalid THEN 'invalid JSON' {NOT_OBJECT_PROBLEM} {_wrong_type('MedicationDispense')}
        WHEN subject IS NULL THEN 'missing subject'
        WHEN patient_id IS NULL THEN 'subject is not a Patient reference'
        WHEN status IS NULL THEN 'missing status'
@@ -114,7 +114,7 @@ FROM (
 )""",
     "Condition": lambda src: f"""
 SELECT src_file, src_line, blank,
-  CASE WHEN blank THEN NULL WHEN invalid THEN 'invalid JSON' {_wrong_type('Condition')}
+  CASE WHEN blank THEN NULL WHEN invalid THEN 'invalid JSON' {NOT_OBJECT_PROBLEM} {_wrong_type('Condition')}
        WHEN subject IS NULL THEN 'missing subject'
        WHEN patient_id IS NULL THEN 'subject is not a Patient reference'
        WHEN start_day IS NULL THEN 'missing date (onsetDateTime, onsetPeriod.start or recordedDate)'
@@ -130,7 +130,7 @@ FROM (
 )""",
     "MedicationRequest": lambda src: f"""
 SELECT src_file, src_line, blank,
-  CASE WHEN blank THEN NULL WHEN invalid THEN 'invalid JSON' {_wrong_type('MedicationRequest')}
+  CASE WHEN blank THEN NULL WHEN invalid THEN 'invalid JSON' {NOT_OBJECT_PROBLEM} {_wrong_type('MedicationRequest')}
        WHEN subject IS NULL THEN 'missing subject'
        WHEN patient_id IS NULL THEN 'subject is not a Patient reference'
        WHEN authored IS NULL THEN 'missing date (authoredOn)'
@@ -196,9 +196,12 @@ class SparkEngine:
             blank = F.col("line").isNull() | (F.trim(F.col("line")) == "")
             valid = F.try_parse_json(F.col("line")).isNotNull()
             fields = [F.get_json_object(F.col("line"), path).alias(name) for name, path in PATHS[rtype]]
+            not_object = F.when(~blank & valid, F.expr(not_object_sql("line")))
             parsed = lines.select("src_file", "src_line", blank.alias("blank"), (~blank & ~valid).alias("invalid"),
-                                  *[F.when(~blank & valid, f) for f in fields])
-            parsed = parsed.toDF("src_file", "src_line", "blank", "invalid", *[n for n, _ in PATHS[rtype]])
+                                  not_object.alias("not_object"),
+                                  *[F.when(~blank & valid & not_object.isNull(), f) for f in fields])
+            parsed = parsed.toDF("src_file", "src_line", "blank", "invalid", "not_object",
+                                 *[n for n, _ in PATHS[rtype]])
             view = f"_fields_{STAGE_VIEW[rtype]}"
             parsed.createOrReplaceTempView(view)
             staged = self.spark.sql(STAGE_SQL[rtype](view)).persist()
