@@ -232,3 +232,41 @@ def test_advice_and_what_could_not_be_checked_are_listed_apart_from_the_problems
     assert "Advice for the dispensing (not problems):" in text and "What could not be checked" in text
     page = render_html(summary)
     assert "Advice for the dispensing" in page and "[drug] not assessed for a patient aged [n]" in page
+
+
+def test_odd_input_gets_a_message_that_names_the_file_and_exit_2(tmp_path: Path) -> None:
+    good = write(tmp_path / "good", [patient("a"), dispense("a", OXYCODONE, "2025-03-01", 30)])
+    lower = tmp_path / "lower"
+    lower.mkdir()
+    (lower / "patients.ndjson").write_text((good / "Patient.ndjson").read_text())
+    result = runner.invoke(app, ["audit", str(lower)])
+    assert result.exit_code == 2 and "Not taken: patients.ndjson" in result.stderr, result.stderr
+    for name, data in (("Patient.ndjson.gz", b"not gzip\n"), ("Patient.ndjson", b'{"id": "\xe9"}\n'),
+                       ("Condition.parquet", b"PAR1 not parquet")):
+        folder = tmp_path / name.replace(".", "_")
+        write(folder, [patient("a"), dispense("a", OXYCODONE, "2025-03-01", 30)])
+        if name.startswith("Patient"):
+            (folder / "Patient.ndjson").unlink()
+        (folder / name).write_bytes(data)
+        result = runner.invoke(app, ["audit", str(folder), "--year", "2025"])
+        assert result.exit_code == 2, (name, result.output)
+        assert f"{folder / name} could not be read" in result.stderr, result.stderr
+        assert "internal error" not in result.stderr
+    assert "not UTF-8 text" in runner.invoke(app, ["audit", str(tmp_path / "Patient_ndjson"), "--year", "2025"]).stderr
+
+
+def test_a_year_without_dispenses_or_an_input_without_any_says_so(tmp_path: Path) -> None:
+    folder = write(tmp_path / "in", [patient("a"), dispense("a", OXYCODONE, "2025-03-01", 30),
+                                     dispense("a", OXYCODONE, "2024-03-01", 30)])
+    result = runner.invoke(app, ["audit", str(folder), "--year", "2019"])
+    assert result.exit_code == 0
+    assert "NOTE: No completed dispense is dated in 2019" in result.stdout
+    assert "2025 (1), 2024 (1); give one of these with --year" in result.stdout
+    as_json = runner.invoke(app, ["audit", str(folder), "--year", "2019", "--format", "json"])
+    assert json.loads(as_json.stdout)["notes"] and "note: No completed dispense" in as_json.stderr
+    assert json.loads(runner.invoke(app, ["audit", str(folder), "--format", "json"]).stdout)["notes"] == []
+    empty = write(tmp_path / "empty", [])
+    result = runner.invoke(app, ["audit", str(empty)])
+    assert result.exit_code == 2 and "no completed MedicationDispense with a date was read" in result.stderr
+    result = runner.invoke(app, ["audit", str(empty), "--year", "2025"])
+    assert result.exit_code == 0 and "NOTE: No valid MedicationDispense line was read" in result.stdout

@@ -66,6 +66,8 @@ def render_text(s: dict[str, Any]) -> str:
     add(f"Input: {s['input']}")
     if s.get("year_source", "--year") != "--year":
         add(f"Year {s['year']} is {s['year_source']}; give --year YYYY to choose another.")
+    for note in s.get("notes", []):
+        add(f"NOTE: {note}")
     add("")
     add("COB: concurrent opioid and benzodiazepine use (PQA measure, NQF/CBE 3389)")
     add(f"  Rate {pct(s['rate'])}: {n(s['numerator'])} of {n(s['denominator'])} patients in the denominator had "
@@ -263,6 +265,7 @@ def render_html(s: dict[str, Any]) -> str:
         f"({'set with --year' if s.get('year_source', '--year') == '--year' else esc(s['year_source'])}) · "
         f"engine {esc(s['engine'])} · knowledge pack "
         f"{esc(s['knowledge_version'])}</p>",
+        *(f"<p class='note'><b>Note:</b> {esc(note)}</p>" for note in s.get("notes", [])),
         "<h2>Concurrent use of opioids and benzodiazepines (PQA COB, NQF/CBE 3389)</h2>",
         f"<p class='big'>{pct(s['rate'])}</p><p>{s['numerator']:,} of the {s['denominator']:,} adults in the "
         "denominator (opioid criteria met, not excluded) had 30 or more days on which an opioid and a "

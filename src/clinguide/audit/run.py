@@ -27,17 +27,43 @@ def _quiet(_stage: str, _done: int, _total: int) -> None:
     return None
 
 
-def _default_year(engine: Engine) -> int:
-    """The calendar year with the most completed dispenses (the later year on a tie)."""
+def _per_year(engine: Engine) -> dict[int, int]:
+    """Completed dispenses by calendar year."""
     days = engine.query("SELECT day, COUNT(*) AS n FROM dispenses WHERE status = 'completed' GROUP BY day")
-    if not days:
-        raise InputError("--year: the input holds no completed dispense with a date; give --year YYYY",
-                         field="--year")
     per_year: dict[int, int] = {}
     for row in days:
         year = (dt.date(1970, 1, 1) + dt.timedelta(days=int(row["day"]))).year
         per_year[year] = per_year.get(year, 0) + int(row["n"])
+    return per_year
+
+
+def _years_text(per_year: dict[int, int]) -> str:
+    top = sorted(per_year.items(), key=lambda kv: (-kv[1], -kv[0]))[:5]
+    return ", ".join(f"{year} ({count:,})" for year, count in top)
+
+
+def _default_year(engine: Engine) -> int:
+    """The calendar year with the most completed dispenses (the later year on a tie)."""
+    per_year = _per_year(engine)
+    if not per_year:
+        read = _one(engine, "SELECT COUNT(*) AS n FROM dispenses")["n"]
+        raise InputError(f"INPUT: no completed MedicationDispense with a date was read ({int(read or 0):,} valid "
+                         "dispense lines in all), so there is nothing to audit; check the MedicationDispense "
+                         "files (bad lines are listed with --year YYYY)", field="INPUT")
     return max(per_year, key=lambda y: (per_year[y], y))
+
+
+def _notes(engine: Engine, summary: dict[str, Any]) -> list[str]:
+    """What a reader must know before trusting the figures: no dispense in the year, nothing read."""
+    notes = []
+    if summary["dispenses"]["read"] == 0:
+        notes.append("No valid MedicationDispense line was read: every figure below is zero. See the bad lines "
+                     "and the files read.")
+    elif summary["dispenses"]["completed_in_year"] == 0:
+        notes.append(f"No completed dispense is dated in {summary['year']}, so the measure and the checks are "
+                     f"empty. Completed dispenses by year in the input: {_years_text(_per_year(engine))}; "
+                     "give one of these with --year.")
+    return notes
 
 
 # the findings table's columns (rules.FINDING_COLUMNS) with no rows, in SQL that DuckDB and Spark both accept
@@ -95,6 +121,7 @@ def run_audit(path: Path, year: int | None = None, engine_name: str = "duckdb", 
         summary = _summary(engine, inputs, year, y0, y1, engine_name, kb.version, groups)
         summary["checks"] = "not run (--measure-only)" if measure_only else "run"
         summary["year_source"] = "the year with the most completed dispenses" if year_chosen else "--year"
+        summary["notes"] = _notes(engine, summary)
         if out is not None:
             write_outputs(engine, summary, out)
         return summary

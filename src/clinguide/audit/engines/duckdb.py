@@ -15,8 +15,9 @@ from typing import Any
 import duckdb
 
 from clinguide.audit.engines import Progress
-from clinguide.audit.input import ICD10_SYSTEMS, NOT_OBJECT_PROBLEM, RXNORM, InputSet, not_object_sql
+from clinguide.audit.input import ICD10_SYSTEMS, NOT_OBJECT_PROBLEM, RXNORM, InputSet, not_object_sql, unreadable
 from clinguide.audit.rules import FINDING_COLUMNS
+from clinguide.errors import InputError
 
 ROWS_PER_PARTITION = 20_000
 IN_PROCESS_BELOW = 20_000  # fewer check rows than this: no process pool (its start-up would dominate)
@@ -273,7 +274,10 @@ class DuckDBEngine:
                 self.con.execute(f"CREATE TABLE {table} AS {EMPTY_STAGE[rtype]}")
             elif not self._read_fast(rtype, files, inputs):
                 parsed = [_parsed_lines(rtype, _source(p, inputs.kind(p))) for p in files]
-                self.con.execute(f"CREATE TABLE {table} AS {STAGE_SQL[rtype](_fields(rtype, parsed))}")
+                try:
+                    self.con.execute(f"CREATE TABLE {table} AS {STAGE_SQL[rtype](_fields(rtype, parsed))}")
+                except duckdb.Error as exc:
+                    raise self._unreadable(rtype, files, inputs, exc) from exc
         progress("reading input", len(types), len(types))
         self.con.execute("""
 CREATE VIEW patients AS SELECT patient_id, birth, gender FROM stage_patient WHERE problem IS NULL AND NOT blank;
@@ -287,6 +291,17 @@ CREATE VIEW lines AS
   UNION ALL SELECT 'Condition', src_file, src_line, blank, problem FROM stage_condition
   UNION ALL SELECT 'MedicationRequest', src_file, src_line, blank, problem FROM stage_request;
 """)
+
+    def _unreadable(self, rtype: str, files: list[Path], inputs: InputSet, exc: Exception) -> InputError:
+        """An InputError naming the file DuckDB could not read (not gzip, not Parquet, not UTF-8 text)."""
+        bad = files[0]
+        for path in files:
+            try:
+                self.con.execute(f"SELECT COUNT(*) FROM ({_source(path, inputs.kind(path))})").fetchone()
+            except duckdb.Error as one:
+                bad, exc = path, one
+                break
+        return unreadable(bad, rtype, inputs.kind(bad), exc)
 
     def _read_fast(self, rtype: str, files: list[Path], inputs: InputSet) -> bool:
         """Stage ``rtype`` in one pass of DuckDB's parallel NDJSON reader (explicit schema, only the fields read),
