@@ -20,6 +20,7 @@ and after see the same load.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import resource
@@ -175,6 +176,22 @@ def _line(label: str, r: dict[str, float], cores: int) -> str:
               f"COB {r['numerator']:,}/{r['denominator']:,}")
 
 
+def _linearity(results: dict[tuple[str, str, int], dict[str, float]], startup_size: int, sizes: list[int]) -> None:
+    """Time per dispense at each size, with the fixed cost (the run on ``startup_size`` patients) taken out, and
+    the marginal rate between consecutive sizes (which needs no start-up estimate at all)."""
+    print("  linearity (µs per dispense; whole process less the fixed cost of the "
+          f"{startup_size:,}-patient run; COB query alone; marginal = extra dispenses / extra seconds):")
+    for engine, mode in sorted({(e, m) for e, m, _ in results}):
+        fixed = results.get((engine, mode, startup_size), {}).get("wall", 0.0) if startup_size else 0.0
+        runs = [(size, results[(engine, mode, size)]) for size in sizes if (engine, mode, size) in results]
+        parts = [f"{size:,}: {(r['wall'] - fixed) / r['dispenses'] * 1e6:,.1f} µs "
+                 f"(COB {r['cob_s'] / r['dispenses'] * 1e6:.2f} µs)" for size, r in runs]
+        for (a, ra), (b, rb) in itertools.pairwise(runs):
+            extra = rb["dispenses"] - ra["dispenses"]
+            parts.append(f"marginal {a:,}->{b:,}: {extra / max(rb['wall'] - ra['wall'], 1e-9):,.0f} dispenses/s")
+        print(f"    {engine} {mode} (fixed {fixed:.1f}s): " + "; ".join(parts), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[30_000, 300_000])
@@ -182,6 +199,9 @@ def main() -> None:
     parser.add_argument("--spark-max", type=int, default=30_000, help="largest population to run on Spark")
     parser.add_argument("--baseline-src", type=Path, help="an older src/ to run the same audits with, for before/after")
     parser.add_argument("--no-measure-only", action="store_true", help="skip the --measure-only runs")
+    parser.add_argument("--startup-size", type=int, default=1_000,
+                        help="a population this small measures the fixed cost (start-up, pack, JVM) per engine and "
+                             "mode, taken out of the per-dispense times of the linearity lines; 0: none")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
     from clinguide.audit.generate import generate
@@ -190,7 +210,9 @@ def main() -> None:
     cores = os.cpu_count() or 1
     print(f"clinguide audit throughput ({cores} cores; load average {os.getloadavg()[0]:.1f} at start)")
     versions = [("after", None)] + ([("before", args.baseline_src)] if args.baseline_src else [])
-    for size in args.sizes:
+    results: dict[tuple[str, str, int], dict[str, float]] = {}  # (engine, mode, size) of the "after" runs
+    sizes = ([args.startup_size] if args.startup_size else []) + args.sizes
+    for size in sizes:
         folder = base / f"pop-{size}"
         if not (folder / "MedicationDispense.ndjson").exists():
             t = time.perf_counter()
@@ -204,13 +226,17 @@ def main() -> None:
                 label = f"{engine} {size:,} patients{' ' + name if args.baseline_src else ''}"
                 full = run(folder, engine, src=src)
                 print(_line(label, full, cores), flush=True)
+                if name == "after":
+                    results[(engine, "full", size)] = full
                 if not args.no_measure_only and name == "after":  # the measure-only mode is new
                     alone = run(folder, engine, measure_only=True, src=src)
+                    results[(engine, "--measure-only", size)] = alone
                     print(_line(f"{label} --measure-only", alone, cores), flush=True)
                     checks_cpu = full["cpu"] - alone["cpu"]
                     print(f"    checks, by CPU time (full run minus --measure-only): {checks_cpu:.1f} CPU-s = "
                           f"{full['checked'] / max(checks_cpu, 1e-9):,.0f} dispense-drugs per CPU-second", flush=True)
             print(f"    (load average {os.getloadavg()[0]:.1f})", flush=True)
+    _linearity(results, args.startup_size, args.sizes)
     plain, fast = uncached_check_rate()
     print(f"  never-seen keys, one core: check() {plain:,.0f}/s; the audit's per-key path {fast:,.0f}/s")
 

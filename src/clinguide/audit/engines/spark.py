@@ -307,9 +307,23 @@ class SparkEngine:
         progress(label, 2, 2)
 
     def write_parquet(self, sql: str, path: Path) -> None:
-        import pyarrow.parquet as pq
+        """One Parquet file. In local mode Spark writes it itself (one ordered partition, nothing collected to
+        the driver's Python); on a cluster the executors cannot write the driver's folder, so it is collected."""
+        frame = self.spark.sql(sql)
+        if not self.spark.sparkContext.master.startswith("local"):
+            import pyarrow.parquet as pq
 
-        pq.write_table(self.spark.sql(sql).toArrow(), str(path))
+            pq.write_table(frame.toArrow(), str(path))
+            return
+        import shutil
+
+        tmp = path.with_name(f".{path.name}.spark")
+        frame.coalesce(1).write.mode("overwrite").option("compression", "snappy").parquet(str(tmp))
+        parts = sorted(tmp.glob("part-*.parquet"))
+        if len(parts) != 1:
+            raise RuntimeError(f"Spark wrote {len(parts)} Parquet parts for {path.name}, expected 1")
+        shutil.move(str(parts[0]), str(path))
+        shutil.rmtree(tmp)
 
     def close(self) -> None:
         for frame in self._cached:
