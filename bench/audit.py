@@ -133,6 +133,16 @@ def run(folder: Path, engine: str, measure_only: bool = False, src: Path | None 
             "denominator": summary["denominator"]}
 
 
+def _median_run(repeat: int, folder: Path, engine: str, measure_only: bool = False,
+                src: Path | None = None) -> dict[str, float]:
+    """The run with the median wall time of ``repeat`` runs (``walls`` lists them all)."""
+    runs = sorted((run(folder, engine, measure_only=measure_only, src=src) for _ in range(max(1, repeat))),
+                  key=lambda r: r["wall"])
+    chosen = dict(runs[len(runs) // 2])
+    chosen["walls"] = [r["wall"] for r in runs]  # type: ignore[assignment]
+    return chosen
+
+
 def _span(stages: dict[str, tuple[float, float]], name: str) -> float:
     a, b = stages.get(name, (0.0, 0.0))
     return b - a
@@ -173,7 +183,9 @@ def _line(label: str, r: dict[str, float], cores: int) -> str:
             + (f", checks {r['checks_s']:.1f}s ({r['checked']:,.0f} dispense-drugs, {per_core:,.0f}/s per core)"
                if r["checks_s"] else ", checks not run")
             + f"; peak RSS {r['peak_mb']:,.0f} MB (PSS {r['peak_pss_mb']:,.0f} MB); "
-              f"COB {r['numerator']:,}/{r['denominator']:,}")
+              f"COB {r['numerator']:,}/{r['denominator']:,}"
+            + (f"; median of {len(walls)} runs: " + ", ".join(f"{w:.1f}" for w in walls) + " s"
+               if len(walls := r.get("walls", [])) > 1 else ""))
 
 
 def _linearity(results: dict[tuple[str, str, int], dict[str, float]], startup_size: int, sizes: list[int]) -> None:
@@ -199,6 +211,9 @@ def main() -> None:
     parser.add_argument("--spark-max", type=int, default=30_000, help="largest population to run on Spark")
     parser.add_argument("--baseline-src", type=Path, help="an older src/ to run the same audits with, for before/after")
     parser.add_argument("--no-measure-only", action="store_true", help="skip the --measure-only runs")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run each audit this many times and report the run with the median wall time "
+                             "(all wall times are printed): a shared machine's load varies from run to run")
     parser.add_argument("--startup-size", type=int, default=1_000,
                         help="a population this small measures the fixed cost (start-up, pack, JVM) per engine and "
                              "mode, taken out of the per-dispense times of the linearity lines; 0: none")
@@ -224,12 +239,12 @@ def main() -> None:
                 continue
             for name, src in versions:
                 label = f"{engine} {size:,} patients{' ' + name if args.baseline_src else ''}"
-                full = run(folder, engine, src=src)
+                full = _median_run(args.repeat, folder, engine, src=src)
                 print(_line(label, full, cores), flush=True)
                 if name == "after":
                     results[(engine, "full", size)] = full
                 if not args.no_measure_only and name == "after":  # the measure-only mode is new
-                    alone = run(folder, engine, measure_only=True, src=src)
+                    alone = _median_run(args.repeat, folder, engine, measure_only=True, src=src)
                     results[(engine, "--measure-only", size)] = alone
                     print(_line(f"{label} --measure-only", alone, cores), flush=True)
                     checks_cpu = full["cpu"] - alone["cpu"]
