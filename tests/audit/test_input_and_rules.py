@@ -270,3 +270,21 @@ def test_a_year_without_dispenses_or_an_input_without_any_says_so(tmp_path: Path
     assert result.exit_code == 2 and "no completed MedicationDispense with a date was read" in result.stderr
     result = runner.invoke(app, ["audit", str(empty), "--year", "2025"])
     assert result.exit_code == 0 and "NOTE: No valid MedicationDispense line was read" in result.stdout
+
+
+def test_gzipped_bulk_export_files_give_the_same_audit(tmp_path: Path) -> None:
+    import gzip
+
+    generate(200, tmp_path / "plain", year=2025, seed=4)
+    packed = tmp_path / "gz"
+    packed.mkdir()
+    for rtype in ("Patient", "MedicationDispense", "Condition"):  # names as a $export writes them
+        data = (tmp_path / "plain" / f"{rtype}.ndjson").read_bytes()
+        (packed / f"1.{rtype}.ndjson.gz").write_bytes(gzip.compress(data))
+    a, _, fa = audit(tmp_path / "plain")
+    b, _, fb = audit(packed)
+    for key in ("eligible", "denominator", "excluded", "numerator", "rate", "cob_reasons", "unknown_codes"):
+        assert a[key] == b[key], key
+    assert a["findings"]["by_code"] == b["findings"]["by_code"] and len(fa) == len(fb) > 0
+    assert {r["file"] for r in b["files"]} == {"1.Patient.ndjson.gz", "1.MedicationDispense.ndjson.gz",
+                                               "1.Condition.ndjson.gz"}
