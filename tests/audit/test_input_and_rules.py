@@ -288,3 +288,13 @@ def test_gzipped_bulk_export_files_give_the_same_audit(tmp_path: Path) -> None:
     assert a["findings"]["by_code"] == b["findings"]["by_code"] and len(fa) == len(fb) > 0
     assert {r["file"] for r in b["files"]} == {"1.Patient.ndjson.gz", "1.MedicationDispense.ndjson.gz",
                                                "1.Condition.ndjson.gz"}
+
+
+def test_an_unreadable_file_message_gives_the_reason_not_the_py4j_call() -> None:
+    from clinguide.audit.input import unreadable
+
+    spark_like = RuntimeError("An error occurred while calling o403.parquet.\n: org.apache.spark.SparkException: "
+                              "[FAILED_READ_FILE.CANNOT_READ_FILE_FOOTER] Could not read footer.\n\tat org.x(X.java:1)")
+    message = str(unreadable(Path("in/Condition.parquet"), "Condition", "parquet", spark_like))
+    assert "in/Condition.parquet could not be read as Condition parquet" in message
+    assert "CANNOT_READ_FILE_FOOTER" in message and "o403" not in message

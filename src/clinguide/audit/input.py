@@ -117,8 +117,11 @@ def find_inputs(root: Path) -> InputSet:
 def unreadable(path: Path, rtype: str, kind: str, exc: BaseException) -> InputError:
     """The InputError of an input file an engine could not read (not gzip, not Parquet, not UTF-8 text)."""
     text = str(exc)
+    # Py4J (Spark) puts the Java exception on the lines after "An error occurred while calling o403.parquet."
+    lines = [ln.strip().lstrip(": ") for ln in text.splitlines() if ln.strip()
+             and not ln.startswith("An error occurred while calling")]
     reason = "not UTF-8 text" if "unicode" in text.lower() or "utf-8" in text.lower() else (
-        (text.strip().splitlines() or [type(exc).__name__])[0][:300])
+        (lines or [type(exc).__name__])[0][:300])
     return InputError(f"INPUT: {path} could not be read as {rtype} {kind} ({reason}); give NDJSON text in UTF-8 "
                       "(optionally gzip-compressed, named .ndjson.gz) or a Parquet file", field="INPUT")
 
