@@ -52,6 +52,25 @@ def test_bad_lines_are_reported_with_file_and_line_and_the_run_continues(tmp_pat
     assert cob["a"]["in_denominator"] == 1  # the good lines were still used
 
 
+def test_a_line_of_valid_json_that_is_not_an_object_is_called_that_not_resourcetype_missing(tmp_path: Path) -> None:
+    good = [patient("a"), dispense("a", OXYCODONE, "2025-03-01", 30)]
+    folder = write(tmp_path, good, {"MedicationDispense": ["[1, 2]", '"x"', "3", "null", "true", '  {"id": "d9"}'],
+                                    "Patient": ["[]"]})
+    summary, _, _ = audit(folder)
+    first = {(r["file"], r["line"]): r["problem"] for r in summary["bad_lines"]["first"]}
+    expected = "not a JSON object ({}): one FHIR resource per line is expected"
+    assert first == {
+        ("MedicationDispense.ndjson", 2): expected.format("an array"),
+        ("MedicationDispense.ndjson", 3): expected.format("a string"),
+        ("MedicationDispense.ndjson", 4): expected.format("a number"),
+        ("MedicationDispense.ndjson", 5): expected.format("null"),
+        ("MedicationDispense.ndjson", 6): expected.format("a boolean"),
+        ("MedicationDispense.ndjson", 7): "resourceType is missing, expected MedicationDispense",  # an object
+        ("Patient.ndjson", 2): expected.format("an array"),
+    }
+    assert summary["dispenses"]["read"] == 1
+
+
 def test_strict_fails_with_exit_2_on_bad_lines(tmp_path: Path) -> None:
     folder = _broken_folder(tmp_path / "in")
     lax = runner.invoke(app, ["audit", str(folder), "--year", "2025", "--format", "json"])
@@ -181,3 +200,101 @@ def test_the_process_pool_gives_the_same_findings_as_one_process(tmp_path: Path,
     pooled = run_audit(tmp_path / "pop", year=2025, workers=2)
     assert pooled["findings"] == one["findings"] and one["findings"]["by_code"]
     assert pooled["dispenses"] == one["dispenses"]
+
+
+def test_advice_and_what_could_not_be_checked_are_listed_apart_from_the_problems(tmp_path: Path) -> None:
+    """Taper advice for every benzodiazepine course and "dose not checked" for every opioid would drown the
+    problems: the pack's audit groups put them in their own lists, counted, never dropped."""
+    from clinguide.audit.report import render_html, render_text
+    from clinguide.kb import get_kb
+
+    groups = get_kb().policy.finding_groups
+    assert "taper-needed" in groups.audit_advice and "missing-data" in groups.audit_not_checked
+    res = [patient("old", birth="1950-02-02"), patient("kid", birth="2012-03-03"), patient("kid2", birth="2010-03-03"),
+           dispense("old", DIAZEPAM, "2025-03-01", 30, dose_mg=5, per_day=3),
+           dispense("old", OXYCODONE, "2025-02-20", 30, dose_mg=5, per_day=4),
+           dispense("kid", OXYCODONE, "2025-05-01", 5, dose_mg=5, per_day=4),
+           dispense("kid2", DIAZEPAM, "2025-05-01", 5, dose_mg=5, per_day=3)]
+    summary, _, findings = audit(write(tmp_path, res))
+    by_code = {r["code"]: r for r in summary["findings"]["by_code"]}
+    assert by_code["taper-needed"]["group"] == "advice"
+    assert by_code["pediatric-not-assessed"]["group"] == "not checked"
+    assert by_code["opioid-benzodiazepine"]["group"] == "problem"
+    assert {r["code"] for r in summary["findings"]["advice"]} == {"taper-needed"}
+    not_checked = {r["title"]: r for r in summary["findings"]["not_checked"]}
+    kids = not_checked["[drug] not assessed for a patient aged [n]"]  # two drugs, two ages: one row
+    assert kids["findings"] == 2 and {d["drug"] for d in kids["drugs"]} == {"oxycodone", "diazepam"}
+    assert sum(r["findings"] for r in summary["findings"]["not_checked"]) == sum(
+        1 for f in findings if f["code"] in groups.audit_not_checked)  # all counted
+    text = render_text(summary)
+    problems = text.split("Most frequent:")[0].split("would find):")[1]
+    assert "opioid-benzodiazepine" in problems and "taper-needed" not in problems and "pediatric" not in problems
+    assert "Advice for the dispensing (not problems):" in text and "What could not be checked" in text
+    page = render_html(summary)
+    assert "Advice for the dispensing" in page and "[drug] not assessed for a patient aged [n]" in page
+
+
+def test_odd_input_gets_a_message_that_names_the_file_and_exit_2(tmp_path: Path) -> None:
+    good = write(tmp_path / "good", [patient("a"), dispense("a", OXYCODONE, "2025-03-01", 30)])
+    lower = tmp_path / "lower"
+    lower.mkdir()
+    (lower / "patients.ndjson").write_text((good / "Patient.ndjson").read_text())
+    result = runner.invoke(app, ["audit", str(lower)])
+    assert result.exit_code == 2 and "Not taken: patients.ndjson" in result.stderr, result.stderr
+    for name, data in (("Patient.ndjson.gz", b"not gzip\n"), ("Patient.ndjson", b'{"id": "\xe9"}\n'),
+                       ("Condition.parquet", b"PAR1 not parquet")):
+        folder = tmp_path / name.replace(".", "_")
+        write(folder, [patient("a"), dispense("a", OXYCODONE, "2025-03-01", 30)])
+        if name.startswith("Patient"):
+            (folder / "Patient.ndjson").unlink()
+        (folder / name).write_bytes(data)
+        result = runner.invoke(app, ["audit", str(folder), "--year", "2025"])
+        assert result.exit_code == 2, (name, result.output)
+        assert f"{folder / name} could not be read" in result.stderr, result.stderr
+        assert "internal error" not in result.stderr
+    assert "not UTF-8 text" in runner.invoke(app, ["audit", str(tmp_path / "Patient_ndjson"), "--year", "2025"]).stderr
+
+
+def test_a_year_without_dispenses_or_an_input_without_any_says_so(tmp_path: Path) -> None:
+    folder = write(tmp_path / "in", [patient("a"), dispense("a", OXYCODONE, "2025-03-01", 30),
+                                     dispense("a", OXYCODONE, "2024-03-01", 30)])
+    result = runner.invoke(app, ["audit", str(folder), "--year", "2019"])
+    assert result.exit_code == 0
+    assert "NOTE: No completed dispense is dated in 2019" in result.stdout
+    assert "2025 (1), 2024 (1); give one of these with --year" in result.stdout
+    as_json = runner.invoke(app, ["audit", str(folder), "--year", "2019", "--format", "json"])
+    assert json.loads(as_json.stdout)["notes"] and "note: No completed dispense" in as_json.stderr
+    assert json.loads(runner.invoke(app, ["audit", str(folder), "--format", "json"]).stdout)["notes"] == []
+    empty = write(tmp_path / "empty", [])
+    result = runner.invoke(app, ["audit", str(empty)])
+    assert result.exit_code == 2 and "no completed MedicationDispense with a date was read" in result.stderr
+    result = runner.invoke(app, ["audit", str(empty), "--year", "2025"])
+    assert result.exit_code == 0 and "NOTE: No valid MedicationDispense line was read" in result.stdout
+
+
+def test_gzipped_bulk_export_files_give_the_same_audit(tmp_path: Path) -> None:
+    import gzip
+
+    generate(200, tmp_path / "plain", year=2025, seed=4)
+    packed = tmp_path / "gz"
+    packed.mkdir()
+    for rtype in ("Patient", "MedicationDispense", "Condition"):  # names as a $export writes them
+        data = (tmp_path / "plain" / f"{rtype}.ndjson").read_bytes()
+        (packed / f"1.{rtype}.ndjson.gz").write_bytes(gzip.compress(data))
+    a, _, fa = audit(tmp_path / "plain")
+    b, _, fb = audit(packed)
+    for key in ("eligible", "denominator", "excluded", "numerator", "rate", "cob_reasons", "unknown_codes"):
+        assert a[key] == b[key], key
+    assert a["findings"]["by_code"] == b["findings"]["by_code"] and len(fa) == len(fb) > 0
+    assert {r["file"] for r in b["files"]} == {"1.Patient.ndjson.gz", "1.MedicationDispense.ndjson.gz",
+                                               "1.Condition.ndjson.gz"}
+
+
+def test_an_unreadable_file_message_gives_the_reason_not_the_py4j_call() -> None:
+    from clinguide.audit.input import unreadable
+
+    spark_like = RuntimeError("An error occurred while calling o403.parquet.\n: org.apache.spark.SparkException: "
+                              "[FAILED_READ_FILE.CANNOT_READ_FILE_FOOTER] Could not read footer.\n\tat org.x(X.java:1)")
+    message = str(unreadable(Path("in/Condition.parquet"), "Condition", "parquet", spark_like))
+    assert "in/Condition.parquet could not be read as Condition parquet" in message
+    assert "CANNOT_READ_FILE_FOOTER" in message and "o403" not in message

@@ -40,14 +40,14 @@ def test_duckdb_and_spark_agree_on_the_measure_findings_and_bad_lines(
     lines = path.read_text(encoding="utf-8").splitlines()
     middle = len(lines) // 2
     lines[middle:middle] = ["{broken in the middle", ""]
-    lines += ["{broken", "", json.dumps({"resourceType": "Patient", "id": "x"})]
+    lines += ["{broken", "", json.dumps({"resourceType": "Patient", "id": "x"}), "[1, 2]", '"x"', "3", "null"]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     # several file partitions on Spark, so line numbers must be stitched across them
     monkeypatch.setenv("CLINGUIDE_SPARK_MAX_PARTITION_BYTES", "65536")
     from clinguide.audit.engines.spark import session
 
     assert session().read.text(str(path)).rdd.getNumPartitions() > 1
-    duck = run_audit(folder, year=2025, engine_name="duckdb", workers=1)
+    duck = run_audit(folder, year=2025, engine_name="duckdb", workers=1, out=tmp_path / "duck")
     spark = run_audit(folder, year=2025, engine_name="spark", out=tmp_path / "out")
     assert duck["denominator"] > 10 and duck["numerator"] > 0 and duck["findings"]["by_code"]
     for key in ("eligible", "denominator", "excluded", "numerator", "rate", "denominator_before_exclusions",
@@ -56,3 +56,9 @@ def test_duckdb_and_spark_agree_on_the_measure_findings_and_bad_lines(
     first = {(r["file"], r["line"]) for r in spark["bad_lines"]["first"]}
     assert ("MedicationDispense.ndjson", middle + 1) in first  # the line numbers are the file's own
     assert (tmp_path / "out" / "findings.parquet").exists() and (tmp_path / "out" / "report.html").exists()
+    import pyarrow.parquet as pq
+
+    for table in ("cob_patients", "findings", "bad_lines", "unknown_codes"):  # Spark writes one ordered file
+        rows = pq.read_table(tmp_path / "out" / f"{table}.parquet").to_pylist()
+        assert rows == pq.read_table(tmp_path / "duck" / f"{table}.parquet").to_pylist(), table
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(p.name for p in (tmp_path / "duck").iterdir())

@@ -45,6 +45,20 @@ PATHS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
+def not_object_sql(line: str) -> str:
+    """SQL (DuckDB and Spark) naming what a valid JSON line holds when it is not an object, else NULL.
+
+    A valid JSON text's first non-blank character tells its type, so no engine-specific type function is needed."""
+    first = f"substr(regexp_replace({line}, '^[ \t\r\n]+', ''), 1, 1)"
+    return (f"CASE {first} WHEN '{{' THEN NULL WHEN '[' THEN 'an array' WHEN '\"' THEN 'a string' "
+            "WHEN 'n' THEN 'null' WHEN 't' THEN 'a boolean' WHEN 'f' THEN 'a boolean' ELSE 'a number' END")
+
+
+# the problem of a line that is valid JSON but not an object (after the stage's `invalid` test)
+NOT_OBJECT_PROBLEM = ("WHEN not_object IS NOT NULL THEN 'not a JSON object (' || not_object || '): "
+                      "one FHIR resource per line is expected'")
+
+
 @dataclass
 class InputSet:
     root: Path
@@ -79,17 +93,37 @@ def find_inputs(root: Path) -> InputSet:
                          "MedicationDispense.ndjson, Condition.ndjson (and optionally MedicationRequest.ndjson)",
                          field="INPUT")
     found = InputSet(root)
+    other: list[str] = []
     for path in sorted(p for p in root.iterdir() if p.is_file()):
         rtype = resource_type_of(path)
         if rtype:
             found.files.setdefault(rtype, []).append(path)
+        elif not path.name.startswith("."):
+            other.append(path.name)
     missing = [r for r in REQUIRED if r not in found.files]
     if missing:
+        seen = ""
+        if other:
+            listed = ", ".join(other[:5]) + (f" and {len(other) - 5} more" if len(other) > 5 else "")
+            seen = (f". Not taken: {listed} (a file is read when a part of its name is the resource type, "
+                    "spelt as in FHIR: Patient, MedicationDispense, Condition, MedicationRequest)")
         raise InputError(
             f"INPUT: no {' or '.join(missing)} file in {root}; expected files such as "
             + ", ".join(f"{r}.ndjson" for r in missing)
-            + " (NDJSON, .ndjson.gz or .parquet; one resource per line)", field="INPUT")
+            + " (NDJSON, .ndjson.gz or .parquet; one resource per line)" + seen, field="INPUT")
     return found
+
+
+def unreadable(path: Path, rtype: str, kind: str, exc: BaseException) -> InputError:
+    """The InputError of an input file an engine could not read (not gzip, not Parquet, not UTF-8 text)."""
+    text = str(exc)
+    # Py4J (Spark) puts the Java exception on the lines after "An error occurred while calling o403.parquet."
+    lines = [ln.strip().lstrip(": ") for ln in text.splitlines() if ln.strip()
+             and not ln.startswith("An error occurred while calling")]
+    reason = "not UTF-8 text" if "unicode" in text.lower() or "utf-8" in text.lower() else (
+        (lines or [type(exc).__name__])[0][:300])
+    return InputError(f"INPUT: {path} could not be read as {rtype} {kind} ({reason}); give NDJSON text in UTF-8 "
+                      "(optionally gzip-compressed, named .ndjson.gz) or a Parquet file", field="INPUT")
 
 
 def patient_id(reference: str | None) -> str | None:

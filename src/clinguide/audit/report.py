@@ -25,9 +25,23 @@ def funnel(reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(reasons, key=rank)
 
 
-def split_codes(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(safety findings, data gaps) of a by-code summary."""
-    return ([r for r in rows if r["code"] not in DATA_GAP_CODES], [r for r in rows if r["code"] in DATA_GAP_CODES])
+def not_problems(s: dict[str, Any]) -> frozenset[str]:
+    """Finding codes that are advice or say what could not be checked (the pack's audit groups), not problems."""
+    groups = s["findings"].get("groups")
+    if groups is None:  # a summary written before the groups
+        return DATA_GAP_CODES
+    return frozenset(groups.get("advice", [])) | frozenset(groups.get("not_checked", []))
+
+
+def split_codes(rows: list[dict[str, Any]], others: frozenset[str] = DATA_GAP_CODES
+                ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(problems found, advice and what could not be checked) of a by-code summary."""
+    return [r for r in rows if r["code"] not in others], [r for r in rows if r["code"] in others]
+
+
+def drugs_text(drugs: list[dict[str, Any]], listed: int = 4) -> str:
+    text = ", ".join(f"{d['drug']} {d['findings']:,}" for d in drugs[:listed])
+    return text + (f" and {len(drugs) - listed} more" if len(drugs) > listed else "")
 
 
 def plural(count: int, word: str) -> str:
@@ -52,6 +66,8 @@ def render_text(s: dict[str, Any]) -> str:
     add(f"Input: {s['input']}")
     if s.get("year_source", "--year") != "--year":
         add(f"Year {s['year']} is {s['year_source']}; give --year YYYY to choose another.")
+    for note in s.get("notes", []):
+        add(f"NOTE: {note}")
     add("")
     add("COB: concurrent opioid and benzodiazepine use (PQA measure, NQF/CBE 3389)")
     add(f"  Rate {pct(s['rate'])}: {n(s['numerator'])} of {n(s['denominator'])} patients in the denominator had "
@@ -92,30 +108,41 @@ def render_text(s: dict[str, Any]) -> str:
     else:
         add("Bad lines: none.")
     f = s["findings"]
+    others = not_problems(s)
     add("")
     add("The pack's rules over the dispenses of the year (what `clinguide check` would find):")
-    safety, gaps = split_codes(f["by_code"])
+    safety, _ = split_codes(f["by_code"], others)
     if s.get("checks", "run") != "run":
         add("  Not run (--measure-only).")
     elif not safety:
-        add("  No safety findings.")
+        add("  No problems found.")
     for r in safety:
         add(f"  {r['findings']:>10,}  {r['severity']:<8}  {r['code']:<28} {plural(r['patients'], 'patient')}")
-    titles = [r for r in f["by_title"] if r["code"] not in DATA_GAP_CODES]
+    titles = [r for r in f["by_title"] if r["code"] not in others]
     if titles:
         add("  Most frequent:")
         for r in titles[:10]:
             add(f"  {r['findings']:>10,}  {r['title']} ({r['code']})")
-    gap_titles = [r for r in f["by_title"] if r["code"] in DATA_GAP_CODES]
-    if gaps:
-        add("  What could not be checked (data gaps, not patient problems):")
+    if f.get("advice"):
+        add("  Advice for the dispensing (not problems):")
+        for r in f["advice"][:10]:
+            add(f"  {r['findings']:>10,}  {r['title']} ({r['code']}, {plural(r['patients'], 'patient')})")
+    if "not_checked" in f:
+        if f["not_checked"]:
+            add("  What could not be checked (the data or the pack's coverage, not patient problems):")
+        for r in f["not_checked"][:10]:
+            add(f"  {r['findings']:>10,}  {r['title']} — {drugs_text(r['drugs'])}")
+    else:  # a summary written before the groups
+        gap_titles = [r for r in f["by_title"] if r["code"] in DATA_GAP_CODES]
+        if gap_titles:
+            add("  What could not be checked (data gaps, not patient problems):")
         for r in gap_titles[:10]:
             add(f"  {r['findings']:>10,}  {r['title']}")
     add("")
     add("Top drugs dispensed in the year:")
     for r in f["top_drugs"][:10]:
         add(f"  {r['dispenses']:>10,}  {r['drug']} ({plural(r['patients'], 'patient')})")
-    bands = _by_band(f["by_age_band"])
+    bands = _by_band(f["by_age_band"], others)
     if bands:
         add("")
         add("Safety findings (warning or critical) by age band:")
@@ -128,10 +155,10 @@ def render_text(s: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-def _by_band(rows: list[dict[str, Any]]) -> dict[str, list[tuple[str, int]]]:
+def _by_band(rows: list[dict[str, Any]], others: frozenset[str]) -> dict[str, list[tuple[str, int]]]:
     bands: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for r in rows:
-        if r["severity"] in ("warning", "critical") and r["code"] not in DATA_GAP_CODES:
+        if r["severity"] in ("warning", "critical") and r["code"] not in others:
             bands[r["age_band"]].append((r["code"], r["findings"]))
     return bands
 
@@ -214,17 +241,18 @@ def render_html(s: dict[str, Any]) -> str:
     b = s["bad_lines"]
     u = s["unknown_codes"]
     esc = html.escape
-    safety, _gaps = split_codes(f["by_code"])
+    others = not_problems(s)
+    safety, _others = split_codes(f["by_code"], others)
     code_items = [(f"{r['code']} ({r['severity']})", r["findings"], SEVERITY_COLOURS.get(r["severity"], "#888"))
                   for r in safety]
     band_totals: dict[str, int] = defaultdict(int)
     for r in f["by_age_band"]:
-        if r["severity"] in ("warning", "critical") and r["code"] not in DATA_GAP_CODES:
+        if r["severity"] in ("warning", "critical") and r["code"] not in others:
             band_totals[r["age_band"]] += r["findings"]
     band_items = [(band, band_totals[band], "#c77700") for band in AGE_ORDER if band in band_totals]
     drug_items = [(r["drug"], r["dispenses"], "#4a6fa5") for r in f["top_drugs"][:12]]
     codes_in_bands = sorted({r["code"] for r in f["by_age_band"]
-                             if r["severity"] in ("warning", "critical") and r["code"] not in DATA_GAP_CODES})
+                             if r["severity"] in ("warning", "critical") and r["code"] not in others})
     matrix: dict[tuple[str, str], int] = defaultdict(int)
     for r in f["by_age_band"]:
         matrix[(r["age_band"], r["code"])] += r["findings"]
@@ -237,6 +265,7 @@ def render_html(s: dict[str, Any]) -> str:
         f"({'set with --year' if s.get('year_source', '--year') == '--year' else esc(s['year_source'])}) · "
         f"engine {esc(s['engine'])} · knowledge pack "
         f"{esc(s['knowledge_version'])}</p>",
+        *(f"<p class='note'><b>Note:</b> {esc(note)}</p>" for note in s.get("notes", [])),
         "<h2>Concurrent use of opioids and benzodiazepines (PQA COB, NQF/CBE 3389)</h2>",
         f"<p class='big'>{pct(s['rate'])}</p><p>{s['numerator']:,} of the {s['denominator']:,} adults in the "
         "denominator (opioid criteria met, not excluded) had 30 or more days on which an opioid and a "
@@ -263,11 +292,19 @@ def render_html(s: dict[str, Any]) -> str:
                {2, 3, 4}),
         "<h3>Most frequent findings</h3>",
         _table(["Finding", "Title", "Count"], [[r["code"], r["title"], r["findings"]] for r in f["by_title"]
-                                               if r["code"] not in DATA_GAP_CODES][:12], {2}),
-        "<h3>What could not be checked</h3><p class='muted'>Data gaps, not patient problems: the pack has no "
-        "dose limits for the drug, or the dispense lacks what a check needs.</p>",
-        _table(["Title", "Severity", "Count"], [[r["title"], r["severity"], r["findings"]] for r in f["by_title"]
-                                                if r["code"] in DATA_GAP_CODES], {2}),
+                                               if r["code"] not in others][:12], {2}),
+        ("<h3>Advice for the dispensing</h3><p class='muted'>Not problems: what the pack advises with these "
+         "dispenses (such as how to stop a course).</p>"
+         + _table(["Finding", "Title", "Count", "Patients"],
+                  [[r["code"], r["title"], r["findings"], r["patients"]] for r in f["advice"][:12]], {2, 3})
+         if f.get("advice") else ""),
+        "<h3>What could not be checked</h3><p class='muted'>Not patient problems: the pack has no rule for it "
+        "(no dose limits for the drug, no rules for children) or the dispense lacks what a check needs.</p>",
+        (_table(["Title", "Count", "Drugs"], [[r["title"], r["findings"], drugs_text(r["drugs"], 6)]
+                                              for r in f["not_checked"]], {1})
+         if "not_checked" in f else
+         _table(["Title", "Severity", "Count"], [[r["title"], r["severity"], r["findings"]] for r in f["by_title"]
+                                                 if r["code"] in DATA_GAP_CODES], {2})),
         "<h3>Safety findings (warning or critical) by age band</h3>",
         _bar_chart(band_items),
         _table(["Age band", *codes_in_bands], [[band, *(matrix.get((band, c), 0) for c in codes_in_bands)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -26,17 +27,43 @@ def _quiet(_stage: str, _done: int, _total: int) -> None:
     return None
 
 
-def _default_year(engine: Engine) -> int:
-    """The calendar year with the most completed dispenses (the later year on a tie)."""
+def _per_year(engine: Engine) -> dict[int, int]:
+    """Completed dispenses by calendar year."""
     days = engine.query("SELECT day, COUNT(*) AS n FROM dispenses WHERE status = 'completed' GROUP BY day")
-    if not days:
-        raise InputError("--year: the input holds no completed dispense with a date; give --year YYYY",
-                         field="--year")
     per_year: dict[int, int] = {}
     for row in days:
         year = (dt.date(1970, 1, 1) + dt.timedelta(days=int(row["day"]))).year
         per_year[year] = per_year.get(year, 0) + int(row["n"])
+    return per_year
+
+
+def _years_text(per_year: dict[int, int]) -> str:
+    top = sorted(per_year.items(), key=lambda kv: (-kv[1], -kv[0]))[:5]
+    return ", ".join(f"{year} ({count:,})" for year, count in top)
+
+
+def _default_year(engine: Engine) -> int:
+    """The calendar year with the most completed dispenses (the later year on a tie)."""
+    per_year = _per_year(engine)
+    if not per_year:
+        read = _one(engine, "SELECT COUNT(*) AS n FROM dispenses")["n"]
+        raise InputError(f"INPUT: no completed MedicationDispense with a date was read ({int(read or 0):,} valid "
+                         "dispense lines in all), so there is nothing to audit; check the MedicationDispense "
+                         "files (bad lines are listed with --year YYYY)", field="INPUT")
     return max(per_year, key=lambda y: (per_year[y], y))
+
+
+def _notes(engine: Engine, summary: dict[str, Any]) -> list[str]:
+    """What a reader must know before trusting the figures: no dispense in the year, nothing read."""
+    notes = []
+    if summary["dispenses"]["read"] == 0:
+        notes.append("No valid MedicationDispense line was read: every figure below is zero. See the bad lines "
+                     "and the files read.")
+    elif summary["dispenses"]["completed_in_year"] == 0:
+        notes.append(f"No completed dispense is dated in {summary['year']}, so the measure and the checks are "
+                     f"empty. Completed dispenses by year in the input: {_years_text(_per_year(engine))}; "
+                     "give one of these with --year.")
+    return notes
 
 
 # the findings table's columns (rules.FINDING_COLUMNS) with no rows, in SQL that DuckDB and Spark both accept
@@ -89,9 +116,12 @@ def run_audit(path: Path, year: int | None = None, engine_name: str = "duckdb", 
             engine.create_table("findings", EMPTY_FINDINGS)
         else:
             engine.run_checks(check_input_sql(year), progress)
-        summary = _summary(engine, inputs, year, y0, y1, engine_name, kb.version)
+        groups = {"advice": list(kb.policy.finding_groups.audit_advice),
+                  "not_checked": list(kb.policy.finding_groups.audit_not_checked)}
+        summary = _summary(engine, inputs, year, y0, y1, engine_name, kb.version, groups)
         summary["checks"] = "not run (--measure-only)" if measure_only else "run"
         summary["year_source"] = "the year with the most completed dispenses" if year_chosen else "--year"
+        summary["notes"] = _notes(engine, summary)
         if out is not None:
             write_outputs(engine, summary, out)
         return summary
@@ -103,8 +133,36 @@ def _one(engine: Engine, sql: str) -> dict[str, Any]:
     return engine.query(sql)[0]
 
 
+def _in_list(codes: list[str]) -> str:
+    return "(" + (", ".join("'" + c.replace("'", "''") + "'" for c in codes) or "NULL") + ")"
+
+
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def _not_checked(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What could not be checked, one row per title with the drugs it concerned: a pack or data limit, listed
+    once rather than once per dispense. Numbers and the drug's own name are taken out of a title, so
+    "Diazepam not assessed for a patient aged 13" and "tramadol ... aged 16" are one row."""
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in rows:
+        title = _NUMBER.sub("[n]", r["title"])
+        if r["drug"]:
+            title = re.sub(rf"\b{re.escape(r['drug'])}\b", "[drug]", title, flags=re.IGNORECASE)
+        row = merged.setdefault((r["code"], title), {"code": r["code"], "title": title, "findings": 0, "drugs": {}})
+        row["findings"] += int(r["findings"])
+        row["drugs"][r["drug"]] = row["drugs"].get(r["drug"], 0) + int(r["findings"])
+    out = sorted(merged.values(), key=lambda r: (-r["findings"], r["code"], r["title"]))
+    for row in out:
+        by_drug = sorted(row["drugs"].items(), key=lambda x: (-x[1], x[0]))
+        row["drugs"] = [{"drug": d, "findings": c} for d, c in by_drug]
+    return out
+
+
 def _summary(engine: Engine, inputs: InputSet, year: int, y0: int, y1: int, engine_name: str,
-             knowledge_version: str) -> dict[str, Any]:
+             knowledge_version: str, groups: dict[str, list[str]]) -> dict[str, Any]:
+    """The summary; ``groups`` (the pack's audit_advice and audit_not_checked codes) sets each finding code's
+    group: "problem", "advice" or "not checked"."""
     m = _one(engine, """SELECT SUM(eligible) AS eligible, SUM(in_initial_denominator) AS initial,
         SUM(excluded) AS excluded, SUM(in_numerator) AS numerator, COUNT(*) AS patients FROM cob_patients""")
     measure = measure_from_counts(year, int(m["eligible"] or 0), int(m["initial"] or 0), int(m["excluded"] or 0),
@@ -149,6 +207,13 @@ def _summary(engine: Engine, inputs: InputSet, year: int, y0: int, y1: int, engi
     by_age = engine.query("""SELECT age_band, code, severity, COUNT(*) AS findings,
         COUNT(DISTINCT patient_id) AS patients FROM findings GROUP BY age_band, code, severity
         ORDER BY age_band, findings DESC, code""")
+    advice = engine.query(f"""SELECT code, severity, title, COUNT(*) AS findings,
+        COUNT(DISTINCT patient_id) AS patients FROM findings WHERE code IN {_in_list(groups["advice"])}
+        GROUP BY code, severity, title ORDER BY findings DESC, code, title""")
+    not_checked = engine.query(f"""SELECT code, title, drug_id AS drug, COUNT(*) AS findings FROM findings
+        WHERE code IN {_in_list(groups["not_checked"])} GROUP BY code, title, drug_id""")
+    group_of = {**{c: "advice" for c in groups["advice"]}, **{c: "not checked" for c in groups["not_checked"]}}
+    by_code = [{**r, "group": group_of.get(r["code"], "problem")} for r in by_code]
     top_drugs = engine.query(f"""SELECT drug_id AS drug, COUNT(DISTINCT disp_id) AS dispenses,
         COUNT(DISTINCT patient_id) AS patients FROM check_input WHERE day >= {y0}
         GROUP BY drug_id ORDER BY dispenses DESC, drug LIMIT 20""")
@@ -169,7 +234,8 @@ def _summary(engine: Engine, inputs: InputSet, year: int, y0: int, y1: int, engi
         "files": _ints(lines),
         "bad_lines": {"count": bad_total, "by_problem": _ints(bad_by_problem), "first": _ints(bad)},
         "findings": {"by_code": _ints(by_code), "by_title": _ints(by_title), "by_drug": _ints(by_drug),
-                     "by_age_band": _ints(by_age), "top_drugs": _ints(top_drugs)},
+                     "by_age_band": _ints(by_age), "top_drugs": _ints(top_drugs), "advice": _ints(advice),
+                     "not_checked": _not_checked(_ints(not_checked)), "groups": groups},
     }
 
 

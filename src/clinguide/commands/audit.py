@@ -19,8 +19,8 @@ def audit_command(
     input_dir: Annotated[Path | None, typer.Argument(metavar="INPUT", help="Folder of Patient, MedicationDispense, "
                                                      "Condition (and MedicationRequest) NDJSON or Parquet files")]
     = None,
-    year: Annotated[int | None, typer.Option("--year", help="Measurement year (default: the year of the latest "
-                                                            "completed dispense)")] = None,
+    year: Annotated[int | None, typer.Option("--year", help="Measurement year (default: the year with the most "
+                                                            "completed dispenses)")] = None,
     engine: Annotated[str, typer.Option("--engine", help="duckdb (default) or spark")] = "duckdb",
     out: Annotated[Path | None, typer.Option("--out", help="Write summary.json, Parquet tables and report.html "
                                                            "here")] = None,
@@ -58,6 +58,8 @@ def audit_command(
              "install clinguide with its 'audit' extra", code=1)
     if fmt == "json":
         print_json(summary)
+        for note in summary.get("notes", []):  # the text report shows them at the top
+            typer.echo(f"clinguide: note: {note}", err=True)
     else:
         from clinguide.audit.report import render_text
 

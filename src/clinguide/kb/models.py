@@ -661,7 +661,7 @@ class FindingText(Strict):
 
 
 class FindingGroups(Strict):
-    """Which finding codes mean what to assess, the safer-order search and the CDS cards."""
+    """Which finding codes mean what to assess, the safer-order search, the CDS cards and the population audit."""
 
     order_only: list[FindingCode] = Field(default_factory=list)
     not_about_patient: list[FindingCode] = Field(default_factory=list)
@@ -674,6 +674,8 @@ class FindingGroups(Strict):
     no_taper_plan: list[FindingCode] = Field(default_factory=list)
     one_per_problem: list[FindingCode] = Field(default_factory=list)
     no_same_drug_suggestion: list[FindingCode] = Field(default_factory=list)
+    audit_advice: list[FindingCode] = Field(default_factory=list)
+    audit_not_checked: list[FindingCode] = Field(default_factory=list)
 
 
 class ProcedureTerms(Strict):

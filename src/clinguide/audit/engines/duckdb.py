@@ -15,8 +15,9 @@ from typing import Any
 import duckdb
 
 from clinguide.audit.engines import Progress
-from clinguide.audit.input import ICD10_SYSTEMS, RXNORM, InputSet
+from clinguide.audit.input import ICD10_SYSTEMS, NOT_OBJECT_PROBLEM, RXNORM, InputSet, not_object_sql, unreadable
 from clinguide.audit.rules import FINDING_COLUMNS
+from clinguide.errors import InputError
 
 ROWS_PER_PARTITION = 20_000
 IN_PROCESS_BELOW = 20_000  # fewer check rows than this: no process pool (its start-up would dominate)
@@ -69,23 +70,29 @@ STRUCTURES: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
 
 
 def _parsed_lines(rtype: str, source: str) -> str:
-    """(src_file, src_line, blank, r) of raw lines: one typed parse per line; NULL r for a line that is not JSON."""
+    """(src_file, src_line, blank, not_object, r) of raw lines: one typed parse per line; NULL r for a line that is not
+    JSON or not an object (``not_object`` then says what it is)."""
     structure = STRUCTURES[rtype][0]
     return f"""
-SELECT src_file, src_line, (line IS NULL OR trim(line) = '') AS blank,
-  CASE WHEN line IS NOT NULL AND trim(line) <> '' AND json_valid(line) THEN json_transform(line, {_q(structure)})
-  END AS r
-FROM ({source})"""
+SELECT src_file, src_line, blank, not_object,
+  CASE WHEN valid AND not_object IS NULL THEN json_transform(line, {_q(structure)}) END AS r
+FROM (
+  SELECT *, CASE WHEN valid THEN {not_object_sql('line')} END AS not_object
+  FROM (SELECT src_file, src_line, line, (line IS NULL OR trim(line) = '') AS blank,
+          (line IS NOT NULL AND trim(line) <> '' AND json_valid(line)) AS valid FROM ({source}))
+)"""
 
 
 def _fields(rtype: str, parsed: list[str]) -> str:
-    """The columns of ``STRUCTURES[rtype]`` from parsed sources (each giving src_file, src_line, blank, r)."""
+    """The columns of ``STRUCTURES[rtype]`` from parsed sources (each giving src_file, src_line, blank, not_object,
+    r)."""
     _structure, columns = STRUCTURES[rtype]
     union = "\nUNION ALL\n".join(parsed)
     cols = ", ".join(f"{expr} AS {name}" for name, expr in columns)
     return f"""
 WITH v AS ({union})
-SELECT src_file, src_line, blank, r IS NULL AND NOT blank AS invalid, {cols} FROM v"""
+SELECT src_file, src_line, blank, r IS NULL AND NOT blank AND not_object IS NULL AS invalid, not_object, {cols}
+FROM v"""
 
 
 def _duckdb_type(spec: Any) -> str:
@@ -98,14 +105,15 @@ def _duckdb_type(spec: Any) -> str:
 
 
 def _fast_ndjson(rtype: str, path: Path) -> str:
-    """DuckDB's parallel NDJSON reader with an explicit schema (only the fields read), giving
-    the same (src_file, src_line, blank, r) rows as ``_parsed_lines``. It is used only for a file it reads whole:
+    """DuckDB's parallel NDJSON reader with an explicit schema (only the fields read), giving the same
+    (src_file, src_line, blank, not_object, r) rows as ``_parsed_lines``. It is used only for a file it reads whole:
     it stops at a line that is not a JSON object or has a field of the wrong JSON type, and it skips blank lines,
     so the caller checks its row count against the file's line count and falls back to ``_parsed_lines``."""
     spec = json.loads(STRUCTURES[rtype][0])
     columns = "{" + ", ".join(f"{_q(k)}: {_q(_duckdb_type(v))}" for k, v in spec.items()) + "}"
     record = "{" + ", ".join(f"{_q(k)}: " + '"' + k + '"' for k in spec) + "}"
-    select = (f"SELECT {_q(path.name)} AS src_file, ordinality AS src_line, false AS blank, {record} AS r "
+    select = (f"SELECT {_q(path.name)} AS src_file, ordinality AS src_line, false AS blank, "
+              f"NULL::VARCHAR AS not_object, {record} AS r "
               f"FROM read_ndjson({_q(str(path))}, columns={columns}, records=true, format='newline_delimited', "
               "maximum_object_size=16777216) WITH ORDINALITY")
     return select
@@ -148,7 +156,7 @@ def _birth(col: str) -> str:
 STAGE_SQL = {
     "Patient": lambda fields: f"""
 SELECT src_file, src_line, blank,
-  CASE WHEN blank THEN NULL WHEN invalid THEN 'invalid JSON' {_wrong_type('Patient')}
+  CASE WHEN blank THEN NULL WHEN invalid THEN 'invalid JSON' {NOT_OBJECT_PROBLEM} {_wrong_type('Patient')}
        WHEN id IS NULL OR id = '' THEN 'missing id'
        WHEN birth_date IS NOT NULL AND {_birth('birth_date')} IS NULL THEN 'birthDate is not a date'
   END AS problem,
@@ -156,7 +164,7 @@ SELECT src_file, src_line, blank,
 FROM ({fields})""",
     "MedicationDispense": lambda fields: f"""
 SELECT src_file, src_line, blank,
-  CASE WHEN blank THEN NULL WHEN invalid THEN 'invalid JSON' {_wrong_type('MedicationDispense')}
+  CASE WHEN blank THEN NULL WHEN invalid THEN 'invalid JSON' {NOT_OBJECT_PROBLEM} {_wrong_type('MedicationDispense')}
        WHEN subject IS NULL THEN 'missing subject'
        WHEN patient_id IS NULL THEN 'subject is not a Patient reference'
        WHEN status IS NULL THEN 'missing status'
@@ -176,7 +184,7 @@ FROM (
 )""",
     "Condition": lambda fields: f"""
 SELECT src_file, src_line, blank,
-  CASE WHEN blank THEN NULL WHEN invalid THEN 'invalid JSON' {_wrong_type('Condition')}
+  CASE WHEN blank THEN NULL WHEN invalid THEN 'invalid JSON' {NOT_OBJECT_PROBLEM} {_wrong_type('Condition')}
        WHEN subject IS NULL THEN 'missing subject'
        WHEN patient_id IS NULL THEN 'subject is not a Patient reference'
        WHEN start_day IS NULL THEN 'missing date (onsetDateTime, onsetPeriod.start or recordedDate)'
@@ -191,7 +199,7 @@ FROM (
 )""",
     "MedicationRequest": lambda fields: f"""
 SELECT src_file, src_line, blank,
-  CASE WHEN blank THEN NULL WHEN invalid THEN 'invalid JSON' {_wrong_type('MedicationRequest')}
+  CASE WHEN blank THEN NULL WHEN invalid THEN 'invalid JSON' {NOT_OBJECT_PROBLEM} {_wrong_type('MedicationRequest')}
        WHEN subject IS NULL THEN 'missing subject'
        WHEN patient_id IS NULL THEN 'subject is not a Patient reference'
        WHEN authored IS NULL THEN 'missing date (authoredOn)'
@@ -266,7 +274,10 @@ class DuckDBEngine:
                 self.con.execute(f"CREATE TABLE {table} AS {EMPTY_STAGE[rtype]}")
             elif not self._read_fast(rtype, files, inputs):
                 parsed = [_parsed_lines(rtype, _source(p, inputs.kind(p))) for p in files]
-                self.con.execute(f"CREATE TABLE {table} AS {STAGE_SQL[rtype](_fields(rtype, parsed))}")
+                try:
+                    self.con.execute(f"CREATE TABLE {table} AS {STAGE_SQL[rtype](_fields(rtype, parsed))}")
+                except duckdb.Error as exc:
+                    raise self._unreadable(rtype, files, inputs, exc) from exc
         progress("reading input", len(types), len(types))
         self.con.execute("""
 CREATE VIEW patients AS SELECT patient_id, birth, gender FROM stage_patient WHERE problem IS NULL AND NOT blank;
@@ -280,6 +291,17 @@ CREATE VIEW lines AS
   UNION ALL SELECT 'Condition', src_file, src_line, blank, problem FROM stage_condition
   UNION ALL SELECT 'MedicationRequest', src_file, src_line, blank, problem FROM stage_request;
 """)
+
+    def _unreadable(self, rtype: str, files: list[Path], inputs: InputSet, exc: Exception) -> InputError:
+        """An InputError naming the file DuckDB could not read (not gzip, not Parquet, not UTF-8 text)."""
+        bad = files[0]
+        for path in files:
+            try:
+                self.con.execute(f"SELECT COUNT(*) FROM ({_source(path, inputs.kind(path))})").fetchone()
+            except duckdb.Error as one:
+                bad, exc = path, one
+                break
+        return unreadable(bad, rtype, inputs.kind(bad), exc)
 
     def _read_fast(self, rtype: str, files: list[Path], inputs: InputSet) -> bool:
         """Stage ``rtype`` in one pass of DuckDB's parallel NDJSON reader (explicit schema, only the fields read),
@@ -299,7 +321,7 @@ CREATE VIEW lines AS
             self.con.execute(f"DROP TABLE IF EXISTS {table}")
             return False
         read = dict(self.con.execute(f"SELECT src_file, COUNT(*) FROM {table} GROUP BY src_file").fetchall())
-        # a line `null` reads as a record of NULLs here but is "invalid JSON" line by line: such lines go that way
+        # a line `null` reads as a record of NULLs here but is "not a JSON object" line by line: such lines go that way
         untyped = self.con.execute(f"SELECT COUNT(*) FROM {table} WHERE problem = "
                                    f"{_q('resourceType is missing, expected ' + rtype)}").fetchone()
         if any(read.get(name, 0) != n for name, n in lines.items()) or (untyped and untyped[0]):

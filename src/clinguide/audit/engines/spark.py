@@ -14,13 +14,23 @@ from pathlib import Path
 from typing import Any
 
 from clinguide.audit.engines import EngineUnavailable, Progress
-from clinguide.audit.input import ICD10_SYSTEMS, PATHS, RXNORM, InputSet
+from clinguide.audit.input import (
+    ICD10_SYSTEMS,
+    NOT_OBJECT_PROBLEM,
+    PATHS,
+    RXNORM,
+    InputSet,
+    not_object_sql,
+    unreadable,
+)
+from clinguide.errors import InputError
 
 CHECK_PARTITIONS = 16
 KEYED_SCHEMA = ("patient_id string, disp_id string, src_file string, src_line long, day long, drug_id string, "
                 "age long, age_band string, key string")
 KEY_FINDINGS_SCHEMA = "key string, code string, severity string, title string, detail string"
 CODING_SCHEMA = "array<struct<system:string,code:string,display:string>>"
+FIELD_TYPES = {"codings": CODING_SCHEMA}  # the fields of input.PATHS read as another type than text
 CODEMAP_SCHEMA = "rx_code string, display string, drug_id string, opioid boolean, benzodiazepine boolean, how string"
 EMPTY = {
     "Condition": "src_file string, src_line long, blank boolean, problem string, patient_id string, code string, "
@@ -85,7 +95,7 @@ def _wrong_type(rtype: str) -> str:
 STAGE_SQL = {
     "Patient": lambda src: f"""
 SELECT src_file, src_line, blank,
-  CASE WHEN blank THEN NULL WHEN invalid THEN 'invalid JSON' {_wrong_type('Patient')}
+  CASE WHEN blank THEN NULL WHEN invalid THEN 'invalid JSON' {NOT_OBJECT_PROBLEM} {_wrong_type('Patient')}
        WHEN id IS NULL OR id = '' THEN 'missing id'
        WHEN birth_date IS NOT NULL AND {_birth('birth_date')} IS NULL THEN 'birthDate is not a date'
   END AS problem,
@@ -93,7 +103,7 @@ SELECT src_file, src_line, blank,
 FROM {src}""",
     "MedicationDispense": lambda src: f"""
 SELECT src_file, src_line, blank,
-  CASE WHEN blank THEN NULL WHEN invalid THEN 'invalid JSON' {_wrong_type('MedicationDispense')}
+  CASE WHEN blank THEN NULL WHEN invalid THEN 'invalid JSON' {NOT_OBJECT_PROBLEM} {_wrong_type('MedicationDispense')}
        WHEN subject IS NULL THEN 'missing subject'
        WHEN patient_id IS NULL THEN 'subject is not a Patient reference'
        WHEN status IS NULL THEN 'missing status'
@@ -110,11 +120,11 @@ FROM (
   SELECT *, {_patient_ref('subject')} AS patient_id, {_day('handed_over')} AS day,
     CAST(days_supply AS DOUBLE) AS days_supply_num,
     get(filter(codings_list, x -> x.system = '{RXNORM}'), 0) AS rx
-  FROM (SELECT *, from_json(codings, '{CODING_SCHEMA}') AS codings_list FROM {src})
+  FROM (SELECT *, codings AS codings_list FROM {src})
 )""",
     "Condition": lambda src: f"""
 SELECT src_file, src_line, blank,
-  CASE WHEN blank THEN NULL WHEN invalid THEN 'invalid JSON' {_wrong_type('Condition')}
+  CASE WHEN blank THEN NULL WHEN invalid THEN 'invalid JSON' {NOT_OBJECT_PROBLEM} {_wrong_type('Condition')}
        WHEN subject IS NULL THEN 'missing subject'
        WHEN patient_id IS NULL THEN 'subject is not a Patient reference'
        WHEN start_day IS NULL THEN 'missing date (onsetDateTime, onsetPeriod.start or recordedDate)'
@@ -124,13 +134,13 @@ FROM (
   SELECT *, {_patient_ref('subject')} AS patient_id,
     COALESCE({_day('onset')}, {_day('onset_start')}, {_day('recorded')}) AS start_day,
     COALESCE({_day('abatement')}, {_day('onset_end')}) AS end_day,
-    get(filter(from_json(codings, '{CODING_SCHEMA}'),
+    get(filter(codings,
                x -> x.system IN ({', '.join(_q(s) for s in ICD10_SYSTEMS)})), 0) AS icd
   FROM {src}
 )""",
     "MedicationRequest": lambda src: f"""
 SELECT src_file, src_line, blank,
-  CASE WHEN blank THEN NULL WHEN invalid THEN 'invalid JSON' {_wrong_type('MedicationRequest')}
+  CASE WHEN blank THEN NULL WHEN invalid THEN 'invalid JSON' {NOT_OBJECT_PROBLEM} {_wrong_type('MedicationRequest')}
        WHEN subject IS NULL THEN 'missing subject'
        WHEN patient_id IS NULL THEN 'subject is not a Patient reference'
        WHEN authored IS NULL THEN 'missing date (authoredOn)'
@@ -180,7 +190,6 @@ class SparkEngine:
                              "line")
 
     def load(self, inputs: InputSet, progress: Progress) -> None:
-        from pyspark.sql import functions as F
 
         types = list(STAGE_VIEW)
         for i, rtype in enumerate(types):
@@ -189,20 +198,12 @@ class SparkEngine:
             if not files:
                 self.spark.createDataFrame([], EMPTY[rtype]).createOrReplaceTempView(STAGE_VIEW[rtype])
                 continue
-            frames = [self._lines(p, inputs.kind(p)) for p in files]
-            lines = frames[0]
-            for frame in frames[1:]:
-                lines = lines.unionByName(frame)
-            blank = F.col("line").isNull() | (F.trim(F.col("line")) == "")
-            valid = F.try_parse_json(F.col("line")).isNotNull()
-            fields = [F.get_json_object(F.col("line"), path).alias(name) for name, path in PATHS[rtype]]
-            parsed = lines.select("src_file", "src_line", blank.alias("blank"), (~blank & ~valid).alias("invalid"),
-                                  *[F.when(~blank & valid, f) for f in fields])
-            parsed = parsed.toDF("src_file", "src_line", "blank", "invalid", *[n for n, _ in PATHS[rtype]])
-            view = f"_fields_{STAGE_VIEW[rtype]}"
-            parsed.createOrReplaceTempView(view)
-            staged = self.spark.sql(STAGE_SQL[rtype](view)).persist()
-            staged.count()
+            try:
+                staged = self._stage(rtype, files, inputs)
+            except InputError:
+                raise
+            except Exception as exc:  # a file that is not gzip, not Parquet or not text
+                raise self._unreadable(rtype, files, inputs, exc) from exc
             self._cached.append(staged)
             staged.createOrReplaceTempView(STAGE_VIEW[rtype])
         progress("reading input", len(types), len(types))
@@ -223,6 +224,43 @@ class SparkEngine:
   UNION ALL SELECT 'MedicationRequest', src_file, src_line, blank, problem FROM stage_request""",
         ):
             self.spark.sql(sql)
+
+    def _stage(self, rtype: str, files: list[Path], inputs: InputSet) -> Any:
+        """The persisted stage table of one resource type: each line parsed once, its fields and its problem."""
+        from pyspark.sql import functions as F
+
+        frames = [self._lines(p, inputs.kind(p)) for p in files]
+        lines = frames[0]
+        for frame in frames[1:]:
+            lines = lines.unionByName(frame)
+        blank = F.col("line").isNull() | (F.trim(F.col("line")) == "")
+        # each line is parsed once (a variant), and the fields are read from that: not one parse per field
+        lines = lines.select("src_file", "src_line", "line", F.try_parse_json(F.col("line")).alias("_v"))
+        valid = F.col("_v").isNotNull()
+        fields = [F.try_variant_get(F.col("_v"), path, FIELD_TYPES.get(name, "string"))
+                  for name, path in PATHS[rtype]]
+        not_object = F.when(~blank & valid, F.expr(not_object_sql("line")))
+        parsed = lines.select("src_file", "src_line", blank.alias("blank"), (~blank & ~valid).alias("invalid"),
+                              not_object.alias("not_object"),
+                              *[F.when(~blank & valid & not_object.isNull(), f) for f in fields])
+        parsed = parsed.toDF("src_file", "src_line", "blank", "invalid", "not_object",
+                             *[n for n, _ in PATHS[rtype]])
+        view = f"_fields_{STAGE_VIEW[rtype]}"
+        parsed.createOrReplaceTempView(view)
+        staged = self.spark.sql(STAGE_SQL[rtype](view)).persist()
+        staged.count()
+        return staged
+
+    def _unreadable(self, rtype: str, files: list[Path], inputs: InputSet, exc: Exception) -> InputError:
+        """An InputError naming the file Spark could not read."""
+        bad = files[0]
+        for path in files:
+            try:
+                self._lines(path, inputs.kind(path)).count()
+            except Exception as one:
+                bad, exc = path, one
+                break
+        return unreadable(bad, rtype, inputs.kind(bad), exc)
 
     def put_codemap(self, rows: list[tuple[Any, ...]]) -> None:
         self.spark.createDataFrame(rows, CODEMAP_SCHEMA).createOrReplaceTempView("codemap")
@@ -269,9 +307,23 @@ class SparkEngine:
         progress(label, 2, 2)
 
     def write_parquet(self, sql: str, path: Path) -> None:
-        import pyarrow.parquet as pq
+        """One Parquet file. In local mode Spark writes it itself (one ordered partition, nothing collected to
+        the driver's Python); on a cluster the executors cannot write the driver's folder, so it is collected."""
+        frame = self.spark.sql(sql)
+        if not self.spark.sparkContext.master.startswith("local"):
+            import pyarrow.parquet as pq
 
-        pq.write_table(self.spark.sql(sql).toArrow(), str(path))
+            pq.write_table(frame.toArrow(), str(path))
+            return
+        import shutil
+
+        tmp = path.with_name(f".{path.name}.spark")
+        frame.coalesce(1).write.mode("overwrite").option("compression", "snappy").parquet(str(tmp))
+        parts = sorted(tmp.glob("part-*.parquet"))
+        if len(parts) != 1:
+            raise RuntimeError(f"Spark wrote {len(parts)} Parquet parts for {path.name}, expected 1")
+        shutil.move(str(parts[0]), str(path))
+        shutil.rmtree(tmp)
 
     def close(self) -> None:
         for frame in self._cached:
