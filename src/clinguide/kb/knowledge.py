@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from clinguide.kb.models import (
     CodeList,
@@ -26,6 +28,8 @@ from clinguide.kb.models import (
 )
 from clinguide.kb.names import Match, NameIndex, normalise
 from clinguide.kb.placeholders import render
+
+_LAZY_LOCK = threading.Lock()
 
 
 def drug_names(drug: Drug) -> list[str]:
@@ -49,6 +53,18 @@ class KnowledgeBase:
     code_lists: list[CodeList] = field(default_factory=list)
     red_flags: list[RedFlag] = field(default_factory=list)
     finding_texts: dict[str, FindingText] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        """A field that the pack cache (kb/cache.py) left pickled: unpickled on first use, then a plain attribute."""
+        lazy = self.__dict__.get("_lazy_fields")
+        if not lazy or name not in lazy:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        import pickle
+
+        with _LAZY_LOCK:
+            if name not in self.__dict__:
+                self.__dict__[name] = pickle.loads(lazy[name])
+        return self.__dict__[name]
 
     def wording(self, template_id: str, part: str, **fields: object) -> str:
         """A part of the pack's finding wording ``template_id`` with its named fields filled in."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import pickle
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -195,11 +194,17 @@ def build(result: LoadResult) -> KnowledgeBase:
 def _cache_path(pack_dir: Path) -> Path:
     """A cache file named by the pack files' and the kb code's paths, sizes and times (no file is read).
 
-    The kb package's own modules are part of the key, so a schema change never loads a stale pickle.
+    The kb package's own modules are part of the key, so a schema change never loads a stale pickle;
+    so are the versions of Python and pydantic, whose objects the pickle holds.
     """
-    from clinguide import __version__
+    import sys
 
-    hasher = hashlib.sha256(f"{__version__}:{pack_dir}".encode())
+    from pydantic.version import VERSION as PYDANTIC_VERSION
+
+    from clinguide import __version__
+    from clinguide.kb.cache import FORMAT
+
+    hasher = hashlib.sha256(f"{__version__}:{FORMAT}:{sys.version}:{PYDANTIC_VERSION}:{pack_dir}".encode())
     for path in sorted(Path(__file__).parent.glob("*.py")):
         stat = path.stat()
         hasher.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}".encode())
@@ -221,25 +226,16 @@ def load(
     A pack without overlay that validated once is cached (pickled, in the user's cache
     directory, keyed by the files' sizes and times), so the command line starts fast.
     """
-    cache = _cache_path(pack_dir) if strict and not overlay else None
-    if cache is not None and cache.exists():
-        try:
-            with cache.open("rb") as handle:
-                cached = pickle.load(handle)
-            if isinstance(cached, KnowledgeBase):
-                return cached
-        except Exception:  # a stale or unreadable cache is rebuilt, never trusted
-            cache.unlink(missing_ok=True)
+    from clinguide.kb import cache as kb_cache
+
+    path = _cache_path(pack_dir) if strict and not overlay else None
+    if path is not None:
+        cached = kb_cache.read(path)
+        if cached is not None:
+            return cached
     kb = _load(pack_dir, overlay, strict)
-    if cache is not None:
-        try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-            with tmp.open("wb") as handle:
-                pickle.dump(kb, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            tmp.replace(cache)
-        except OSError:
-            pass  # read-only home: run without the cache
+    if path is not None:
+        kb_cache.write(path, kb)
     return kb
 
 
