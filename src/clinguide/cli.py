@@ -65,11 +65,13 @@ def _run_typer(argv: list[str]) -> None:
 def main() -> None:
     try:
         _serve_editorial_content()
-        from clinguide.commands import quick
-
         argv = sys.argv[1:]
-        if not quick.run(argv):
-            _run_typer(argv)
+        if argv[:1] == ["check"]:
+            from clinguide.commands import quick
+
+            if quick.run(argv):
+                return
+        _run_typer(argv)
     except SystemExit:
         raise
     except KeyboardInterrupt:
