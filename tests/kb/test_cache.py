@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from clinguide.kb import cache as kb_cache
-from clinguide.kb.loader import PackError, _cache_path, _load, load
+from clinguide.kb.loader import PackError, _load, load
 
 MINIPACK = Path(__file__).resolve().parent.parent / "fixtures" / "minipack"
 
@@ -25,7 +25,7 @@ def pack(tmp_path, monkeypatch) -> Path:
 
 def test_cached_load_equals_a_fresh_load(pack):
     first = load(pack)
-    assert _cache_path(pack).is_file()
+    assert kb_cache.path_for(pack).is_file()
     second = load(pack)
     assert second is not first  # read from the pickle
     assert set(second.__dict__.get("_lazy_fields", {})) == set(kb_cache.LAZY_FIELDS)
@@ -53,19 +53,19 @@ def test_lazy_fields_load_on_first_use_and_models_are_whole(pack):
 
 def test_a_changed_pack_is_validated_again_not_served_from_the_cache(pack):
     load(pack)
-    old = _cache_path(pack)
+    old = kb_cache.path_for(pack)
     drugs = sorted((pack / "drugs").glob("*.yaml"))[0]
     text = drugs.read_text(encoding="utf-8")
     drugs.write_text(text + "\n  - id: Not An Id\n", encoding="utf-8")  # an invalid item appended
     os.utime(drugs, ns=(drugs.stat().st_atime_ns, drugs.stat().st_mtime_ns + 1_000_000))
-    assert _cache_path(pack) != old
+    assert kb_cache.path_for(pack) != old
     with pytest.raises(PackError):
         load(pack)
 
 
 def test_an_unreadable_cache_is_rebuilt(pack):
     load(pack)
-    path = _cache_path(pack)
+    path = kb_cache.path_for(pack)
     path.write_bytes(b"not a pickle")
     kb = load(pack)
     assert kb == _load(pack, None, True)
@@ -74,4 +74,4 @@ def test_an_unreadable_cache_is_rebuilt(pack):
 
 def test_overlay_and_non_strict_loads_bypass_the_cache(pack):
     load(pack, strict=False)
-    assert not _cache_path(pack).exists()
+    assert not kb_cache.path_for(pack).exists()

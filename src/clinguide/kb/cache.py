@@ -1,7 +1,8 @@
 """The validated knowledge base, pickled in the user's cache directory so that a command starts fast.
 
-``kb/loader.py`` names the file after the pack files' and the kb code's paths, sizes and times, so a
-changed pack or schema is loaded from YAML and validated again, never served from a stale pickle.
+The file is named after the pack's YAML files' and the kb code's paths, sizes and times (``path_for``),
+so a changed pack or schema is loaded from YAML and validated again (``kb/loader.py:load``), never
+served from a stale pickle. A cache hit needs neither the loader nor YAML.
 
 Two things keep a read cheap (it is on the path of every ``clinguide check``):
 
@@ -26,6 +27,29 @@ if TYPE_CHECKING:
 
 FORMAT = 2  # part of the file name: a reader never meets another format
 LAZY_FIELDS = ("statements", "code_lists")
+PACK_DIR = Path(__file__).resolve().parent.parent / "knowledge"
+
+
+def path_for(pack_dir: Path) -> Path:
+    """The cache file of ``pack_dir`` (no file is read: names, sizes and modification times).
+
+    Every YAML file under the pack is part of the key, and so are the kb package's own modules (a
+    schema change never loads a stale pickle) and the versions of Python and pydantic, whose objects
+    the pickle holds.
+    """
+    import hashlib
+    import sys
+
+    from pydantic.version import VERSION as PYDANTIC_VERSION
+
+    from clinguide import __version__
+
+    hasher = hashlib.sha256(f"{__version__}:{FORMAT}:{sys.version}:{PYDANTIC_VERSION}:{pack_dir}".encode())
+    for path in [*sorted(Path(__file__).parent.glob("*.py")), *sorted(pack_dir.rglob("*.yaml"))]:
+        stat = path.stat()
+        hasher.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    root = Path(os.environ.get("CLINGUIDE_CACHE_DIR") or Path.home() / ".cache" / "clinguide")
+    return root / f"kb-{hasher.hexdigest()[:20]}.pickle"
 
 
 def read(path: Path) -> KnowledgeBase | None:
