@@ -10,7 +10,7 @@ Two things keep a read cheap (it is on the path of every ``clinguide check``):
   Python ``__setstate__`` (about 3,700 objects in the shipped pack);
 - the largest fields that checking an order does not read (``LAZY_FIELDS``: the statements that
   ``ask`` and ``assess`` quote, the imported RxNorm code lists) stay pickled bytes until first used
-  (``KnowledgeBase.__getattr__``), so ``check`` does not unpickle them at all.
+  (``kb/knowledge.py:_Pickled``), so ``check`` does not unpickle them at all.
 """
 
 from __future__ import annotations
@@ -20,13 +20,11 @@ import io
 import os
 import pickle
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from clinguide.kb.knowledge import KnowledgeBase
+from clinguide.kb.knowledge import LAZY_FIELDS, KnowledgeBase
 
 FORMAT = 2  # part of the file name: a reader never meets another format
-LAZY_FIELDS = ("statements", "code_lists")
 PACK_DIR = Path(__file__).resolve().parent.parent / "knowledge"
 
 
@@ -54,8 +52,6 @@ def path_for(pack_dir: Path) -> Path:
 
 def read(path: Path) -> KnowledgeBase | None:
     """The knowledge base pickled at ``path``, or None (missing, unreadable: then removed)."""
-    from clinguide.kb.knowledge import KnowledgeBase
-
     try:
         with path.open("rb") as handle:
             kb = pickle.load(handle)

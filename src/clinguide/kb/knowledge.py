@@ -30,6 +30,8 @@ from clinguide.kb.names import Match, NameIndex, normalise
 from clinguide.kb.placeholders import render
 
 _LAZY_LOCK = threading.Lock()
+# The largest fields that checking an order does not read; the pack cache (kb/cache.py) keeps them pickled.
+LAZY_FIELDS = ("statements", "code_lists")
 
 
 def drug_names(drug: Drug) -> list[str]:
@@ -53,18 +55,6 @@ class KnowledgeBase:
     code_lists: list[CodeList] = field(default_factory=list)
     red_flags: list[RedFlag] = field(default_factory=list)
     finding_texts: dict[str, FindingText] = field(default_factory=dict)
-
-    def __getattr__(self, name: str) -> Any:
-        """A field that the pack cache (kb/cache.py) left pickled: unpickled on first use, then a plain attribute."""
-        lazy = self.__dict__.get("_lazy_fields")
-        if not lazy or name not in lazy:
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        import pickle
-
-        with _LAZY_LOCK:
-            if name not in self.__dict__:
-                self.__dict__[name] = pickle.loads(lazy[name])
-        return self.__dict__[name]
 
     def wording(self, template_id: str, part: str, **fields: object) -> str:
         """A part of the pack's finding wording ``template_id`` with its named fields filled in."""
@@ -175,3 +165,33 @@ class KnowledgeBase:
     def last_reviewed(self) -> dt.date | None:
         dates = [s.review.last_reviewed for s in self.statements.values() if s.review.last_reviewed]
         return max(dates) if dates else None
+
+
+class _Pickled:
+    """A field that the pack cache left pickled: unpickled on first use into the instance's ``__dict__``.
+
+    A non-data descriptor set on the class after ``@dataclass`` (so it is no default): a value in the
+    instance's ``__dict__`` (any knowledge base built from YAML, or this field once loaded) wins over it.
+    A class ``__getattr__`` would do the same but slow down every attribute read of the knowledge base.
+    """
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __get__(self, kb: KnowledgeBase | None, owner: type | None = None) -> Any:
+        if kb is None:
+            return self
+        values = kb.__dict__
+        lazy = values.get("_lazy_fields")
+        if not lazy or self.name not in lazy:
+            raise AttributeError(f"{type(kb).__name__!r} object has no attribute {self.name!r}")
+        import pickle
+
+        with _LAZY_LOCK:
+            if self.name not in values:
+                values[self.name] = pickle.loads(lazy[self.name])
+        return values[self.name]
+
+
+for _name in LAZY_FIELDS:
+    setattr(KnowledgeBase, _name, _Pickled(_name))
