@@ -1,7 +1,14 @@
 """Latency of `check`: p50/p99 in-process over 10,000 varied orders, KB load time, and one CLI call.
 
-Run: .venv/bin/python bench/check.py [--n 10000]
-Targets (2-core machine): p99 <= 2 ms in-process; one `clinguide check --sig ... --format json` <= 0.6 s.
+Run: .venv/bin/python bench/check.py [--n 10000] [--cli-runs 10]
+Targets (2-core machine): p99 <= 2 ms in-process (issue #12); one whole
+`clinguide check --sig ... --format json` process <= 0.3 s (issue #14; issue #12 asked <= 0.6 s),
+median of the CLI runs after one warm-up run.
+
+The machine is shared: quote medians, and compare before/after in the same run. Where
+PYTHONDONTWRITEBYTECODE is set and the checkout holds no .pyc (as in the project's sandbox), every
+start compiles the package's modules from source; the last line says so (``python -m compileall src``,
+or a regular pip install, which byte-compiles, removes that cost).
 """
 
 from __future__ import annotations
@@ -51,6 +58,7 @@ def orders(n: int, seed: int = 7) -> list[tuple[str, dict]]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=10_000)
+    parser.add_argument("--cli-runs", type=int, default=10)
     args = parser.parse_args()
 
     t0 = time.perf_counter()
@@ -77,20 +85,43 @@ def main() -> None:
     exe = Path(sys.executable).with_name("clinguide")
     cmd = [str(exe), "check", "--sig", "diazepam 5 mg PO q8h prn x 7 days", "--age", "70", "--med", "oxycodone",
            "--format", "json"]
+    subprocess.run(cmd, check=True, capture_output=True)  # warm-up: page cache, pack cache
     walls = []
-    for _ in range(5):
+    for _ in range(args.cli_runs):
         start = time.perf_counter()
         subprocess.run(cmd, check=True, capture_output=True)
         walls.append(time.perf_counter() - start)
+    median = statistics.median(walls)
     print(f"CLI `clinguide check --sig ... --format json`: best {min(walls):.3f} s, median "
-          f"{statistics.median(walls):.3f} s over 5 runs (target <= 0.6 s: "
-          f"{'OK' if statistics.median(walls) <= 0.6 else 'MISSED'})")
+          f"{median:.3f} s over {len(walls)} runs (target <= 0.3 s, issue #14: {'OK' if median <= 0.3 else 'MISSED'};"
+          f" issue #12: <= 0.6 s)")
     start = time.perf_counter()
     subprocess.run([sys.executable, "-c", "import clinguide.cli"], check=True)
     print(f"  of which Python start + CLI import: {time.perf_counter() - start:.3f} s")
     start = time.perf_counter()
     subprocess.run([sys.executable, "-c", "from clinguide.kb import shipped_kb; shipped_kb()"], check=True)
     print(f"  Python start + pack load: {time.perf_counter() - start:.3f} s")
+    print(f"  {_bytecode_note()}")
+
+
+def _bytecode_note() -> str:
+    """Whether the package's modules start from up-to-date .pyc files or are compiled at every start."""
+    import importlib.util
+
+    import clinguide
+
+    root = Path(clinguide.__file__).parent
+    sources = [p for p in root.rglob("*.py") if "__pycache__" not in p.parts]
+    stale = 0
+    for source in sources:
+        cached = Path(importlib.util.cache_from_source(str(source)))
+        if not cached.exists() or cached.stat().st_mtime < source.stat().st_mtime:
+            stale += 1
+    if not stale:
+        return "bytecode: every module of the package has an up-to-date .pyc"
+    writes = "not written (PYTHONDONTWRITEBYTECODE)" if sys.dont_write_bytecode else "written on first import"
+    return (f"bytecode: {stale} of {len(sources)} modules of the package have no up-to-date .pyc, so they are "
+            f"compiled at every start ({writes}); `python -m compileall src` gives them one")
 
 
 if __name__ == "__main__":

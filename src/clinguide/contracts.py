@@ -5,11 +5,10 @@ Inputs forbid unknown fields so that a typo ("medication" for "medications") is 
 error naming the field instead of a silently ignored key.
 """
 
-from __future__ import annotations
 
 import functools
 import typing
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -83,7 +82,7 @@ class Case(Input):
     )
 
     @model_validator(mode="after")
-    def _gestation_needs_pregnancy(self) -> Case:
+    def _gestation_needs_pregnancy(self) -> Self:
         if self.gestational_weeks is not None and self.pregnant is False:
             raise ValueError("gestational_weeks is given but pregnant is false; give one or the other")
         return self
@@ -102,7 +101,7 @@ class Order(Input):
     code: str | None = Field(default=None, max_length=40, description="RxNorm code of the ordered product.")
 
     @model_validator(mode="after")
-    def _something_to_check(self) -> Order:
+    def _something_to_check(self) -> Self:
         if not self.sig and not self.drug and not self.code:
             raise ValueError("an order needs 'sig', or 'drug' (with 'dose' and 'frequency')")
         return self

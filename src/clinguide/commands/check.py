@@ -1,16 +1,13 @@
-"""`clinguide check`: check one prescription for one patient."""
+"""`clinguide check`: check one prescription for one patient (the typer signature; the work is in check_run)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from clinguide.commands.common import FORMATS_TEXT_JSON, check_format, fail, merge_case, print_json, read_json
-
-ALCOHOL = ("none", "moderate", "heavy")
-SETTINGS = ("back-spasm", "post-spinal-fusion")
+from clinguide.commands.check_run import run_check
 
 
 def check_command(
@@ -32,34 +29,9 @@ def check_command(
     fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
 ) -> None:
     """Check a prescription (order or sig) for a patient: findings, sources, verdict."""
-    check_format(fmt, FORMATS_TEXT_JSON)
-    if (order_file is None) == (sig is None):
-        fail("give exactly one of --order FILE (Order JSON) or --sig TEXT (e.g. --sig 'diazepam 5 mg PO TID')")
-    order: dict[str, Any] = read_json(order_file, "--order") if order_file is not None else {"sig": sig}
-    case: dict[str, Any] = read_json(case_file, "--case") if case_file is not None else {}
-    if alcohol is not None and alcohol not in ALCOHOL:
-        fail(f"--alcohol: '{alcohol}' is not accepted; use one of: {', '.join(ALCOHOL)}")
-    if setting is not None and setting not in SETTINGS:
-        fail(f"--setting: '{setting}' is not accepted; use one of: {', '.join(SETTINGS)}")
-    merge_case(
-        case,
-        {"age": age, "pregnant": pregnant, "sex": sex, "alcohol": alcohol, "setting": setting,
-         "symptom_days": symptom_days},
-        {"medications": med, "conditions": condition, "allergies": allergy, "tried": tried},
-    )  # fmt: skip
-
-    from clinguide.checks.engine import InputError, check
-
-    try:
-        result = check(order, case)
-    except InputError as exc:
-        fail("; ".join(f"{exc.what}.{f}: {m}" if f else f"{exc.what}: {m}" for f, m in exc.problems))
-    if fmt == "json":
-        print_json(result.to_json())
-        return
-    from clinguide.render.findings import print_result
-
-    print_result(result)
+    run_check(order_file=order_file, sig=sig, case_file=case_file, age=age, med=med, condition=condition,
+              allergy=allergy, tried=tried, pregnant=pregnant, sex=sex, alcohol=alcohol, setting=setting,
+              symptom_days=symptom_days, fmt=fmt)
 
 
 def register(app: typer.Typer) -> None:

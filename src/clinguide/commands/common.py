@@ -1,4 +1,7 @@
-"""Helpers shared by the CLI verbs: input errors with exit code 2, JSON files, output."""
+"""Helpers shared by the CLI verbs: input errors with exit code 2, JSON files, output.
+
+Typer is imported only on the error path: the quick path (``commands/quick.py``) runs without it.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +10,13 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-import typer
-
 FORMATS_TEXT_JSON = ("text", "json")
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
     """Report bad input on stderr and exit (2 = bad input)."""
+    import typer
+
     typer.echo(f"clinguide: {message}", err=True)
     raise typer.Exit(code)
 
@@ -41,8 +44,26 @@ def check_format(value: str, allowed: tuple[str, ...]) -> str:
     return value
 
 
+def stdout_is_utf8() -> bool:
+    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+    return encoding == "utf8"
+
+
 def print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    """The JSON and a newline on stdout, flushed.
+
+    On a UTF-8 stdout this is what ``typer.echo`` writes (JSON escapes every control character, so
+    there are no ANSI codes for it to strip); any other stdout goes through ``typer.echo``, which may
+    re-encode it.
+    """
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    if stdout_is_utf8():
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+        return
+    import typer
+
+    typer.echo(text)
 
 
 def merge_case(case: dict[str, Any], scalars: dict[str, Any], lists: dict[str, list[str] | None]) -> dict[str, Any]:

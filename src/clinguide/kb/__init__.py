@@ -11,6 +11,11 @@ if TYPE_CHECKING:
 
 @lru_cache(maxsize=1)
 def _shipped() -> KnowledgeBase:
+    from clinguide.kb import cache
+
+    kb = cache.read(cache.path_for(cache.PACK_DIR))  # a hit needs neither the loader nor YAML
+    if kb is not None:
+        return kb
     from clinguide.kb.loader import load
 
     return load()

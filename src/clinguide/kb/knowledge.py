@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from clinguide.kb.models import (
     CodeList,
@@ -26,6 +28,10 @@ from clinguide.kb.models import (
 )
 from clinguide.kb.names import Match, NameIndex, normalise
 from clinguide.kb.placeholders import render
+
+_LAZY_LOCK = threading.Lock()
+# The largest fields that checking an order does not read; the pack cache (kb/cache.py) keeps them pickled.
+LAZY_FIELDS = ("statements", "code_lists")
 
 
 def drug_names(drug: Drug) -> list[str]:
@@ -159,3 +165,33 @@ class KnowledgeBase:
     def last_reviewed(self) -> dt.date | None:
         dates = [s.review.last_reviewed for s in self.statements.values() if s.review.last_reviewed]
         return max(dates) if dates else None
+
+
+class _Pickled:
+    """A field that the pack cache left pickled: unpickled on first use into the instance's ``__dict__``.
+
+    A non-data descriptor set on the class after ``@dataclass`` (so it is no default): a value in the
+    instance's ``__dict__`` (any knowledge base built from YAML, or this field once loaded) wins over it.
+    A class ``__getattr__`` would do the same but slow down every attribute read of the knowledge base.
+    """
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __get__(self, kb: KnowledgeBase | None, owner: type | None = None) -> Any:
+        if kb is None:
+            return self
+        values = kb.__dict__
+        lazy = values.get("_lazy_fields")
+        if not lazy or self.name not in lazy:
+            raise AttributeError(f"{type(kb).__name__!r} object has no attribute {self.name!r}")
+        import pickle
+
+        with _LAZY_LOCK:
+            if self.name not in values:
+                values[self.name] = pickle.loads(lazy[self.name])
+        return values[self.name]
+
+
+for _name in LAZY_FIELDS:
+    setattr(KnowledgeBase, _name, _Pickled(_name))

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import pickle
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from clinguide.kb import cache as kb_cache
 from clinguide.kb import models as m
 from clinguide.kb.knowledge import KnowledgeBase
 
@@ -29,7 +28,7 @@ def _yaml_load(text: str) -> Any:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     return yaml.load(text, Loader=loader)
 
-PACK_DIR = Path(__file__).resolve().parent.parent / "knowledge"
+PACK_DIR = kb_cache.PACK_DIR
 
 # kind -> (glob, top-level key or None for a single mapping, model)
 KINDS: dict[str, tuple[str, str | None, type[BaseModel]]] = {
@@ -192,25 +191,6 @@ def build(result: LoadResult) -> KnowledgeBase:
     )
 
 
-def _cache_path(pack_dir: Path) -> Path:
-    """A cache file named by the pack files' and the kb code's paths, sizes and times (no file is read).
-
-    The kb package's own modules are part of the key, so a schema change never loads a stale pickle.
-    """
-    from clinguide import __version__
-
-    hasher = hashlib.sha256(f"{__version__}:{pack_dir}".encode())
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        stat = path.stat()
-        hasher.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}".encode())
-    for pattern, _key, _model in KINDS.values():
-        for path in sorted(pack_dir.glob(pattern)):
-            stat = path.stat()
-            hasher.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}".encode())
-    root = Path(os.environ.get("CLINGUIDE_CACHE_DIR") or Path.home() / ".cache" / "clinguide")
-    return root / f"kb-{hasher.hexdigest()[:20]}.pickle"
-
-
 def load(
     pack_dir: Path = PACK_DIR,
     overlay: Mapping[tuple[str, str], dict[str, Any]] | None = None,
@@ -221,25 +201,14 @@ def load(
     A pack without overlay that validated once is cached (pickled, in the user's cache
     directory, keyed by the files' sizes and times), so the command line starts fast.
     """
-    cache = _cache_path(pack_dir) if strict and not overlay else None
-    if cache is not None and cache.exists():
-        try:
-            with cache.open("rb") as handle:
-                cached = pickle.load(handle)
-            if isinstance(cached, KnowledgeBase):
-                return cached
-        except Exception:  # a stale or unreadable cache is rebuilt, never trusted
-            cache.unlink(missing_ok=True)
+    path = kb_cache.path_for(pack_dir) if strict and not overlay else None
+    if path is not None:
+        cached = kb_cache.read(path)
+        if cached is not None:
+            return cached
     kb = _load(pack_dir, overlay, strict)
-    if cache is not None:
-        try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-            with tmp.open("wb") as handle:
-                pickle.dump(kb, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            tmp.replace(cache)
-        except OSError:
-            pass  # read-only home: run without the cache
+    if path is not None:
+        kb_cache.write(path, kb)
     return kb
 
 

@@ -6,10 +6,9 @@ Cross-item checks (unknown ids, unused sources, colliding names) live in
 ``clinguide.kb.validate``.
 """
 
-from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -124,7 +123,7 @@ class Review(Strict):
     last_reviewed: dt.date | None = None
 
     @model_validator(mode="after")
-    def _approved_needs_reviewer(self) -> Review:
+    def _approved_needs_reviewer(self) -> Self:
         if self.status == "approved" and (not self.reviewer or not self.last_reviewed):
             raise ValueError("an approved item needs a reviewer and a last_reviewed date")
         return self
@@ -146,7 +145,7 @@ class Sourced(Strict):
     evidence: EvidenceLevel = "V1"
 
     @model_validator(mode="after")
-    def _some_provenance(self) -> Sourced:
+    def _some_provenance(self) -> Self:
         if not self.sources and not self.origin:
             raise ValueError("needs sources (evidence), or an origin for an unsourced editorial statement")
         return self
@@ -193,7 +192,7 @@ class Range(Strict):
     max: float = Field(ge=0)
 
     @model_validator(mode="after")
-    def _ordered(self) -> Range:
+    def _ordered(self) -> Self:
         if self.min > self.max:
             raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
         return self
@@ -204,7 +203,7 @@ class IntRange(Strict):
     max: int = Field(ge=1)
 
     @model_validator(mode="after")
-    def _ordered(self) -> IntRange:
+    def _ordered(self) -> Self:
         if self.min > self.max:
             raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
         return self
@@ -230,7 +229,7 @@ class DosingRule(Sourced):
     note: str | None = None
 
     @model_validator(mode="after")
-    def _consistent(self) -> DosingRule:
+    def _consistent(self) -> Self:
         if self.max_daily_mg is not None and self.max_daily_basis is None:
             raise ValueError("max_daily_mg needs max_daily_basis")
         if self.single_dose_mg and self.max_daily_mg and self.single_dose_mg.min > self.max_daily_mg:
@@ -280,7 +279,7 @@ class Taper(Sourced):
     bands: list[TaperBand] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _bands_ordered(self) -> Taper:
+    def _bands_ordered(self) -> Self:
         limits = [b.up_to_days for b in self.bands]
         if None in limits[:-1]:
             raise ValueError("only the last taper band may be open-ended (no up_to_days)")
@@ -396,7 +395,7 @@ class Drug(Strict):
     review: Review
 
     @model_validator(mode="after")
-    def _monograph_complete(self) -> Drug:
+    def _monograph_complete(self) -> Self:
         if self.role == "monograph" and not self.dosing:
             raise ValueError("a monograph needs at least one dosing rule")
         if self.role == "monograph" and not any(r.population == "adult" for r in self.dosing):
@@ -434,7 +433,7 @@ class Selector(Strict):
     classes: list[Id] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _not_empty(self) -> Selector:
+    def _not_empty(self) -> Self:
         if not self.drugs and not self.classes:
             raise ValueError("a selector needs drugs or classes")
         return self
@@ -496,7 +495,7 @@ class Statement(Sourced):
     review: Review
 
     @model_validator(mode="after")
-    def _patient_text(self) -> Statement:
+    def _patient_text(self) -> Self:
         if self.audience == "both" and not self.patient:
             raise ValueError("a patient-facing statement (audience 'both') needs patient text")
         return self

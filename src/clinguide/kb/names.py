@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz, process
-
 _STRENGTH = re.compile(r"[\s-]*\d[\d.,/ ]*(?:\s?(?:mg|mcg|µg|g|ml|%))?\s*$", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
 FUZZY_CUTOFF = 86.0
@@ -55,6 +53,10 @@ class NameIndex:
             for k in self._fuzzy_keys
             if len(k.split()) == words and abs(len(k) - len(stripped)) <= FUZZY_MAX_LENGTH_DIFFERENCE
         ]
+        if not candidates:
+            return None
+        from rapidfuzz import fuzz, process  # only a name that is not found exactly pays for this import
+
         best = process.extractOne(stripped, candidates, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
         if best is None:
             return None
