@@ -12,6 +12,8 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test,postgres]'
+	# bytecode once, so a CLI call does not recompile every module where PYTHONDONTWRITEBYTECODE is set
+	$(BIN)/python -m compileall -q src
 	touch $(STAMP)
 
 install: $(STAMP)
