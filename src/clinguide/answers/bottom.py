@@ -207,22 +207,42 @@ def _interaction(
     findings = interaction_findings(kb, frame.drugs[0], frame.other)
     if not findings:
         return BottomLine(fit(_words(verdicts["none"][audience], a, b), []), [], verdict="none")
-    worst = findings[0].severity
-    # the most specific rule at the worst severity speaks (alcohol before the general CNS-depressant rule)
-    top = next((f for f in findings if f.severity == worst and f.code in verdicts), findings[0])
-    key = top.code if top.code in verdicts else ("critical" if top.severity == "critical" else "warning")
+    top, key = _speaker(findings, verdicts)
     lead = _words(verdicts[key][audience], a, b)
     rule = rule_for(kb, top)
     sources = shown_sources(kb, list(top.sources))
     texts: list[str] = []
     used: list[str] = []
+    about_pair = _pair_statements(kb, frame, rule, statement_text, applies)
+    if audience == "patient" and about_pair:
+        texts.append(statement_text(about_pair[0]))
+        used.append(about_pair[0].id)
+        sources += [x for x in shown_sources(kb, about_pair[0].sources) if x not in sources]
+    elif rule is not None and audience == "clinician":
+        texts.append(kb.render(rule.text))  # a rule's text is clinician wording; a patient gets the verdict's lead
+    return BottomLine(fit(lead, texts), sources, used, verdict=key, rule=rule.id if rule else None)
+
+
+def _speaker(findings: list[Finding], verdicts: dict[str, dict[str, str]]) -> tuple[Finding, str]:
+    """The finding that speaks and its verdict key: the most specific rule at the worst severity (alcohol
+    before the general CNS-depressant rule)."""
+    worst = findings[0].severity
+    top = next((f for f in findings if f.severity == worst and f.code in verdicts), findings[0])
+    key = top.code if top.code in verdicts else ("critical" if top.severity == "critical" else "warning")
+    return top, key
+
+
+def _pair_statements(kb: KnowledgeBase, frame: Frame, rule: InteractionRule | None,
+                     statement_text: Callable[[Statement], str], applies: Applies) -> list[Statement]:
+    """Usable statements about the asked drug with the other drug (or a member of the other class), else
+    about the asked drug with the rule's class (Norco: diazepam with opioids); never another population's."""
     main, other = frame.drugs[0], frame.other
+    assert other is not None
     if other.startswith(CLASS_PREFIX):  # a statement about the drug with any member of the class
         class_id = other[len(CLASS_PREFIX):]
         others = {d for d in kb.drugs if class_id in kb.drug_classes(d)} - {main}
     else:
         others = {other}
-
     populations = frame_book().raw["populations"]
     # a statement for a population the question is not about ("if you are 65 or older ...") is no reason
     not_asked = {sid for name, spec in populations.items() if name not in frame.populations
@@ -233,19 +253,13 @@ def _interaction(
                 if main in s.drugs and drugs & set(s.drugs) and s.id not in not_asked and applies(s)
                 and usable(kb, s, statement_text(s))]
 
-    about_pair = about(others)
-    if not about_pair and rule is not None:  # Norco: the statement about the rule's class (diazepam with opioids)
+    found = about(others)
+    if not found and rule is not None:
         sides = [rule.other, rule.order] if rule.symmetric else [rule.other]
         own = kb.drug_classes(main)
         classes = {c for side in sides for c in side.classes if c not in own}  # the other drug's side only
-        about_pair = about({d for d in kb.drugs if kb.drug_classes(d) & classes} - {main})
-    if audience == "patient" and about_pair:
-        texts.append(statement_text(about_pair[0]))
-        used.append(about_pair[0].id)
-        sources += [x for x in shown_sources(kb, about_pair[0].sources) if x not in sources]
-    elif rule is not None and audience == "clinician":
-        texts.append(kb.render(rule.text))  # a rule's text is clinician wording; a patient gets the verdict's lead
-    return BottomLine(fit(lead, texts), sources, used, verdict=key, rule=rule.id if rule else None)
+        found = about({d for d in kb.drugs if kb.drug_classes(d) & classes} - {main})
+    return found
 
 
 def _from_statement(
