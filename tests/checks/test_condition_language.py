@@ -190,3 +190,44 @@ def test_gestational_age_in_a_problem_counts_like_the_case_field(kb):
 def test_a_name_modified_by_an_unknown_word_is_another_thing(kb, text, not_id):
     res = resolve_condition_text(text, kb)
     assert not_id not in res.ids and res.unknown
+
+
+# ----- a spinal-fusion procedure written as a condition -------------------------------------
+
+FUSION_PHRASES = ["s/p L4-5 fusion", "status post lumbar fusion", "s/p PLIF", "spinal fusion 2 weeks ago"]
+
+
+@pytest.mark.parametrize("text", FUSION_PHRASES)
+def test_fusion_procedure_is_read_not_unknown(kb, text):
+    resolution = resolve_condition_text(text, kb)
+    assert resolution.unknown == ()
+    assert [p for _, p in resolution.procedures] == ["spinal-fusion"]
+    result = check("diazepam 2 mg bid x 5 days",
+                   {"age": 50, "setting": "post-spinal-fusion", "conditions": [text]}, kb=kb)
+    codes = {f.code for f in result.findings}
+    assert "unknown-condition" not in codes
+    read = [f for f in result.findings if f.code == "condition-interpreted"]
+    assert read and read[0].severity == "info" and "spinal fusion" in read[0].detail
+    # the setting's own rule still speaks: diazepam is not recommended after fusion
+    assert "not-recommended-setting" in codes
+
+
+@pytest.mark.parametrize("text", FUSION_PHRASES)
+def test_fusion_procedure_in_another_setting_is_not_permissive(kb, text):
+    result = check("diazepam 2 mg bid x 5 days", {"age": 50, "setting": "back-spasm", "conditions": [text]}, kb=kb)
+    warned = [f for f in result.findings if f.code == "unknown-condition"]
+    assert warned and "post-spinal-fusion" in warned[0].detail
+    assert result.verdict != "ok"
+
+
+def test_fusion_with_unknown_words_stays_partly_unknown(kb):
+    resolution = resolve_condition_text("s/p L4-5 fusion with wound dehiscence", kb)
+    assert resolution.unknown and "dehiscence" in resolution.unknown[0]
+    assert resolve_condition_text("blood transfusion", kb).procedures == ()
+
+
+def test_assess_reads_fusion_procedure(kb):
+    from clinguide.plans.assess import assess
+
+    plan = assess({"age": 50, "setting": "post-spinal-fusion", "conditions": ["s/p L4-5 fusion"]}, kb=kb)
+    assert "unknown-condition" not in {f.code for f in plan.findings}

@@ -19,6 +19,14 @@ def run(ctx: CheckContext) -> None:
     for note in ctx.case.condition_notes:
         ctx.say("data.condition-interpreted", "condition-interpreted", "info",
                 list(language.renal_sources) if language else [], note=note)
+    procedures = {p.id: p for p in ctx.kb.policy.procedures}
+    for text, procedure_id in ctx.case.procedures:
+        setting = procedures[procedure_id].setting
+        if setting == ctx.case.case.setting:
+            ctx.say("data.procedure-read", "condition-interpreted", "info", [], text=text, setting=setting)
+        else:  # the rules of the procedure's setting were not applied: never better than an unknown condition
+            ctx.say("data.procedure-other-setting", "unknown-condition", "warning", [], text=text,
+                    setting=setting, case_setting=ctx.case.case.setting, drug=drug_name)
     for text in ctx.case.unknown_conditions:
         ctx.say("data.unknown-condition", "unknown-condition", "warning", [], text=text, drug=drug_name)
     for text in ctx.case.unknown_medications:

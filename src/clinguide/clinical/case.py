@@ -36,6 +36,7 @@ class CaseContext:
     unknown_conditions: list[str] = field(default_factory=list)
     negated_conditions: list[str] = field(default_factory=list)  # "no history of OSA": read as absent
     condition_notes: list[str] = field(default_factory=list)  # how a value was read ("eGFR 25: KDIGO G4")
+    procedures: list[tuple[str, str]] = field(default_factory=list)  # (as written, procedure id): "s/p PLIF"
     gestational_weeks: float | None = None  # from the case field, or read from a problem ("pregnant 24 weeks")
     drugs: list[CaseDrug] = field(default_factory=list)
     unknown_medications: list[str] = field(default_factory=list)
@@ -113,6 +114,7 @@ def prepare_case(case: Case, kb: KnowledgeBase) -> CaseContext:
         ctx.unknown_conditions.extend(resolution.unknown)
         ctx.negated_conditions.extend(resolution.negated)
         ctx.condition_notes.extend(resolution.notes)
+        ctx.procedures.extend(resolution.procedures)
         if resolution.gestational_weeks is not None and ctx.gestational_weeks is None:
             ctx.gestational_weeks = resolution.gestational_weeks
     if case.gestational_weeks is not None:

@@ -40,6 +40,7 @@ class Resolution:
     unknown: tuple[str, ...] = ()  # pieces not understood
     notes: tuple[str, ...] = ()  # how it was read ("eGFR 25 → KDIGO G4 (severely decreased)")
     gestational_weeks: float | None = None  # "pregnant 24 weeks", "G2P1 at 31 wks"
+    procedures: tuple[tuple[str, str], ...] = ()  # (piece as written, procedure id): "s/p L4-5 fusion"
 
 
 def _phrase_pattern(phrases: list[str], anchor: str = "") -> re.Pattern[str] | None:
@@ -126,6 +127,7 @@ class Resolver:
         if not lowered:
             return Resolution(raw)
         weeks: list[float] = []
+        procedures: list[tuple[str, str]] = []
         for chunk in self._chunks(lowered):
             keep, absent = self._negation(chunk)
             if absent:
@@ -133,9 +135,9 @@ class Resolver:
             if keep:
                 keep = self._gestation(keep, ids, weeks)
                 if keep:
-                    self._positive(keep, ids, unknown, notes)
+                    self._positive(keep, ids, unknown, notes, procedures)
         return Resolution(raw, tuple(dict.fromkeys(ids)), tuple(negated), tuple(unknown), tuple(notes),
-                          max(weeks) if weeks else None)
+                          max(weeks) if weeks else None, tuple(dict.fromkeys(procedures)))
 
     def _gestation(self, chunk: str, ids: list[str], weeks: list[float]) -> str:
         """'pregnant 24 weeks', 'IUP at 31 wks', 'G2P1 at 22w': pregnancy and its week; the rest of the chunk."""
@@ -202,14 +204,15 @@ class Resolver:
                         break
         return piece
 
-    def _positive(self, chunk: str, ids: list[str], unknown: list[str], notes: list[str]) -> None:
+    def _positive(self, chunk: str, ids: list[str], unknown: list[str], notes: list[str],
+                  procedures: list[tuple[str, str]]) -> None:
         chunk = chunk.strip(" .:-")
         # lab values and CKD stages first: "eGFR 25", "CrCl < 30 mL/min", "CKD stage 3b"
         chunk = self._labs(chunk, ids, notes)
         if not chunk:
             return
         for piece in [p.strip() for p in _AND.split(chunk) if p and p.strip(" -/")]:
-            self._piece(piece, ids, unknown, notes)
+            self._piece(piece, ids, unknown, notes, procedures)
 
     def _labs(self, chunk: str, ids: list[str], notes: list[str]) -> str:
         rest = chunk
@@ -252,7 +255,8 @@ class Resolver:
                 return category
         return None
 
-    def _piece(self, piece: str, ids: list[str], unknown: list[str], notes: list[str]) -> None:
+    def _piece(self, piece: str, ids: list[str], unknown: list[str], notes: list[str],
+               procedures: list[tuple[str, str]]) -> None:
         original = piece
         piece = self._strip_status(piece, notes)
         if not piece or all(w in self.filler or w.isdigit() for w in _WORDS.findall(piece)):
@@ -275,10 +279,16 @@ class Resolver:
         if found:
             ids.extend(found + covered)
             return
-        if covered and not left:
+        procedure = next((p for p in self.kb.policy.procedures if p.matches(piece)), None)
+        if procedure is not None:
+            # "s/p L4-5 fusion", "spinal fusion 2 weeks ago": the procedure's own words are read; any other
+            # word must still be a condition name or filler, or the piece stays (partly) unknown
+            procedures.append((original, procedure.id))
+            covered, left = self._scan(" ".join(w for w in expanded.split() if not procedure.mentions(w)))
+        if not left and (covered or procedure is not None):
             ids.extend(covered)
             return
-        if covered:
+        if covered or procedure is not None:
             ids.extend(covered)
             unknown.append(f"{original} (not understood: {' '.join(left)})")
             return

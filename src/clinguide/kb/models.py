@@ -689,6 +689,11 @@ class ProcedureTerms(Strict):
         lowered = text.lower()
         return all(any(term.lower() in lowered for term in group) for group in self.match_all)
 
+    def mentions(self, word: str) -> bool:
+        """True when one word of a text is one of this procedure's terms (or contains one)."""
+        lowered = word.lower()
+        return any(term.lower() in lowered for group in self.match_all for term in group)
+
 
 class Policy(Strict):
     """Pack-wide settings of the engine, each with its source."""

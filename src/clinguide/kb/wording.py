@@ -19,6 +19,8 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     "data.no-dose": ("title detail", ""),
     "data.ordered-drug": ("text", ""),
     "data.condition-interpreted": ("title detail", "note"),
+    "data.procedure-read": ("title detail", "setting text"),
+    "data.procedure-other-setting": ("title detail suggestion", "case_setting drug setting text"),
     "data.unknown-condition": ("title detail", "drug text"),
     "data.unknown-medication": ("title detail", "drug text"),
     "data.unknown-allergy": ("title detail", "text"),
