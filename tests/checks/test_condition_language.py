@@ -231,3 +231,43 @@ def test_assess_reads_fusion_procedure(kb):
 
     plan = assess({"age": 50, "setting": "post-spinal-fusion", "conditions": ["s/p L4-5 fusion"]}, kb=kb)
     assert "unknown-condition" not in {f.code for f in plan.findings}
+
+
+# ----- a stopped medicine in the medications list -------------------------------------------
+
+STOPPED = [("no longer taking oxycodone", "oxycodone"), ("oxycodone (discontinued)", "oxycodone"),
+           ("stopped lorazepam last month", "lorazepam")]
+
+
+@pytest.mark.parametrize(("text", "drug_id"), STOPPED)
+def test_stopped_medicine_is_read_as_stopped_not_current_not_unknown(kb, text, drug_id):
+    result = check("diazepam 2 mg bid x 5 days", {"age": 50, "medications": [text]}, kb=kb)
+    codes = {f.code for f in result.findings}
+    assert "unknown-medication" not in codes
+    # not a current medicine: no opioid-benzodiazepine or duplicate-therapy finding
+    assert not codes & {"opioid-benzodiazepine", "duplicate-therapy", "cns-depressant-combination"}
+    read = [f for f in result.findings if f.code == "medication-stopped"]
+    assert len(read) == 1 and read[0].severity == "info"
+    assert kb.drugs[drug_id].name in read[0].title and "stopped" in read[0].detail
+    assert "not checked" in read[0].detail
+
+
+def test_current_medicine_still_fires(kb):
+    result = check("diazepam 2 mg bid x 5 days", {"age": 50, "medications": ["oxycodone"]}, kb=kb)
+    assert "opioid-benzodiazepine" in {f.code for f in result.findings}
+
+
+def test_stopped_within_a_rules_window_is_a_warning_with_its_days(kb):
+    rule = next(r for r in kb.interactions if r.within_days)
+    result = check("cyclobenzaprine 5 mg tid x 5 days", {"age": 50, "medications": ["stopped phenelzine 2 weeks ago"]},
+                   kb=kb)
+    warned = [f for f in result.findings if "stop date not checked" in f.title]
+    assert warned and warned[0].severity == "warning" and f"{rule.within_days} days" in warned[0].detail
+    assert result.verdict != "ok"
+
+
+@pytest.mark.parametrize("text", ["stopped blah", "stopped oxycodone because of nausea", "no longer taking xyzzy"])
+def test_stopped_with_unknown_words_stays_unknown(kb, text):
+    result = check("diazepam 2 mg bid x 5 days", {"age": 50, "medications": [text]}, kb=kb)
+    assert "unknown-medication" in {f.code for f in result.findings}
+    assert result.verdict != "ok"

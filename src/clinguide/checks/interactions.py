@@ -1,8 +1,10 @@
 """Drug–drug and drug–class rules of interactions.yaml, applied to the order and the case's drugs.
 
 Alcohol use (moderate or heavy) enters as the agent ``alcohol`` among the case's drugs, so
-alcohol rules are ordinary interaction rules. ``within_days`` is not applied: the case does
-not record when a drug was stopped.
+alcohol rules are ordinary interaction rules. A drug the case lists as stopped ("no longer taking
+oxycodone") is not a current drug: it is said to have been read as stopped, and a rule with
+``within_days`` that would pair it with the order is said to apply after stopping, the stop date
+not checked (the case does not record it reliably).
 """
 
 from __future__ import annotations
@@ -34,6 +36,27 @@ def run(ctx: CheckContext) -> None:
         _say(ctx, ri, hits, others)
     if age_missing_sources:
         ctx.say("interaction.age-missing", "missing-data", "info", age_missing_sources)
+    _stopped(ctx)
+
+
+def _stopped(ctx: CheckContext) -> None:
+    """Drugs read as stopped: never a current-use finding, never dropped without a word."""
+    assert ctx.drug is not None
+    for entry in ctx.case.stopped_drugs:
+        if entry.id == ctx.drug.id:
+            continue
+        other = {entry.id: entry.name}
+        drug = ctx.kb.drugs.get(entry.id)
+        name = drug.name if drug is not None else entry.id
+        windows = [ri.rule for ri in ctx.index.rules
+                   if ri.rule.within_days and ri.rule.min_count is None and _hits(ctx, ri, other)]
+        for rule in windows:  # the rule holds for some days after stopping: the stop date decides, unread
+            ctx.say("interaction.stopped-within-days", "unknown-medication", "warning", rule.sources,
+                    title=rule.title, drug=ctx.drug.name, other=name, days=rule.within_days,
+                    rule_text=rule.text)
+        if not windows:
+            ctx.say("interaction.stopped", "medication-stopped", "info", [], drug=ctx.drug.name, other=name,
+                    text=entry.name)
 
 
 def _candidates(ctx: CheckContext, others: dict[str, str]) -> tuple[list[Candidate], dict[str, set[str]]]:

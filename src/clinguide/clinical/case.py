@@ -40,6 +40,7 @@ class CaseContext:
     gestational_weeks: float | None = None  # from the case field, or read from a problem ("pregnant 24 weeks")
     drugs: list[CaseDrug] = field(default_factory=list)
     unknown_medications: list[str] = field(default_factory=list)
+    stopped_drugs: list[CaseDrug] = field(default_factory=list)  # "no longer taking oxycodone": not current
     allergy_drugs: list[tuple[str, str]] = field(default_factory=list)  # (as written, drug id)
     allergy_classes: list[tuple[str, str]] = field(default_factory=list)  # (as written, class id)
     unknown_allergies: list[str] = field(default_factory=list)
@@ -61,6 +62,62 @@ def _resolve_drug_name(kb: KnowledgeBase, text: str) -> str | None:
         match = kb.resolve_drug(text[: cut.start()])
         if match:
             return match.id
+    return None
+
+
+_STOPPED: dict[int, tuple[KnowledgeBase, re.Pattern[str] | None, re.Pattern[str] | None, frozenset[str]]] = {}
+_STOP_DATE = re.compile(r"[\d/.-]+")
+
+
+def _alternatives(phrases: list[str]) -> str:
+    cleaned = sorted({" ".join(p.lower().split()) for p in phrases if p.strip()}, key=len, reverse=True)
+    return "|".join(r"\s+".join(re.escape(w) for w in p.split()) for p in cleaned)
+
+
+def _stopped_vocabulary(kb: KnowledgeBase) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None, frozenset[str]]:
+    """The pack's stopped-medicine words, compiled once per knowledge base (a few phrases: cheap)."""
+    hit = _STOPPED.get(id(kb))
+    if hit is not None and hit[0] is kb:
+        return hit[1], hit[2], hit[3]
+    language = kb.policy.condition_language
+    before = after = None
+    words: frozenset[str] = frozenset()
+    if language is not None:
+        if language.stopped_before:
+            before = re.compile(rf"^(?:{_alternatives(language.stopped_before)})(?![\w/'])")
+        if language.stopped_after:
+            after = re.compile(rf"(?<![\w/])(?:{_alternatives(language.stopped_after)})$")
+        words = frozenset(w.lower() for w in language.stopped_time_words)
+    if len(_STOPPED) > 8:
+        _STOPPED.clear()
+    _STOPPED[id(kb)] = (kb, before, after, words)
+    return before, after, words
+
+
+def _stopped_drug(kb: KnowledgeBase, text: str) -> str | None:
+    """The drug of an entry that says it was stopped ("no longer taking oxycodone", "oxycodone (discontinued)").
+
+    Only the drug's name and the words of when may be left: anything else leaves the entry to the
+    ordinary reading (and so unknown), never a drug with a stopped status it may not have.
+    """
+    before, after, time_words = _stopped_vocabulary(kb)
+    plain = " ".join(text.lower().replace("(", " ").replace(")", " ").split()).strip(" .,;:-")
+    rest: str | None = None
+    m = before.match(plain) if before is not None else None
+    if m is not None:
+        rest = plain[m.end():].strip(" .,;:-")
+    tail = after.search(rest if rest is not None else plain) if after is not None else None
+    if tail is not None:
+        rest = (rest if rest is not None else plain)[: tail.start()].strip(" .,;:-")
+    if not rest:
+        return None
+    tokens = rest.split()
+    for n in range(len(tokens), 0, -1):
+        if not all(w.strip(",.") in time_words or _STOP_DATE.fullmatch(w) for w in tokens[n:]):
+            continue
+        drug_id = _resolve_drug_name(kb, " ".join(tokens[:n]))
+        if drug_id is not None:
+            return drug_id
     return None
 
 
@@ -130,6 +187,10 @@ def prepare_case(case: Case, kb: KnowledgeBase) -> CaseContext:
         name, dose, code = (entry.name, entry.dose, entry.code) if isinstance(entry, MedicationEntry) else (
             entry, None, None)
         drug_id: str | None = None
+        stopped = None if code else _stopped_drug(kb, name)
+        if stopped is not None:
+            ctx.stopped_drugs.append(CaseDrug(name, stopped, dose))
+            continue
         if code:
             # a combination product's code names every ingredient: each one counts (Percocet = oxycodone + APAP)
             ids = kb.drugs_by_rxnorm(code)

@@ -646,6 +646,12 @@ class ConditionLanguage(Strict):
     pregnancy_words: list[str] = Field(
         default_factory=list, description="Words that make 'N weeks' in a problem a gestational age.")
     gestation_sources: list[SourceId] = Field(min_length=1)
+    stopped_before: list[str] = Field(
+        default_factory=list, description="Before a medicine's name: it was stopped ('no longer taking', 'stopped').")
+    stopped_after: list[str] = Field(
+        default_factory=list, description="After a medicine's name: it was stopped ('(discontinued)', 'stopped').")
+    stopped_time_words: list[str] = Field(
+        default_factory=list, description="Words of when it was stopped that may follow the name ('last month').")
     sources: list[SourceId] = Field(min_length=1)
 
 

@@ -21,6 +21,8 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     "data.condition-interpreted": ("title detail", "note"),
     "data.procedure-read": ("title detail", "setting text"),
     "data.procedure-other-setting": ("title detail suggestion", "case_setting drug setting text"),
+    "interaction.stopped": ("title detail", "drug other text"),
+    "interaction.stopped-within-days": ("title detail suggestion", "days drug other rule_text title"),
     "data.unknown-condition": ("title detail", "drug text"),
     "data.unknown-medication": ("title detail", "drug text"),
     "data.unknown-allergy": ("title detail", "text"),
