@@ -434,3 +434,31 @@ def test_any_question_gets_a_short_cited_answer_within_budget(words: list[str], 
         assert find_red_flags(kb, [question])
     listed = {ref.n for ref in article.references}
     assert default_citations(article) <= listed
+
+
+URGENT_QUESTIONS = [
+    "I have back spasm and numbness in my groin and can't pee, should I take diazepam?",
+    "back pain with fever and history of cancer, what is the dose of diazepam",
+    "back spasm 3 days after spinal fusion with fever and wound drainage, can I take more diazepam",
+]
+
+
+@pytest.mark.parametrize("audience", ["clinician", "patient"])
+@pytest.mark.parametrize("question", URGENT_QUESTIONS)
+def test_follow_ups_under_an_urgent_block_are_about_safety_not_dosing(
+    kb: KnowledgeBase, question: str, audience: str
+) -> None:
+    article = ask(question, audience, kb=kb)
+    assert article.urgent is not None
+    assert article.follow_up_questions  # still offered, and answerable
+    for follow_up in article.follow_up_questions:
+        lowered = follow_up.lower()
+        assert not re.search(r"\bdose\b|\bdosing\b|stopped|without medication|considered|alternatives", lowered), (
+            follow_up)
+        assert re.search(r"risk|side effect|alcohol|opioid", lowered), follow_up
+
+
+def test_follow_ups_without_an_urgent_block_still_offer_the_drug_questions(kb: KnowledgeBase) -> None:
+    article = ask("what are the side effects of diazepam", kb=kb)
+    assert article.urgent is None
+    assert any("dose" in q.lower() for q in article.follow_up_questions)

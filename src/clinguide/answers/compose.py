@@ -302,12 +302,13 @@ def answerable(question: str, kb: KnowledgeBase, audience: str = "clinician") ->
     return _ANSWERABLE[key]
 
 
-def _follow_ups(kb: KnowledgeBase, u: Understanding, audience: str) -> list[str]:
+def _follow_ups(kb: KnowledgeBase, u: Understanding, audience: str, urgent: Urgent | None = None) -> list[str]:
+    """Questions to ask next; under an urgent block only those of the intents ``urgent_follow_up_intents`` allows."""
     templates = lexicon()["follow_ups"]
-    candidates: list[str] = []
+    candidates: list[tuple[str, str]] = []  # (intent, question)
     setting = u.setting if u.covered else "back-spasm"
     if setting == "post-spinal-fusion":
-        candidates += [t for i, t in templates[setting].items() if i not in u.intents]
+        candidates += [(i, t) for i, t in templates[setting].items() if i not in u.intents]
     if u.covered and u.drugs:
         name = kb.drugs[u.drugs[0]].name.lower()
         for intent, template in templates["drug"].items():
@@ -315,14 +316,17 @@ def _follow_ups(kb: KnowledgeBase, u: Understanding, audience: str) -> list[str]
                 continue
             if intent == "post-op" and u.setting == "post-spinal-fusion":
                 continue
-            candidates.append(template.format(drug=name))
+            candidates.append((intent, template.format(drug=name)))
     for intent, template in templates.get(setting, {}).items():
         if u.covered and intent in u.intents and not u.drugs:
             continue
-        candidates.append(template)
+        candidates.append((intent, template))
+    if urgent is not None:
+        allowed = set(frame_book().raw.get("urgent_follow_up_intents", []))
+        candidates = [(i, q) for i, q in candidates if i in allowed]
     asked = u.question.strip().lower()
     out: list[str] = []
-    for question in dict.fromkeys(candidates):
+    for question in dict.fromkeys(q for _i, q in candidates):
         if question.lower() == asked:
             continue
         if answerable(question, kb, audience):
@@ -364,7 +368,7 @@ def _not_covered(kb: KnowledgeBase, u: Understanding, audience: str) -> Article:
         bottom_line=bottom,
         sections=[],
         references=cites.references(),
-        follow_up_questions=_follow_ups(kb, u, audience)[:3],
+        follow_up_questions=_follow_ups(kb, u, audience, urgent)[:3],
         review=ReviewInfo(status="not-applicable", last_updated=None),
         disclaimer=_disclaimer(kb, audience),
         knowledge_version=kb.version,
@@ -471,7 +475,7 @@ def ask(question: str, audience: str = "clinician", kb: KnowledgeBase | None = N
         sections=sections,
         more=more,
         references=cites.references(),
-        follow_up_questions=_follow_ups(kb, u, audience),
+        follow_up_questions=_follow_ups(kb, u, audience, urgent),
         review=_review(statements + [kb.statements[sid] for sid in bottom.statements if sid in kb.statements]),
         disclaimer=_disclaimer(kb, audience),
         knowledge_version=kb.version,
