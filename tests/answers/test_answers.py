@@ -462,3 +462,25 @@ def test_follow_ups_without_an_urgent_block_still_offer_the_drug_questions(kb: K
     article = ask("what are the side effects of diazepam", kb=kb)
     assert article.urgent is None
     assert any("dose" in q.lower() for q in article.follow_up_questions)
+
+
+def test_controlled_substance_question_is_answered_from_the_drugs_sourced_statement(kb: KnowledgeBase) -> None:
+    for audience in ("clinician", "patient"):
+        article = ask("is carisoprodol a controlled substance", audience, kb=kb)
+        assert article.answer_type == "dependence"
+        assert article.bottom_line_citations
+        cited = cited_ids(article, article.bottom_line_citations)
+        assert "S121" in cited  # the carisoprodol label
+    clinician = ask("is carisoprodol a controlled substance", kb=kb)
+    assert "Schedule IV" in clinician.bottom_line
+    assert "mg" not in clinician.bottom_line  # not the dose line
+
+
+def test_addiction_question_without_a_sourced_statement_is_an_honest_gap(kb: KnowledgeBase) -> None:
+    article = ask("is methocarbamol addictive", kb=kb)
+    assert article.answer_type == "dependence"
+    assert "no sourced statement" in article.bottom_line and "methocarbamol" in article.bottom_line
+    assert not article.bottom_line_citations
+    assert "less addiction" not in article.bottom_line.lower()
+    diazepam = ask("is diazepam addictive", kb=kb)
+    assert "addiction" in diazepam.bottom_line.lower() and diazepam.bottom_line_citations
