@@ -257,13 +257,16 @@ def test_current_medicine_still_fires(kb):
     assert "opioid-benzodiazepine" in {f.code for f in result.findings}
 
 
-def test_stopped_within_a_rules_window_is_a_warning_with_its_days(kb):
+@pytest.mark.parametrize("text", ["stopped phenelzine 2 weeks ago", "stopped phenelzine last week"])
+def test_stopped_within_a_rules_window_applies_the_rule_until_the_date_is_known(kb, text):
+    """The stop date is not read, so a rule that holds for N days after stopping (an MAOI with
+    cyclobenzaprine) is applied at its own code and severity, saying the date was not checked."""
     rule = next(r for r in kb.interactions if r.within_days)
-    result = check("cyclobenzaprine 5 mg tid x 5 days", {"age": 50, "medications": ["stopped phenelzine 2 weeks ago"]},
-                   kb=kb)
-    warned = [f for f in result.findings if "stop date not checked" in f.title]
-    assert warned and warned[0].severity == "warning" and f"{rule.within_days} days" in warned[0].detail
-    assert result.verdict != "ok"
+    result = check("cyclobenzaprine 5 mg tid x 5 days", {"age": 50, "medications": [text]}, kb=kb)
+    warned = [f for f in result.findings if "date not checked" in f.title]
+    assert warned and warned[0].code == rule.code and warned[0].severity == rule.severity
+    assert f"{rule.within_days} days" in warned[0].detail and "NOT checked" in warned[0].detail
+    assert result.verdict == "do-not-prescribe" if rule.severity == "critical" else result.verdict != "ok"
 
 
 @pytest.mark.parametrize("text", ["stopped blah", "stopped oxycodone because of nausea", "no longer taking xyzzy"])

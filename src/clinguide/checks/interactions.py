@@ -50,8 +50,9 @@ def _stopped(ctx: CheckContext) -> None:
         name = drug.name if drug is not None else entry.id
         windows = [ri.rule for ri in ctx.index.rules
                    if ri.rule.within_days and ri.rule.min_count is None and _hits(ctx, ri, other)]
-        for rule in windows:  # the rule holds for some days after stopping: the stop date decides, unread
-            ctx.say("interaction.stopped-within-days", "unknown-medication", "warning", rule.sources,
+        for rule in windows:  # the rule holds for some days after stopping and the stop date is unread:
+            # applied at its own code and severity, as if within the window, until the date shows otherwise
+            ctx.say("interaction.stopped-within-days", rule.code, rule.severity, rule.sources,
                     title=rule.title, drug=ctx.drug.name, other=name, days=rule.within_days,
                     rule_text=rule.text)
         if not windows:
