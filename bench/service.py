@@ -21,6 +21,7 @@ Targets (2-core machine, 32 connections): each endpoint >= 0.5 of the floor, p99
     python bench/service.py [--connections 32] [--seconds 10] [--workers 2] [--client auto|wrk|python]
                             [--memo both|on|off | --no-memo]
     python bench/service.py --in-process [--calls 2000]
+    python bench/service.py --responses FILE   # answers to ~50 varied requests, to compare before/after a change
 
 Each endpoint's time is split into ``--rounds`` interleaved rounds (req/s over all of them, the median
 p50, the worst p99), so that a change in the shared machine's load falls on the floor and the endpoints alike;
@@ -394,6 +395,128 @@ def asgi_path(calls: int) -> None:
             f"{name} {us:.0f} µs ({floor / us:.2f} of floor)" for name, us in rows))
 
 
+def varied_requests() -> list[tuple[str, str, Any]]:
+    """~50 requests of every kind (the shipped CDS examples and variants of them, built hook calls, /api
+    bodies, bad requests): (method, path, body: JSON data, raw bytes or None)."""
+    import copy
+
+    rx = "http://www.nlm.nih.gov/research/umls/rxnorm"
+
+    def med(rid: str, text: str, status: str = "draft", code: str | None = None, dose: float | None = None,
+            per_day: int | None = None, days: int | None = None) -> dict[str, Any]:
+        concept: dict[str, Any] = {"text": text}
+        if code:
+            concept["coding"] = [{"system": rx, "code": code, "display": text}]
+        dosage: dict[str, Any] = {"asNeededBoolean": False}
+        if dose is not None:
+            dosage["doseAndRate"] = [{"doseQuantity": {"value": dose, "unit": "mg", "code": "mg",
+                                                       "system": "http://unitsofmeasure.org"}}]
+        if per_day is not None:
+            dosage["timing"] = {"repeat": {"frequency": per_day, "period": 1, "periodUnit": "d"}}
+        out: dict[str, Any] = {"resourceType": "MedicationRequest", "id": rid, "status": status, "intent": "order",
+                               "medicationCodeableConcept": concept, "subject": {"reference": "Patient/p1"},
+                               "dosageInstruction": [dosage]}
+        if days is not None:
+            out["dispenseRequest"] = {"expectedSupplyDuration": {"value": days, "unit": "days", "code": "d",
+                                                                 "system": "http://unitsofmeasure.org"}}
+        return out
+
+    def bundle(*resources: dict[str, Any]) -> dict[str, Any]:
+        return {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in resources]}
+
+    def hook(name: str, drafts: list[dict[str, Any]], prefetch: dict[str, Any]) -> dict[str, Any]:
+        context: dict[str, Any] = {"userId": "Practitioner/1", "patientId": "p1"}
+        if name != "patient-view":
+            context["draftOrders"] = bundle(*drafts)
+        return {"hook": name, "hookInstance": "abc", "context": context, "prefetch": prefetch}
+
+    sign, select, view = (f"/cds-services/clinguide-{n}" for n in ("order-sign", "order-select", "patient-view"))
+    out: list[tuple[str, str, Any]] = [("GET", "/cds-services", None)]
+    for i, path in enumerate(sorted(EXAMPLE.parent.glob("*.json"))):
+        body = json.loads(path.read_text(encoding="utf-8"))
+        out.append(("POST", sign, body))
+        out.append(("POST", sign, {**copy.deepcopy(body), "hookInstance": f"hi-{i}", "extra<&>": {"x": "é<"}}))
+        selected = copy.deepcopy(body)
+        selected["hook"], selected["context"]["selections"] = "order-select", ["MedicationRequest/x"]
+        out.append(("POST", select, selected))
+        viewed = copy.deepcopy(body)
+        viewed["hook"] = "patient-view"
+        viewed["context"].pop("draftOrders", None)
+        out.append(("POST", view, viewed))
+    opioid = {"patient": {"resourceType": "Patient", "id": "p1", "birthDate": "1950-01-01", "gender": "female"},
+              "medications": bundle(med("m1", "oxycodone 5 mg", "active", "1049621", 5, 4))}
+    out += [
+        ("POST", sign, hook("order-sign", [med("d1", "diazepam", code="3322", dose=10, per_day=4, days=28)], opioid)),
+        ("POST", sign, hook("order-sign", [med("d1", "cyclobenzaprine", dose=10, per_day=3, days=5)], opioid)),
+        ("POST", sign, hook("order-sign", [med("d1", "frobnicate")], opioid)),
+        ("POST", sign, hook("order-sign", [med("d1", "diazepam", dose=5000, per_day=4)], {})),
+        ("POST", sign, hook("order-sign", [med("d1", "diazepam", dose=0.00001, per_day=4)], {})),
+        ("POST", view, hook("patient-view", [], opioid)),
+        ("POST", sign, hook("order-sign", [med("d1", "diazepam", status="bogus")], opioid)),
+        ("POST", sign, hook("order-sign", [med("d1", "diazepam")], {"patient": {"resourceType": "Patient",
+                                                                                "birthDate": 12}})),
+        ("POST", sign, {"hook": "order-sign"}),
+        ("POST", "/cds-services/nope", hook("order-sign", [], opioid)),
+        ("POST", sign, b"{"),
+    ]
+    for body in [
+        {"order": {"sig": "diazepam 10 mg PO QID x 28 days"}, "case": {"age": 72, "medications": ["oxycodone"]}},
+        {"order": {"sig": "diazepam 5 mg PO TID x 30 days"}, "case": {"age": 70}},
+        {"order": {"drug": "diazepam", "dose": "5 mg", "frequency": "TID"}},
+        {"order": {"sig": "cyclobenzaprine 10 mg PO TID x 7 days"}},
+        {"order": {"sig": "methocarbamol 1500 mg QID"}, "case": {"age": 40, "conditions": ["spinal fusion"]}},
+        {"order": {"sig": "baclofen 5 mg TID"}, "case": {"age": 80, "medications": ["gabapentin", "oxycodone"]}},
+        {"order": {"sig": "carisoprodol 350 mg QID x 21 days"}, "case": {"age": 30}},
+        {"order": {"sig": "tizanidine 4 mg q6h"},
+         "case": {"age": 66, "sex": "female", "medications": ["ciprofloxacin"]}},
+        {"order": {"sig": "diazepam 0.00001 mg daily"}},
+        {"order": {"sig": "diazepam <b>&"}},
+        {"order": {"sig": "frobnicate 5 mg"}},
+        {"order": {"sig": "diazepam 10 mg"}, "case": {"age": -3}},
+        {"order": {"sig": "diazepam 10 mg"}, "extra": 1},
+        {"order": {}},
+        {"case": {"age": 40}},
+        b"{",
+        b"[]",
+    ]:
+        out.append(("POST", "/api/check", body))
+    for case in [{"age": 70, "medications": ["oxycodone"]}, {"age": 40}, {"age": 85, "allergies": ["diazepam"]},
+                 {"age": 55, "conditions": ["spinal fusion"], "medications": ["gabapentin"]}, {"age": -1}]:
+        out.append(("POST", "/api/assess", {"case": case}))
+    out.append(("POST", "/api/ask", {"question": "Should I take diazepam for back spasm?"}))
+    out.append(("GET", "/openapi.json", None))
+    return out
+
+
+def responses(path: Path) -> int:
+    """Write status, headers and body of :func:`varied_requests` (memo off, a fixed date) to ``path``: run it
+    before and after a change and compare the files byte for byte (the answers must not change)."""
+    import datetime as dt
+
+    from fastapi.testclient import TestClient
+
+    from clinguide.service.app import create_app
+
+    os.environ["CLINGUIDE_CDS_ALLOW_UNSIGNED"] = "1"
+    os.environ["CLINGUIDE_RESULT_CACHE_SIZE"] = "0"
+    out = []
+    app = create_app(now=dt.datetime(2023, 5, 1, 12, tzinfo=dt.UTC))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        for method, url, body in varied_requests():
+            if body is None:
+                r = client.request(method, url)
+            elif isinstance(body, bytes):
+                r = client.request(method, url, content=body, headers={"content-type": "application/json"})
+            else:
+                r = client.request(method, url, json=body)
+            out.append({"request": [method, url], "status": r.status_code,
+                        "headers": sorted(r.headers.items()), "body": r.content.decode("utf-8")})
+    path.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    counts = {s: sum(1 for o in out if o["status"] == s) for s in sorted({o["status"] for o in out})}
+    print(f"{len(out)} responses written to {path}; by status: {counts}")
+    return 0
+
+
 def start_server(workers: int, memo: bool) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {**os.environ, "CLINGUIDE_CDS_ALLOW_UNSIGNED": "1"}
@@ -427,7 +550,11 @@ def main() -> int:
     parser.add_argument("--no-memo", action="store_const", const="off", dest="memo", help="the same as --memo off")
     parser.add_argument("--in-process", action="store_true", help="time run_hook in this process, no HTTP")
     parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--responses", type=Path, metavar="FILE",
+                        help="write the answers to ~50 varied requests (memo off) to FILE, to compare before/after")
     args = parser.parse_args()
+    if args.responses:
+        return responses(args.responses)
     if args.in_process:
         return in_process(args.calls)
     wrk = shutil.which("wrk")

@@ -109,8 +109,10 @@ async def check(body: CheckRequest, request: Request) -> Response:
 
 
 @router.post("/assess", response_model=Plan, summary="Patient-specific care plan")
-def assess(body: AssessRequest) -> Plan:
-    return run_assess(body.case)
+def assess(body: AssessRequest) -> Response:
+    # the plan is already a validated model: dumped once here, not validated again against the response
+    # model (which stays for OpenAPI); kept in the thread pool (a plan can take a few milliseconds)
+    return Response(dumps(run_assess(body.case).to_json()), media_type="application/json")
 
 
 @router.post("/ask", response_model=Article, summary="A cited answer to a question")

