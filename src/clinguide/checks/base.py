@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from threading import Lock
 from typing import Any
 
 from clinguide.clinical.case import CaseContext
 from clinguide.clinical.order import PreparedOrder
 from clinguide.clinical.sig import fmt
 from clinguide.contracts import Finding, SuggestedOrder
-from clinguide.kb.knowledge import KnowledgeBase
+from clinguide.kb.knowledge import KnowledgeBase, derived
 from clinguide.kb.models import DosingRule, Drug, InteractionRule, Selector
 from clinguide.kb.placeholders import times_a_day
 
@@ -47,30 +46,22 @@ def _selector(sel: Selector) -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(sel.drugs), frozenset(sel.classes)
 
 
-_CACHE: dict[int, tuple[KnowledgeBase, KBIndex]] = {}
-_LOCK = Lock()
-
-
 def kb_index(kb: KnowledgeBase) -> KBIndex:
-    hit = _CACHE.get(id(kb))
-    if hit is not None and hit[0] is kb:
-        return hit[1]
-    with _LOCK:
-        rules = []
-        for rule in kb.interactions:
-            od, oc = _selector(rule.order)
-            xd, xc = _selector(rule.other)
-            rules.append(RuleIndex(rule, od, oc, xd, xc))
-        index = KBIndex(
-            classes={d: kb.drug_classes(d) for d in kb.drugs},
-            ingredients={d: frozenset(kb.ingredients(d)) | {d} for d in kb.drugs},
-            rules=rules,
-            class_sources={c.id: list(c.sources) for c in kb.classes.values()},
-        )
-        if len(_CACHE) > 8:  # a handful of packs at most (tests, editorial reloads)
-            _CACHE.clear()
-        _CACHE[id(kb)] = (kb, index)
-        return index
+    return derived(kb, "check-index", _build_index)
+
+
+def _build_index(kb: KnowledgeBase) -> KBIndex:
+    rules = []
+    for rule in kb.interactions:
+        od, oc = _selector(rule.order)
+        xd, xc = _selector(rule.other)
+        rules.append(RuleIndex(rule, od, oc, xd, xc))
+    return KBIndex(
+        classes={d: kb.drug_classes(d) for d in kb.drugs},
+        ingredients={d: frozenset(kb.ingredients(d)) | {d} for d in kb.drugs},
+        rules=rules,
+        class_sources={c.id: list(c.sources) for c in kb.classes.values()},
+    )
 
 
 @dataclass

@@ -3,7 +3,7 @@ pregnancy, hepatic and renal impairment (condition rules and population dosing r
 
 from __future__ import annotations
 
-from clinguide.checks.base import CheckContext, start_order
+from clinguide.checks.base import SEVERITY_RANK, CheckContext, start_order
 from clinguide.checks.dose import exceedances
 from clinguide.clinical.case import PREGNANCY_CONDITION
 from clinguide.kb.models import ConditionRule
@@ -35,9 +35,6 @@ def apply_condition_rule(ctx: CheckContext, rule: ConditionRule) -> bool:
     return True
 
 
-_RANK = {"info": 0, "warning": 1, "critical": 2}
-
-
 def _covered_by_stronger_rule(ctx: CheckContext, rule: ConditionRule, matched: set[str]) -> bool:
     """A more severe rule of the same drug fires for a condition that implies every condition this one matched
     (severe renal impairment implies renal impairment): the milder finding would repeat the same problem."""
@@ -45,7 +42,7 @@ def _covered_by_stronger_rule(ctx: CheckContext, rule: ConditionRule, matched: s
     if drug is None:
         return False
     for other in drug.condition_rules:
-        if other is rule or _RANK.get(other.severity, 0) <= _RANK.get(rule.severity, 0):
+        if other is rule or SEVERITY_RANK.get(other.severity, 0) <= SEVERITY_RANK.get(rule.severity, 0):
             continue
         if other.min_age is not None and (ctx.age is None or ctx.age < other.min_age):
             continue

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from clinguide.clinical.conditions import gestation_conditions, resolve_condition_text, resolver_for
 from clinguide.contracts import Case, MedicationEntry
-from clinguide.kb.knowledge import KnowledgeBase
+from clinguide.kb.knowledge import KnowledgeBase, derived
 
 ALCOHOL_AGENT = "alcohol"
 ALCOHOL_HEAVY_CONDITION = "alcohol-heavy-use"
@@ -65,7 +65,6 @@ def _resolve_drug_name(kb: KnowledgeBase, text: str) -> str | None:
     return None
 
 
-_STOPPED: dict[int, tuple[KnowledgeBase, re.Pattern[str] | None, re.Pattern[str] | None, frozenset[str]]] = {}
 _STOP_DATE = re.compile(r"[\d/.-]+")
 
 
@@ -74,11 +73,16 @@ def _alternatives(phrases: list[str]) -> str:
     return "|".join(r"\s+".join(re.escape(w) for w in p.split()) for p in cleaned)
 
 
-def _stopped_vocabulary(kb: KnowledgeBase) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None, frozenset[str]]:
-    """The pack's stopped-medicine words, compiled once per knowledge base (a few phrases: cheap)."""
-    hit = _STOPPED.get(id(kb))
-    if hit is not None and hit[0] is kb:
-        return hit[1], hit[2], hit[3]
+StoppedWords = tuple[re.Pattern[str] | None, re.Pattern[str] | None, frozenset[str]]
+
+
+def _stopped_vocabulary(kb: KnowledgeBase) -> StoppedWords:
+    """The pack's stopped-medicine words, compiled once per knowledge base (a few phrases: cheap, and apart
+    from the condition resolver, whose build is much dearer)."""
+    return derived(kb, "stopped-words", _build_stopped_words)
+
+
+def _build_stopped_words(kb: KnowledgeBase) -> StoppedWords:
     language = kb.policy.condition_language
     before = after = None
     words: frozenset[str] = frozenset()
@@ -88,9 +92,6 @@ def _stopped_vocabulary(kb: KnowledgeBase) -> tuple[re.Pattern[str] | None, re.P
         if language.stopped_after:
             after = re.compile(rf"(?<![\w/])(?:{_alternatives(language.stopped_after)})$")
         words = frozenset(w.lower() for w in language.stopped_time_words)
-    if len(_STOPPED) > 8:
-        _STOPPED.clear()
-    _STOPPED[id(kb)] = (kb, before, after, words)
     return before, after, words
 
 

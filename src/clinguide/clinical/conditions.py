@@ -24,9 +24,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from threading import Lock
 
-from clinguide.kb.knowledge import KnowledgeBase
+from clinguide.kb.knowledge import KnowledgeBase, derived
 from clinguide.kb.models import ConditionLanguage, RenalCategory
 
 
@@ -327,21 +326,13 @@ class Resolver:
         return list(dict.fromkeys(found)), left
 
 
-_CACHE: dict[int, tuple[KnowledgeBase, Resolver | None]] = {}
-_LOCK = Lock()
-
-
 def resolver_for(kb: KnowledgeBase) -> Resolver | None:
-    hit = _CACHE.get(id(kb))
-    if hit is not None and hit[0] is kb:
-        return hit[1]
-    with _LOCK:
-        language = kb.policy.condition_language
-        resolver = Resolver(kb, language) if language is not None else None
-        if len(_CACHE) > 8:
-            _CACHE.clear()
-        _CACHE[id(kb)] = (kb, resolver)
-        return resolver
+    return derived(kb, "condition-resolver", _build_resolver)
+
+
+def _build_resolver(kb: KnowledgeBase) -> Resolver | None:
+    language = kb.policy.condition_language
+    return Resolver(kb, language) if language is not None else None
 
 
 def resolve_condition_text(text: str, kb: KnowledgeBase) -> Resolution:

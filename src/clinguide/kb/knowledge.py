@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from clinguide.kb.models import (
     CodeList,
@@ -195,3 +195,22 @@ class _Pickled:
 
 for _name in LAZY_FIELDS:
     setattr(KnowledgeBase, _name, _Pickled(_name))
+
+
+D = TypeVar("D")
+_DERIVED: dict[tuple[int, str], tuple[KnowledgeBase, Any]] = {}
+_DERIVED_LOCK = threading.Lock()
+
+
+def derived(kb: KnowledgeBase, name: str, build: Callable[[KnowledgeBase], D]) -> D:
+    """``build(kb)``, computed once per knowledge-base object and ``name`` (indexes and compiled patterns
+    that the checks derive from the pack). Only a handful of packs live at once (tests, editorial reloads)."""
+    hit = _DERIVED.get((id(kb), name))
+    if hit is not None and hit[0] is kb:
+        return hit[1]
+    with _DERIVED_LOCK:
+        value = build(kb)
+        if len(_DERIVED) > 32:
+            _DERIVED.clear()
+        _DERIVED[(id(kb), name)] = (kb, value)
+        return value

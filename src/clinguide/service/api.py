@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -53,38 +51,11 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 router = APIRouter(prefix="/api", tags=["API"], responses=_ERRORS)
 
 
-class AnswerCache:
-    """Rendered answers (JSON bytes) by (question, audience, knowledge version), least recently used out.
-
-    ``ask`` is a pure function of those three, so a question asked again (patients ask the same few)
-    is answered without composing it again; an approved editorial change makes a new knowledge
-    version, so an answer is never served from an older pack."""
-
-    def __init__(self, size: int = 512) -> None:
-        self.size = size
-        self._items: OrderedDict[tuple[str, str, str], bytes] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[str, str, str]) -> bytes | None:
-        with self._lock:
-            raw = self._items.get(key)
-            if raw is not None:
-                self._items.move_to_end(key)
-            return raw
-
-    def put(self, key: tuple[str, str, str], raw: bytes) -> None:
-        with self._lock:
-            self._items[key] = raw
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-ANSWERS = AnswerCache()
+# Rendered answers (JSON bytes) by (question, audience, knowledge version). ``ask`` is a pure function of
+# those three, so a question asked again (patients ask the same few) is answered without composing it
+# again; an approved editorial change makes a new knowledge version, so an answer is never served from an
+# older pack.
+ANSWERS: Memo[bytes] = Memo(512)
 
 
 # The engine calls below are CPU work of well under a millisecond: they run on the event loop rather
