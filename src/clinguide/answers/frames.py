@@ -23,21 +23,17 @@ FRAMES_PATH = Path(__file__).with_name("frames.yaml")
 ALCOHOL = "alcohol"
 OLDER_ADULTS = "older-adults"
 CHILDREN = "children"
-_AGE_WORDS = frozenset({"year", "years", "yr", "yrs", "yo"})
-_AGE_BEFORE = frozenset({"aged", "age", "am", "im", "is", "shes", "hes", "turned", "turning"})
-_NOT_AN_AGE = frozenset({"mg", "milligram", "milligrams", "mcg", "g", "ml", "kg", "lb", "lbs", "pounds", "percent",
-                         "minutes", "hours", "hour", "days", "day", "weeks", "week", "months", "month", "times",
-                         "tablets", "tabs", "pills", "degrees", "c", "f"})
 
 
 def _stated_age(tokens: tuple[str, ...]) -> int:
-    """An age written as "80 year old" / "aged 72" / "I am 70", or 0."""
+    """An age written as "80 year old" / "aged 72" / "I am 70", or 0 (the words: lexicon ``stated_age``)."""
+    age_words = lexicon()["stated_age"]
     for index, token in enumerate(tokens):
         if not token.isdigit() or not 0 < int(token) < 130:
             continue
         after = tokens[index + 1] if index + 1 < len(tokens) else ""
         before = tokens[index - 1] if index else ""
-        if after in _AGE_WORDS or (before in _AGE_BEFORE and after not in _NOT_AN_AGE):
+        if after in age_words["after"] or (before in age_words["before"] and after not in age_words["not_after"]):
             return int(token)
     return 0
 
