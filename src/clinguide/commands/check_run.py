@@ -75,7 +75,7 @@ def run_check(
     try:
         result = check(order, case)
     except InputError as exc:
-        fail("; ".join(f"{exc.what}.{f}: {m}" if f else f"{exc.what}: {m}" for f, m in exc.problems))
+        fail(str(exc))  # ContractError's message: "order.dose: …; case.age: …"
     if fmt == "json":
         print_json(result.to_json())
         return
