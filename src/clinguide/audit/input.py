@@ -9,6 +9,7 @@ structure in ``engines/duckdb.py`` names the same fields).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,6 +113,20 @@ def find_inputs(root: Path) -> InputSet:
             + ", ".join(f"{r}.ndjson" for r in missing)
             + " (NDJSON, .ndjson.gz or .parquet; one resource per line)" + seen, field="INPUT")
     return found
+
+
+def first_unreadable(files: list[Path], rtype: str, inputs: InputSet, exc: BaseException,
+                     probe: Callable[[Path], object], errors: tuple[type[BaseException], ...]) -> InputError:
+    """The InputError naming the first of ``files`` that ``probe`` cannot read (an engine failed on the set as a
+    whole and ``exc`` was its error; the first file is named when each reads on its own)."""
+    bad = files[0]
+    for path in files:
+        try:
+            probe(path)
+        except errors as one:
+            bad, exc = path, one
+            break
+    return unreadable(bad, rtype, inputs.kind(bad), exc)
 
 
 def unreadable(path: Path, rtype: str, kind: str, exc: BaseException) -> InputError:

@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 
 from clinguide.audit.engines import Progress
-from clinguide.audit.input import ICD10_SYSTEMS, NOT_OBJECT_PROBLEM, RXNORM, InputSet, not_object_sql, unreadable
+from clinguide.audit.input import ICD10_SYSTEMS, NOT_OBJECT_PROBLEM, RXNORM, InputSet, first_unreadable, not_object_sql
 from clinguide.audit.rules import FINDING_COLUMNS
 from clinguide.errors import InputError
 
@@ -294,14 +294,10 @@ CREATE VIEW lines AS
 
     def _unreadable(self, rtype: str, files: list[Path], inputs: InputSet, exc: Exception) -> InputError:
         """An InputError naming the file DuckDB could not read (not gzip, not Parquet, not UTF-8 text)."""
-        bad = files[0]
-        for path in files:
-            try:
-                self.con.execute(f"SELECT COUNT(*) FROM ({_source(path, inputs.kind(path))})").fetchone()
-            except duckdb.Error as one:
-                bad, exc = path, one
-                break
-        return unreadable(bad, rtype, inputs.kind(bad), exc)
+        return first_unreadable(
+            files, rtype, inputs, exc,
+            lambda path: self.con.execute(f"SELECT COUNT(*) FROM ({_source(path, inputs.kind(path))})").fetchone(),
+            (duckdb.Error,))
 
     def _read_fast(self, rtype: str, files: list[Path], inputs: InputSet) -> bool:
         """Stage ``rtype`` in one pass of DuckDB's parallel NDJSON reader (explicit schema, only the fields read),

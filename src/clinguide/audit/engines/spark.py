@@ -20,8 +20,8 @@ from clinguide.audit.input import (
     PATHS,
     RXNORM,
     InputSet,
+    first_unreadable,
     not_object_sql,
-    unreadable,
 )
 from clinguide.errors import InputError
 
@@ -253,14 +253,8 @@ class SparkEngine:
 
     def _unreadable(self, rtype: str, files: list[Path], inputs: InputSet, exc: Exception) -> InputError:
         """An InputError naming the file Spark could not read."""
-        bad = files[0]
-        for path in files:
-            try:
-                self._lines(path, inputs.kind(path)).count()
-            except Exception as one:
-                bad, exc = path, one
-                break
-        return unreadable(bad, rtype, inputs.kind(bad), exc)
+        return first_unreadable(files, rtype, inputs, exc, lambda path: self._lines(path, inputs.kind(path)).count(),
+                                (Exception,))
 
     def put_codemap(self, rows: list[tuple[Any, ...]]) -> None:
         self.spark.createDataFrame(rows, CODEMAP_SCHEMA).createOrReplaceTempView("codemap")
